@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { describe, it, after } from 'node:test';
+import { Histogram } from './histogram.js';
+import { StepState, Tracker } from './load/tracker.js';
+import { makeData, readStamp, type Stamp } from './payload.js';
+import { setPinning, stopAll } from './processes.js';
+import { runWorkload } from './run-workload.js';
+import { socketioPlain, wsReference } from './targets/peers.js';
+import type { Workload } from './workloads.js';
+import { SseConnection } from './clients/sse-connection.js';
+
+// Tests share the machine with other tests: no core pinning here.
+setPinning(false);
+after(stopAll);
+
+const tiny: Workload = {
+  name: 'smoke',
+  kind: 'throughput',
+  clients: 20,
+  rooms: 2,
+  payloadBytes: 200,
+  rates: { start: 50, max: 50, bisections: 0 },
+  seconds: 1,
+  batch: 1,
+};
+
+describe('payload', () => {
+  it('reads the stamp back from any framing around the data', () => {
+    const data = makeData(3, 41, 1_712_345_678_901_234, 200);
+    assert.ok(Math.abs(data.length - 200) <= 2);
+    const framed = Buffer.from(`42["e",${data}]`);
+    const stamp: Stamp = { step: 0, seq: 0, sentAt: 0 };
+    assert.equal(readStamp(framed, 0, framed.length, stamp), true);
+    assert.deepEqual(stamp, { step: 3, seq: 41, sentAt: 1_712_345_678_901_234 });
+    assert.equal(readStamp(Buffer.from('{"type":"ping"}'), 0, 15, stamp), false);
+  });
+});
+
+describe('Histogram', () => {
+  it('answers quantiles within a few percent', () => {
+    const h = new Histogram();
+    for (let v = 1; v <= 100_000; v++) h.record(v);
+    for (const q of [0.5, 0.9, 0.99]) {
+      const expected = q * 100_000;
+      assert.ok(Math.abs(h.quantile(q) - expected) / expected < 0.04, `q${q}: ${h.quantile(q)}`);
+    }
+    assert.equal(h.quantile(1), 100_000);
+  });
+});
+
+describe('Tracker', () => {
+  it('counts duplicates, out-of-order and stale deliveries apart', () => {
+    const state = new StepState();
+    state.begin(1, 1);
+    const tracker = new Tracker(0, 0, state);
+    for (const seq of [0, 2, 1, 2]) tracker.record({ step: 1, seq, sentAt: 0 });
+    tracker.record({ step: 0, seq: 5, sentAt: 0 });
+    assert.deepEqual(
+      { received: tracker.received, unique: tracker.unique, duplicates: tracker.duplicates, outOfOrder: tracker.outOfOrder, stale: state.stale },
+      { received: 4, unique: 3, duplicates: 1, outOfOrder: 1, stale: 1 },
+    );
+  });
+});
+
+describe('SseConnection', () => {
+  it('splits a chunked event stream into events, across reads', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(': hello\n\n');
+      res.write('event: e\ndata: {"k":[1,0,5]}\n\nevent: e\nda');
+      setTimeout(() => res.end('ta: {"k":[1,1,6]}\r\n\r\n'), 20);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    const events: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      class Probe extends SseConnection {
+        protected onOpen(): void {}
+        protected onEvent(buf: Buffer, start: number, end: number): void {
+          events.push(buf.toString('utf8', start, end));
+        }
+        protected onRefused(reason: string): void {
+          reject(new Error(reason));
+        }
+        protected onEnd(): void {
+          resolve();
+        }
+      }
+      new Probe({ host: '127.0.0.1', port, path: '/' });
+    });
+    server.close();
+    assert.deepEqual(events, [': hello', 'event: e\ndata: {"k":[1,0,5]}', 'event: e\ndata: {"k":[1,1,6]}']);
+  });
+});
+
+describe('runWorkload', () => {
+  for (const target of [wsReference, socketioPlain]) {
+    it(`delivers every publication to ${target.name} clients, none lost`, async () => {
+      const result = await runWorkload(target, tiny, { log: () => {} });
+      assert.equal(result.status, 'ok', result.note);
+      assert.equal(result.connected, 20);
+      const [step] = result.steps ?? [];
+      // 50 publications/s for 1 s into 2 rooms of 10 clients: 500 deliveries.
+      assert.equal(step.received, 500, JSON.stringify(step));
+      assert.equal(step.lost, 0);
+      assert.equal(step.duplicates, 0);
+      assert.equal(step.out_of_order, 0);
+      assert.ok(step.p99_ms > 0 && step.p99_ms < 1000);
+      assert.ok((result.peak_rss_mb ?? 0) > 0);
+    });
+  }
+});

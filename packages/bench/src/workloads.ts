@@ -1,0 +1,112 @@
+// The workloads of issue 6, in their full, quick and large forms.
+
+/**
+ * How the offered publish rate is chosen: double from `start` while steps pass (up to `max`),
+ * or halve while they fail (up to three times), then bisect between the highest passing and
+ * the lowest failing rate `bisections` times.
+ */
+export interface RateSearch {
+  start: number;
+  max: number;
+  bisections: number;
+}
+
+export interface Workload {
+  name: string;
+  kind: 'throughput' | 'capacity';
+  clients: number;
+  rooms: number;
+  payloadBytes: number;
+  /** Publications per second; one step when `start === max`. */
+  rates: RateSearch;
+  /** Length of each measured step. */
+  seconds: number;
+  /** Publications per HTTP request (1: the single publish endpoint). */
+  batch: number;
+  /** Only these targets run the workload. */
+  targets?: string[];
+  /** In quick runs, only these targets run the workload. */
+  quickTargets?: string[];
+  /** Capacity: how long connections settle before memory is read. */
+  settleMs?: number;
+}
+
+/** A step passes with zero loss and p99 under this. */
+export const P99_LIMIT_MS = 100;
+
+export interface WorkloadOptions {
+  quick: boolean;
+  large: boolean;
+  /** Overrides each step's length. */
+  seconds?: number;
+}
+
+export function workloads(options: WorkloadOptions): Workload[] {
+  const { quick } = options;
+  const seconds = options.seconds ?? (quick ? 1 : 10);
+  const fixed = (rate: number): RateSearch => ({ start: rate, max: rate, bisections: 0 });
+  return [
+    {
+      // One room, everyone in it: deliveries per second per core, searched up to the first failing rate.
+      name: 'fan-out',
+      kind: 'throughput',
+      clients: 1000,
+      rooms: 1,
+      payloadBytes: 200,
+      rates: { start: quick ? 40 : 20, max: 5000, bisections: quick ? 1 : 4 },
+      seconds,
+      batch: 1,
+    },
+    {
+      // Many small rooms: per-publication overhead and latency rather than raw fan-out.
+      name: 'many-rooms',
+      kind: 'throughput',
+      clients: 1000,
+      rooms: 100,
+      payloadBytes: 200,
+      rates: fixed(5000),
+      seconds,
+      batch: 1,
+    },
+    {
+      // Ingest through the batch endpoint: 1,000 rooms, a subscriber in each of the first 100, so
+      // one publication in ten is delivered (a check that ingest works, not a fan-out test).
+      name: 'batch-publish',
+      kind: 'throughput',
+      clients: 100,
+      rooms: 1000,
+      payloadBytes: 200,
+      rates: quick ? fixed(50_000) : { start: 25_000, max: 400_000, bisections: 2 },
+      seconds,
+      batch: 100,
+      // Ingest does not depend on the transport: a quick run checks Herald against the reference only.
+      quickTargets: ['ws-reference', 'herald-ws'],
+    },
+    {
+      // Two nodes on Redis, publications into the first: same-node against cross-node latency at
+      // 30,000 deliveries/s (p99_ms_by_node), and one node alone at the same load as the baseline.
+      name: 'cross-node',
+      kind: 'throughput',
+      clients: 1000,
+      rooms: 1,
+      payloadBytes: 200,
+      rates: fixed(30),
+      seconds: options.seconds ?? (quick ? 1.5 : 10),
+      batch: 1,
+      targets: ['herald-ws', 'herald-redis-2'],
+    },
+    {
+      // RSS grows linearly with idle connections; a quick run measures the slope over 5,000 to stay
+      // within its two minutes.
+      name: 'capacity',
+      kind: 'capacity',
+      clients: options.large ? 50_000 : quick ? 5_000 : 10_000,
+      rooms: 100,
+      payloadBytes: 0,
+      rates: fixed(0),
+      seconds: 0,
+      batch: 1,
+      settleMs: quick ? 300 : 3000,
+    },
+  ];
+}

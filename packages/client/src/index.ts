@@ -1,0 +1,16 @@
+export { createHeraldClient, HeraldClient, type ConnectionInfo, type HeraldClientEvents, type HeraldClientOptions, type SubscribeOptions } from './client.js';
+export { indicatorColor, statusLabel, type ConnectionState, type ConnectionStatus, type IndicatorColor } from './connection-state.js';
+export { defaultBackoff, exponentialBackoff, seedBackoff, type Backoff, type BackoffOptions } from './backoff.js';
+export { ChannelSubscription, type EventMap, type EventPublication, type Gap, type SubscriptionStatus } from './subscription.js';
+export { CursorStore, RecentIds, type Cursor } from './dedup.js';
+export { defaultStorage, memoryStorage, type KeyValueStorage } from './storage.js';
+export { Watchdog, type WatchdogOptions } from './watchdog.js';
+export { refreshDelay, TokenProvider, type TokenSource } from './token-provider.js';
+export { memoryOutboxStore, Outbox, type OutboxEvents, type OutboxItem, type OutboxOptions, type OutboxStore, type PublishResult } from './outbox.js';
+export { indexedDbOutboxStore, type IndexedDbOutboxOptions } from './outbox-indexeddb.js';
+export { PresenceList, type PresenceEvents } from './presence.js';
+export { HeraldError, type ClientErrorCode } from './errors.js';
+export type { WebSocketConstructor, WebSocketLike } from './socket.js';
+export type { PresenceUser, Publication, SubscribeResult } from '@herald/protocol';
+export { createIframeBridge, type IframeBridge, type IframeBridgeOptions } from './bridge-parent.js';
+export { createFrameClient, type FrameClient, type FrameClientEvents, type FrameClientOptions } from './bridge-frame.js';

@@ -1,0 +1,169 @@
+import type { ErrorBody } from './codes.js';
+import type { Publication, RecoveryResult, RecoverySince } from './publication.js';
+
+/* ---------- client → server ---------- */
+
+/** Authenticate the connection (when no token came with the upgrade). `authenticate`, `hello` and `handshake` are accepted aliases. */
+export interface ConnectFrame {
+  type: 'connect' | 'authenticate' | 'hello' | 'handshake';
+  id?: number;
+  token: string;
+}
+export interface SubscribeFrame {
+  type: 'subscribe';
+  id?: number;
+  channel: string;
+  /** Resume from here: missed publications are replayed after the reply. */
+  since?: RecoverySince;
+}
+export interface UnsubscribeFrame {
+  type: 'unsubscribe';
+  id?: number;
+  channel: string;
+}
+export interface PublishFrame {
+  type: 'publish';
+  id?: number;
+  channel: string;
+  event: string;
+  data?: unknown;
+  /** A retry with the same key within the idempotency window returns the first result and is not delivered again. */
+  idempotencyKey?: string;
+}
+export interface PresenceFrame {
+  type: 'presence';
+  id?: number;
+  channel: string;
+}
+export interface HistoryFrame {
+  type: 'history';
+  id?: number;
+  channel: string;
+  limit?: number;
+  since?: RecoverySince;
+}
+export interface PingFrame {
+  type: 'ping';
+  id?: number;
+}
+export interface PongFrame {
+  type: 'pong';
+}
+/** Replace the connection's token before it expires, without reconnecting. */
+export interface RefreshFrame {
+  type: 'refresh';
+  id?: number;
+  token: string;
+}
+
+/** Take a soft lock on a channel whose rule enables locks. Answered with `{acquired, holder, expiresAt}`. */
+export interface LockFrame {
+  type: 'lock';
+  id?: number;
+  channel: string;
+  name: string;
+}
+export interface UnlockFrame {
+  type: 'unlock';
+  id?: number;
+  channel: string;
+  name: string;
+}
+
+export type ClientFrame =
+  | LockFrame
+  | UnlockFrame
+  | ConnectFrame
+  | SubscribeFrame
+  | UnsubscribeFrame
+  | PublishFrame
+  | PresenceFrame
+  | HistoryFrame
+  | PingFrame
+  | PongFrame
+  | RefreshFrame;
+
+/* ---------- server → client ---------- */
+
+export interface PresenceUser {
+  userId: string;
+  /** How many of the user's connections are subscribed. */
+  connections: number;
+  /** Display info from the token (name, avatar …), as mapped by configuration. */
+  info?: Record<string, unknown>;
+}
+
+export interface SubscribeResult {
+  channel: string;
+  epoch: string;
+  /** The channel's latest offset at subscribe time. */
+  offset: number;
+  /** Present when the subscribe asked to resume (`since`). */
+  recovery?: RecoveryResult;
+}
+
+export interface ConnectedFrame {
+  type: 'connected';
+  /** Echo of the connect frame's id, when it had one. */
+  id?: number;
+  connectionId: string;
+  userId: string;
+  tenant: string;
+  roles: string[];
+  /** When the token expires (ms since epoch); refresh before then. */
+  expiresAt?: number;
+  /** The server sends `ping` every `interval` ms and closes after `timeout` ms without an answer. */
+  heartbeat: { interval: number; timeout: number };
+  /** Channels subscribed by the route the client connected to. */
+  subscriptions: SubscribeResult[];
+}
+
+export type ReplyFrame =
+  | { type: 'reply'; id: number; result: unknown }
+  | { type: 'reply'; id: number; error: ErrorBody };
+
+export type PublicationFrame = { type: 'pub' } & Publication;
+
+export interface JoinFrame {
+  type: 'join';
+  channel: string;
+  user: PresenceUser;
+}
+export interface LeaveFrame {
+  type: 'leave';
+  channel: string;
+  user: PresenceUser;
+}
+export interface ServerPingFrame {
+  type: 'ping';
+}
+export interface ServerPongFrame {
+  type: 'pong';
+  id?: number;
+}
+/** An error not tied to a request id, e.g. an unparseable frame. */
+export interface ErrorFrame extends ErrorBody {
+  type: 'error';
+}
+
+export type ServerFrame =
+  | ConnectedFrame
+  | ReplyFrame
+  | PublicationFrame
+  | JoinFrame
+  | LeaveFrame
+  | ServerPingFrame
+  | ServerPongFrame
+  | ErrorFrame;
+
+/** Results of each request type, for typed replies. */
+export interface ReplyResults {
+  subscribe: SubscribeResult;
+  unsubscribe: Record<string, never>;
+  publish: { id: string; offset: number };
+  presence: { channel: string; users: PresenceUser[] };
+  history: { channel: string; epoch: string; offset: number; publications: Publication[] };
+  refresh: { expiresAt?: number };
+  lock: { acquired: boolean; holder: { userId: string; info?: Record<string, unknown> }; expiresAt: number };
+  unlock: { released: boolean };
+}

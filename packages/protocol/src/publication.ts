@@ -1,0 +1,57 @@
+/** Who, inside a channel, receives a publication. Absent fields do not narrow. */
+export interface Audience {
+  /** Deliver only to connections holding at least one of these roles. */
+  roles?: string[];
+  /** Deliver only to these user ids. */
+  users?: string[];
+}
+
+/**
+ * One event in a channel's stream.
+ *
+ * `id` is unique and sortable (a ULID); a publication sent to several channels at once keeps
+ * one id, so clients may deduplicate by it. `offset` increases by one per channel publication
+ * inside an `epoch`; a new epoch means the stream was reset and offsets start over.
+ */
+export interface Publication<D = unknown> {
+  id: string;
+  channel: string;
+  event: string;
+  data: D;
+  offset: number;
+  epoch: string;
+  /** Milliseconds since the Unix epoch, set by the gateway. */
+  ts: number;
+}
+
+/** Where a subscriber stopped, as given back on resubscribe. */
+export interface StreamPosition {
+  offset: number;
+  epoch: string;
+}
+
+/** What a client that comes back says about where it stopped: a stream position or a last id. */
+export type RecoverySince = StreamPosition | { lastId: string };
+
+/** Why a resubscribe could not replay everything that was missed. */
+export type NotRecoveredReason =
+  /** The stream was reset (history expired, server restarted, Redis flushed): offsets mean nothing now. */
+  | 'epoch_changed'
+  /** Part of what was missed is older than the channel keeps. */
+  | 'history_trimmed'
+  /** The channel keeps no history. */
+  | 'no_history'
+  /** The given last id is not (or no longer) in the history. */
+  | 'unknown_id'
+  /** The given offset is ahead of the stream: the client's position is not from this stream. */
+  | 'offset_ahead';
+
+/** The answer to a subscribe with recovery. When `recovered` is false, `reason` and usually `missing` say why. */
+export interface RecoveryResult {
+  recovered: boolean;
+  reason?: NotRecoveredReason;
+  /** Offsets that were missed and cannot be replayed, inclusive. */
+  missing?: { from: number; to: number };
+  /** How many missed publications follow the reply. */
+  replayed: number;
+}

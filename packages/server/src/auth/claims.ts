@@ -1,0 +1,53 @@
+import type { HeraldConfig } from '../config/schema.js';
+import { AuthError, type Identity } from './identity.js';
+import { TENANT_NAME } from '../core/tenant-name.js';
+
+
+/** Reads a dotted path (`realm_access.roles`) from a claims object. */
+export function claimAt(claims: Record<string, unknown>, path: string): unknown {
+  let node: unknown = claims;
+  for (const key of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
+function stringList(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+/** Maps verified JWT claims to an Identity as `auth.claims` and `tenants` configure. */
+export function identityFromClaims(claims: Record<string, unknown>, config: HeraldConfig): Identity {
+  const map = config.auth.claims;
+  const rawUser = claimAt(claims, map.userId);
+  if ((typeof rawUser !== 'string' && typeof rawUser !== 'number') || String(rawUser).length === 0) {
+    throw new AuthError('invalid', `token has no user id claim (${map.userId})`);
+  }
+  const rawTenant = claimAt(claims, map.tenant);
+  let tenant = config.tenants.default;
+  if (rawTenant !== undefined && rawTenant !== null && rawTenant !== '') {
+    if ((typeof rawTenant !== 'string' && typeof rawTenant !== 'number') || !TENANT_NAME.test(String(rawTenant))) {
+      throw new AuthError('invalid', `token's tenant claim (${map.tenant}) is not a valid tenant name`);
+    }
+    tenant = String(rawTenant);
+  } else if (config.tenants.requireClaim) {
+    throw new AuthError('invalid', `token has no tenant claim (${map.tenant})`);
+  }
+  const info: Record<string, unknown> = {};
+  for (const path of map.info) {
+    const value = claimAt(claims, path);
+    if (value !== undefined) info[path.split('.').pop()!] = value;
+  }
+  const exp = claims.exp;
+  return {
+    userId: String(rawUser),
+    tenant,
+    roles: stringList(claimAt(claims, map.roles)),
+    info,
+    channels: stringList(claimAt(claims, map.channels)),
+    ...(typeof exp === 'number' ? { expiresAt: exp * 1000 } : {}),
+  };
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError } from './config/interpolate.js';
+import { publish, publishHelp } from './cli/publish.js';
+import { serve, serveHelp } from './cli/serve.js';
+import { token, tokenHelp, UsageError } from './cli/token.js';
+
+const mainHelp = `Usage: herald <command> [options]
+
+Commands:
+  serve     start the gateway
+  token     mint a JWT for testing and development
+  publish   publish an event through the HTTP API
+
+Run "herald <command> --help" for a command's options.`;
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(mainHelp + '\n');
+    return;
+  }
+  const common = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+  switch (command) {
+    case 'serve': {
+      const { values } = parseArgs({ args: rest, options: common, strict: true });
+      if (values.help) return void process.stdout.write(serveHelp + '\n');
+      return serve(values);
+    }
+    case 'token': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { ...common, sub: { type: 'string' }, tenant: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' }, channels: { type: 'string' }, ttl: { type: 'string' } },
+        strict: true,
+      });
+      if (values.help) return void process.stdout.write(tokenHelp + '\n');
+      return token(values);
+    }
+    case 'publish': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        options: { ...common, url: { type: 'string' }, key: { type: 'string' }, tenant: { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      });
+      if (values.help) return void process.stdout.write(publishHelp + '\n');
+      return publish(positionals, values);
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${mainHelp}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: Error) => {
+  const known = err instanceof ConfigError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`herald: ${known ? err.message : (err.stack ?? err.message)}\n`);
+  process.exit(2);
+});

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { jwtVerify } from 'jose';
+import { TestClient } from '../testing/ws-client.js';
+
+const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+const ENV = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn' };
+
+function run(args: string[], env: Record<string, string | undefined> = {}) {
+  return spawnSync(process.execPath, [CLI, ...args], { env: { ...ENV, ...env }, encoding: 'utf8', timeout: 15_000 });
+}
+
+/** Starts `herald serve` on a free port; resolves with the process and its URL once it prints it. */
+async function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { env: { ...ENV, PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stdout!.resume();
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 10_000);
+    child.stderr!.on('data', (chunk) => {
+      err += chunk;
+      const m = /Herald listening on (http:\/\/\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+  return { child, url, stderr: () => err };
+}
+
+describe('herald CLI', () => {
+  it('prints help for every command', () => {
+    for (const args of [['--help'], ['serve', '--help'], ['token', '--help'], ['publish', '--help']]) {
+      const r = run(args);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /Usage: herald/);
+    }
+  });
+
+  it('fails with a usage message on an unknown command or option', () => {
+    const unknown = run(['frobnicate']);
+    assert.equal(unknown.status, 2);
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    const badOption = run(['token', '--nope']);
+    assert.equal(badOption.status, 2);
+    assert.match(badOption.stderr, /--nope/);
+  });
+
+  it('mints a token with the configured secret and claims', async () => {
+    const r = run(['token', '--sub', 'op-7', '--tenant', 'acme', '--roles', 'operator,director', '--name', 'Olga', '--ttl', '10m'], { JWT_SECRET: 'cli-secret' });
+    assert.equal(r.status, 0, r.stderr);
+    const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode('cli-secret'));
+    assert.equal(payload.sub, 'op-7');
+    assert.equal(payload.tenant, 'acme');
+    assert.deepEqual(payload.roles, ['operator', 'director']);
+    assert.equal(payload.name, 'Olga');
+    assert.ok(payload.exp! - payload.iat! === 600);
+  });
+
+  it('requires --sub for a token', () => {
+    const r = run(['token']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /--sub is required/);
+  });
+
+  it('stops at start-up with a message naming a bad config key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
+    const path = join(dir, 'bad.yaml');
+    writeFileSync(path, 'limits:\n  connectionsPerUsr: 3\n');
+    const r = run(['serve', '--config', path]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /limits: unknown key\(s\) "connectionsPerUsr"/);
+  });
+
+  it('serves with dev defaults, publishes through the API, and shuts down gracefully on SIGTERM', async () => {
+    const { child, url, stderr } = await serve([]);
+    try {
+      assert.match(stderr(), /Dev API key: herald-dev-api-key/);
+      assert.match(stderr(), /npx herald token --sub/);
+      const token = run(['token', '--sub', 'alice']).stdout.trim();
+      const client = new TestClient(`${url.replace('http', 'ws')}/ws?token=${token}`);
+      await client.opened();
+      await client.next((f) => f.type === 'connected');
+      const reply = await client.request({ type: 'subscribe', channel: 'news' });
+      assert.ok(reply.result);
+      const published = run(['publish', 'news', 'hello', '{"text":"hi"}', '--url', url]);
+      assert.equal(published.status, 0, published.stderr);
+      assert.match(published.stdout, /"offset":1/);
+      const pub = await client.next((f) => f.type === 'pub' && f.channel === 'news');
+      assert.deepEqual(pub.data, { text: 'hi' });
+
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      const closed = await client.closed;
+      assert.equal(closed.code, 1012);
+      assert.equal(await exited, 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('reports an unreachable gateway and invalid JSON on publish', () => {
+    const bad = run(['publish', 'news', 'hello', '{nope', '--url', 'http://127.0.0.1:1', '--key', 'k-12345678']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /is not valid JSON/);
+    const down = run(['publish', 'news', 'hello', '--url', 'http://127.0.0.1:1', '--key', 'k-12345678']);
+    assert.equal(down.status, 2);
+    assert.match(down.stderr, /cannot reach/);
+  });
+});

@@ -1,0 +1,50 @@
+import { loadConfig } from '../config/load.js';
+import { DEV_API_KEY } from '../config/dev-defaults.js';
+import { createHeraldServer } from '../server.js';
+
+export const serveHelp = `Usage: herald serve [--config FILE]
+
+Starts the gateway. Without --config (or HERALD_CONFIG) it runs with dev defaults: every
+authenticated user may subscribe and publish anywhere in their tenant, and a dev JWT secret
+and API key are used unless JWT_SECRET and WEBHOOK_TOKEN / API_KEYS are set.
+
+Options:
+  --config FILE   YAML or JSON configuration (see README: Configuration)
+  -h, --help      show this help
+
+Environment: PORT, HOST, JWT_SECRET, JWT_PUBLIC_KEY, JWKS_URL, WEBHOOK_TOKEN, API_KEYS,
+CORS_ORIGIN, REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_PASSWORD, LOG_LEVEL, HERALD_CONFIG.`;
+
+export async function serve(options: { config?: string }): Promise<void> {
+  const loaded = loadConfig({ file: options.config });
+  const server = await createHeraldServer(loaded.config);
+  const url = await server.listen();
+  const log = server.hub.logger;
+  log.info({ url, engine: loaded.config.engine.type, config: loaded.source }, 'herald listening');
+  const lines = [`Herald listening on ${url}  (config: ${loaded.source}, engine: ${loaded.config.engine.type})`];
+  lines.push(`  WebSocket: ${url.replace(/^http/, 'ws')}${loaded.config.websocket.path}?token=<jwt>`);
+  if (loaded.dev) {
+    const key = loaded.config.api.keys.find((k) => k.key === DEV_API_KEY) ? DEV_API_KEY : '(from your environment)';
+    lines.push(`  Dev mode: not for production (set NODE_ENV=production to refuse dev secrets)`);
+    lines.push(`  Dev API key: ${key}`);
+    lines.push(`  Mint a dev token:  npx herald token --sub alice --ttl 1h`);
+    lines.push(`  Publish:           npx herald publish news hello '{"text":"hi"}'`);
+  }
+  process.stderr.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { applyEnv } from './env.js';
+import { ConfigError, interpolateEnv } from './interpolate.js';
+import { configSchema, type HeraldConfig } from './schema.js';
+import { DEV_API_KEY, DEV_JWT_SECRET, devConfig } from './dev-defaults.js';
+
+export interface LoadedConfig {
+  config: HeraldConfig;
+  /** True when dev defaults filled in the secret or the API key. */
+  dev: boolean;
+  source: string;
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.join('.') || '(root)';
+      if (issue.code === 'unrecognized_keys') return `${path}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${path}: ${issue.message}`;
+    })
+    .join('\n  ');
+}
+
+function readFile(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    return extname(path) === '.json' ? JSON.parse(text) : (parseYaml(text) ?? {});
+  } catch (err) {
+    throw new ConfigError(`${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
+  }
+}
+
+/** Validates a config object; throws ConfigError naming every bad key or value. */
+export function parseConfig(raw: unknown, source = 'config'): HeraldConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(`invalid configuration (${source}):\n  ${formatIssues(result.error)}`);
+  const config = result.data;
+  const jwt = config.auth.jwt;
+  if ([jwt.secret, jwt.publicKey, jwt.jwksUrl].filter(Boolean).length > 1) {
+    throw new ConfigError(`invalid configuration (${source}):\n  auth.jwt: set only one of secret, publicKey, jwksUrl`);
+  }
+  return config;
+}
+
+/**
+ * Loads the configuration: the file (YAML or JSON, `${VAR}` interpolated) or, without one, dev
+ * defaults; then the environment variables; then validation. Outside production a missing JWT
+ * secret and API key are filled with dev values, which `dev` reports.
+ */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const file = options.file ?? env.HERALD_CONFIG;
+  const production = env.NODE_ENV === 'production';
+  const base = file ? interpolateEnv(readFile(file), env) : structuredClone(devConfig);
+  if (base === null || typeof base !== 'object' || Array.isArray(base)) {
+    throw new ConfigError(`${file}: the configuration must be a mapping of keys to values`);
+  }
+  const raw = applyEnv(base as Record<string, unknown>, env);
+  let dev = false;
+  const jwt = ((raw.auth ??= {}).jwt ??= {});
+  if (!jwt.secret && !jwt.publicKey && !jwt.jwksUrl) {
+    if (production) throw new ConfigError('no JWT key: set JWT_SECRET (or auth.jwt.secret, publicKey or jwksUrl)');
+    jwt.secret = DEV_JWT_SECRET;
+    dev = true;
+  }
+  const api = (raw.api ??= {});
+  if (!api.keys || api.keys.length === 0) {
+    if (!production) {
+      api.keys = [{ key: DEV_API_KEY, name: 'dev' }];
+      dev = true;
+    }
+  }
+  return { config: parseConfig(raw, file ?? 'dev defaults'), dev, source: file ?? 'dev defaults' };
+}

@@ -1,0 +1,92 @@
+import { eventNameProblem } from '@herald/protocol';
+import { channelKey } from '../engine.js';
+import { badRequest, limitExceeded } from './errors.js';
+import type { Hub } from './hub.js';
+import type { Session } from './session.js';
+
+/** Locks one connection may hold at once. */
+const MAX_LOCKS = 32;
+
+interface HeldLock {
+  channel: string;
+  name: string;
+  ttlMs: number;
+  refreshedAt: number;
+}
+
+export interface LockAnswer {
+  acquired: boolean;
+  holder: { userId: string; info?: Record<string, unknown> };
+  expiresAt: number;
+}
+
+/**
+ * One connection's soft locks. Each lock is announced on its channel: `lock:acquired` and
+ * `lock:released` publications carry `{ name, userId, info?, expiresAt? , reason? }`.
+ */
+export class SessionLocks {
+  private readonly held = new Map<string, HeldLock>();
+
+  constructor(private readonly hub: Hub, private readonly session: Session) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  async lock(channel: string, name: string, ttlMs: number): Promise<LockAnswer> {
+    const problem = eventNameProblem(name);
+    if (problem) throw badRequest(problem.replace('event', 'lock name'), 'name');
+    const key = this.key(channel, name);
+    if (!this.held.has(key) && this.held.size >= MAX_LOCKS) throw limitExceeded(`at most ${MAX_LOCKS} locks per connection`);
+    const { identity } = this.session;
+    const info = Object.keys(identity.info).length > 0 ? identity.info : undefined;
+    const { acquired, state } = await this.hub.engine.locks.acquire(key, { connectionId: this.session.id, userId: identity.userId, ...(info ? { info } : {}) }, ttlMs);
+    const answer: LockAnswer = { acquired, holder: { userId: state.holder.userId, ...(state.holder.info ? { info: state.holder.info } : {}) }, expiresAt: state.expiresAt };
+    if (!acquired) return answer;
+    const isNew = !this.held.has(key);
+    this.held.set(key, { channel, name, ttlMs, refreshedAt: Date.now() });
+    if (isNew) await this.announce(channel, 'lock:acquired', { name, userId: identity.userId, ...(info ? { info } : {}), expiresAt: state.expiresAt });
+    return answer;
+  }
+
+  async unlock(channel: string, name: string): Promise<{ released: boolean }> {
+    const key = this.key(channel, name);
+    this.held.delete(key);
+    const released = await this.hub.engine.locks.release(key, this.session.id);
+    if (released) await this.announce(channel, 'lock:released', { name, userId: this.session.identity.userId, reason: 'released' });
+    return { released };
+  }
+
+  /** Extends the locks due for it (a third of their TTL since the last refresh); forgets lost ones. */
+  async refreshDue(now: number): Promise<void> {
+    for (const [key, lock] of this.held) {
+      if (now - lock.refreshedAt < lock.ttlMs / 3) continue;
+      lock.refreshedAt = now;
+      const kept = await this.hub.engine.locks.refresh(key, this.session.id, lock.ttlMs).catch(() => true);
+      if (!kept) this.held.delete(key);
+    }
+  }
+
+  /** Releases every lock as the connection leaves. */
+  async releaseAll(): Promise<void> {
+    const held = [...this.held];
+    this.held.clear();
+    for (const [key, lock] of held) {
+      try {
+        if (await this.hub.engine.locks.release(key, this.session.id)) {
+          await this.announce(lock.channel, 'lock:released', { name: lock.name, userId: this.session.identity.userId, reason: 'disconnected' });
+        }
+      } catch (err) {
+        this.hub.logger.warn({ err, channel: lock.channel }, 'lock release failed; it ends with its TTL');
+      }
+    }
+  }
+
+  private key(channel: string, name: string): string {
+    return `${channelKey(this.session.tenant, channel)}#${name}`;
+  }
+
+  private async announce(channel: string, event: string, data: Record<string, unknown>): Promise<void> {
+    await this.hub.publish(this.session.tenant, { channels: [channel], event, data }, 'api');
+  }
+}

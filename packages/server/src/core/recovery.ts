@@ -1,0 +1,80 @@
+import type { RecoveryResult, RecoverySince } from '@herald/protocol';
+import type { HistoryPage, StoredPublication } from '../engine.js';
+
+export interface RecoveryPlan {
+  result: RecoveryResult;
+  /** Publications to replay, in order. */
+  replay: StoredPublication[];
+  /** The stream position after the replay; live publications at or below it are not sent. */
+  offset: number;
+}
+
+/**
+ * Decides what a resubscribing client gets from a history page read after its position.
+ * Never a silent gap: anything that cannot be replayed is reported with its offset range.
+ */
+/**
+ * Where a Socket.IO client stopped: the id of the last publication it received on any of its
+ * channels (ids are time-ordered ULIDs). Server-side only.
+ */
+export interface AfterId {
+  afterId: string;
+}
+
+/** Where a client stopped by a field of the app's data, e.g. its last `revision`. Server-side only. */
+export interface AfterField {
+  field: string;
+  after: number;
+}
+
+export type ResumeFrom = RecoverySince | AfterId | AfterField;
+
+function fieldOf(p: StoredPublication, field: string): number {
+  const value = (p.data as Record<string, unknown> | null)?.[field];
+  return typeof value === 'number' ? value : Number.NaN;
+}
+
+export function planRecovery(since: ResumeFrom, page: HistoryPage, historyKept: boolean): RecoveryPlan {
+  const notRecovered = (reason: RecoveryResult['reason'], replay: StoredPublication[] = [], missing?: { from: number; to: number }): RecoveryPlan => ({
+    result: { recovered: false, reason, replayed: replay.length, ...(missing ? { missing } : {}) },
+    replay,
+    offset: page.offset,
+  });
+
+  if ('field' in since) {
+    const replay = page.publications.filter((p) => fieldOf(p, since.field) > since.after);
+    const oldest = page.publications[0];
+    // Complete when the oldest kept publication is at or before the client's value, or is the stream's first.
+    const complete = !oldest || fieldOf(oldest, since.field) <= since.after || oldest.offset === 1;
+    if (!historyKept && page.offset > 0) return notRecovered('no_history');
+    if (!complete) return notRecovered('history_trimmed', replay, { from: 1, to: oldest.offset - 1 });
+    return { result: { recovered: true, replayed: replay.length }, replay, offset: page.offset };
+  }
+
+  if ('afterId' in since) {
+    if (!historyKept) return page.offset === 0 ? { result: { recovered: true, replayed: 0 }, replay: [], offset: page.offset } : notRecovered('no_history');
+    const replay = page.publications.filter((p) => p.id > since.afterId);
+    const oldest = page.publications[0];
+    // Complete when nothing after the id can have been trimmed: the oldest kept publication is at
+    // or before it, or is the stream's first. Nothing kept means nothing was published within the TTL.
+    const complete = !oldest || oldest.id <= since.afterId || oldest.offset === 1;
+    if (!complete) return notRecovered('history_trimmed', replay, { from: 1, to: oldest.offset - 1 });
+    return { result: { recovered: true, replayed: replay.length }, replay, offset: page.offset };
+  }
+
+  if ('lastId' in since) {
+    const i = page.publications.findIndex((p) => p.id === since.lastId);
+    if (i < 0) return notRecovered(historyKept ? 'unknown_id' : 'no_history');
+    const replay = page.publications.slice(i + 1);
+    return { result: { recovered: true, replayed: replay.length }, replay, offset: page.offset };
+  }
+
+  if (since.epoch !== page.epoch) return notRecovered('epoch_changed');
+  if (since.offset > page.offset) return notRecovered('offset_ahead');
+  if (since.offset === page.offset) return { result: { recovered: true, replayed: 0 }, replay: [], offset: page.offset };
+  if (!historyKept) return notRecovered('no_history', [], { from: since.offset + 1, to: page.offset });
+  const replay = page.publications.filter((p) => p.offset > since.offset);
+  const first = replay.length > 0 ? replay[0].offset : page.offset + 1;
+  if (first > since.offset + 1) return notRecovered('history_trimmed', replay, { from: since.offset + 1, to: first - 1 });
+  return { result: { recovered: true, replayed: replay.length }, replay, offset: page.offset };
+}

@@ -1,0 +1,108 @@
+import type { Identity } from '../auth/identity.js';
+import type { ChannelKey, StoredPublication } from '../engine.js';
+import { ChannelPolicy, type ResolvedRule } from './channel-policy.js';
+import type { OutboundPublication } from './outbound.js';
+import type { Session } from './session.js';
+
+/** Live publications held while a subscription's replay is prepared; past this the client is too slow. */
+const MAX_PENDING = 10_000;
+
+/** Whether a publication's audience and the channel's event roles let this identity receive it. */
+export function audienceAllows(publication: StoredPublication, rule: ResolvedRule, identity: Identity): boolean {
+  const audience = publication.audience;
+  // Absent fields do not narrow; present ones admit whoever matches either.
+  if (audience && (audience.users !== undefined || audience.roles !== undefined)) {
+    const byUser = audience.users?.includes(identity.userId) ?? false;
+    const byRole = audience.roles?.some((r) => identity.roles.includes(r)) ?? false;
+    if (!byUser && !byRole) return false;
+  }
+  return rule.rule.eventRoles === undefined || ChannelPolicy.eventAllowed(rule.rule, publication.event, identity.roles);
+}
+
+/**
+ * One connection's subscription to one channel. While `pending` (between registering with the
+ * hub and sending the subscribe reply plus replay) live publications are buffered, so none is
+ * lost or sent out of order. Once live it remembers the stream position it has reached, so a
+ * publication that comes twice (live after a replay, or from a repair) is sent once.
+ */
+export class Subscription {
+  pending = true;
+  /** The epoch of `offset`; undefined until the subscription knows its stream. */
+  epoch: string | undefined;
+  /** The last offset sent (or skipped by audience), or the position the subscription went live at. */
+  offset = 0;
+  private buffer: OutboundPublication[] = [];
+  private readonly filtered: boolean;
+
+  constructor(
+    readonly session: Session,
+    readonly channel: string,
+    readonly key: ChannelKey,
+    readonly rule: ResolvedRule,
+    /** Whether this subscription is counted in the engine's presence. */
+    readonly tracked: boolean,
+    /** Skip publications about the connection's own user (`user:online` / `user:offline` go to the others). */
+    private readonly skipOwnUser = false,
+  ) {
+    this.filtered = rule.rule.eventRoles !== undefined;
+  }
+
+  deliver(out: OutboundPublication): boolean {
+    const publication = out.publication;
+    if (!this.pending && !this.advance(publication)) return false;
+    if ((publication.audience || this.filtered) && !audienceAllows(publication, this.rule, this.session.identity)) return false;
+    if (this.skipOwnUser && (publication.data as { userId?: unknown } | null)?.userId === this.session.identity.userId) return false;
+    if (this.pending) {
+      this.buffer.push(out);
+      if (this.buffer.length > MAX_PENDING) this.session.tooSlow();
+      return true;
+    }
+    this.session.link.sendPublication(out);
+    return true;
+  }
+
+  /** Ends the pending phase: sends the replay, then what arrived meanwhile past the replay. */
+  goLive(replay: OutboundPublication[], position: number, epoch?: string): void {
+    for (const out of this.takeLive(replay, position, epoch)) this.session.link.sendPublication(out);
+  }
+
+  /**
+   * Ends the pending phase without sending: returns the replay the identity may see, then what
+   * arrived meanwhile past the position. For callers that merge several subscriptions in order.
+   * `position` (in `epoch`) is where the replay ends.
+   */
+  takeLive(replay: OutboundPublication[], position: number, epoch?: string): OutboundPublication[] {
+    const out = replay.filter((o) => audienceAllows(o.publication, this.rule, this.session.identity));
+    const held = this.buffer;
+    this.buffer = [];
+    this.pending = false;
+    this.epoch = epoch;
+    this.offset = position;
+    // Held publications at or below the position are in the replay or before the client's position;
+    // per-key ordering means everything arriving from now on is above it.
+    for (const o of held) if (o.publication.offset > position && this.advance(o.publication)) out.push(o);
+    return out;
+  }
+
+  /**
+   * The offset after which a repair must deliver (see Hub.onResumed), or undefined when the
+   * subscription has no position in `epoch` to repair from.
+   */
+  repairFrom(epoch: string): number | undefined {
+    if (this.pending) {
+      // Pub/sub keeps a key's order: whatever was missed comes after the last buffered one.
+      const last = this.buffer.at(-1)?.publication;
+      return last && last.epoch === epoch ? last.offset : 0;
+    }
+    return this.epoch === epoch ? this.offset : undefined;
+  }
+
+  /** Moves the position to the publication; false when it is not past the position (a repeat). */
+  private advance(publication: StoredPublication): boolean {
+    if (publication.epoch === this.epoch && publication.offset <= this.offset) return false;
+    this.epoch = publication.epoch;
+    this.offset = publication.offset;
+    return true;
+  }
+
+}

@@ -1,0 +1,236 @@
+import type { Audience, PresenceUser, Publication } from '@herald/protocol';
+
+/**
+ * A channel inside a tenant: `${tenant}:${channel}`. Tenant names never contain ':',
+ * so the first ':' separates them. Engines treat keys as opaque strings.
+ */
+export type ChannelKey = string;
+
+export function channelKey(tenant: string, channel: string): ChannelKey {
+  return `${tenant}:${channel}`;
+}
+
+export function splitChannelKey(key: ChannelKey): { tenant: string; channel: string } {
+  const i = key.indexOf(':');
+  return { tenant: key.slice(0, i), channel: key.slice(i + 1) };
+}
+
+/** A publication as engines store and carry it: the wire publication plus its audience. */
+export interface StoredPublication extends Publication {
+  audience?: Audience;
+}
+
+export interface HistoryOptions {
+  /** How many publications to keep; 0 keeps none (offsets still advance). */
+  size: number;
+  /** How long a publication is kept, in ms, counted from when the engine stored it (by the engine's clock). */
+  ttlMs: number;
+  /** How long the stream's epoch and offset outlive its last publication, in ms. */
+  metaTtlMs: number;
+}
+
+export interface PublishInput {
+  /** Assigned by the hub; one id for every channel of a multi-channel publish. */
+  id: string;
+  channel: string;
+  event: string;
+  data: unknown;
+  ts: number;
+  audience?: Audience;
+}
+
+export interface PublishOptions {
+  history: HistoryOptions;
+  /**
+   * A retry with the same key on the same channel key within `ttlMs` returns the first
+   * publication and is not delivered. Keys are scoped per channel key.
+   */
+  idempotency?: { key: string; ttlMs: number };
+}
+
+export interface PublishResult {
+  publication: StoredPublication;
+  /** True when the idempotency key was seen before: nothing was stored or delivered. */
+  duplicate: boolean;
+}
+
+export interface HistoryQuery {
+  /** Only publications with a greater offset. */
+  afterOffset?: number;
+  /** At most this many, the oldest first (after `afterOffset`), or the newest when `afterOffset` is absent. */
+  limit?: number;
+}
+
+export interface HistoryPage {
+  epoch: string;
+  /** The stream's latest offset (0 when nothing was ever published in this epoch). */
+  offset: number;
+  /** In increasing offset order. */
+  publications: StoredPublication[];
+}
+
+/** What travels between nodes for a channel. */
+export type ChannelMessage =
+  | { kind: 'pub'; key: ChannelKey; publication: StoredPublication }
+  | { kind: 'join' | 'leave'; key: ChannelKey; user: PresenceUser };
+
+/** Node-wide commands, delivered to every node (including the sender). */
+export type ControlCommand =
+  | { kind: 'disconnect'; tenant: string; userId?: string; connectionId?: string; code: number; reason: string };
+
+/**
+ * Entries a node left behind when it stopped without removing them (a crash), found expired.
+ * `user`: the user has no connection left in the tenant; `presence`: no connection left in the
+ * channel. Each is reported once, to one node.
+ */
+export type ExpiredEntry =
+  | { kind: 'user'; tenant: string; userId: string; announce?: Record<string, unknown> }
+  | { kind: 'presence'; key: ChannelKey; user: PresenceUser };
+
+/** The node's callbacks. Engines call them; they never touch connections. */
+export interface EngineHandler {
+  /** A message for a key this node subscribed to, in per-key publish order. */
+  onChannelMessage(message: ChannelMessage): void;
+  onControl(command: ControlCommand): void;
+  /**
+   * Delivery to this node stopped (the engine lost its connection): what is published until
+   * `onResumed` never arrives. Engines that cannot lose messages (memory) never call it.
+   */
+  onInterrupted?(): void;
+  /**
+   * Delivery is back for every key subscribed before `onInterrupted`; messages published after
+   * this call arrive, the ones before it are only in history.
+   */
+  onResumed?(): void;
+  /** See ExpiredEntry. Engines whose entries cannot outlive their node (memory) never call it. */
+  onExpired?(entry: ExpiredEntry): void;
+}
+
+/**
+ * Fan-out and history. Publications of one channel are delivered to every subscribed node in
+ * offset order; ordering across channels is not defined.
+ */
+export interface Broker {
+  /**
+   * Start delivering the key's messages to this node's handler. Called on the key's first local
+   * subscriber; idempotent. Resolves once messages published afterwards are sure to arrive.
+   */
+  subscribe(key: ChannelKey): Promise<void>;
+  /** Stop delivering the key's messages to this node. Called when its last local subscriber leaves. */
+  unsubscribe(key: ChannelKey): Promise<void>;
+  /**
+   * Assigns the next offset, appends to history (trimmed to size, with TTL) and delivers to every
+   * subscribed node, atomically per key: two publishes to one key are stored and delivered in the
+   * same order. Resolves once the publication is stored (acknowledged). A rejection does not
+   * prove it was not stored (a timeout may race the write): retry with an idempotency key.
+   */
+  publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult>;
+  /** Delivers a join or leave to every subscribed node. Not stored. May be asynchronous, even to this node. */
+  publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void>;
+  /** Reads history. An unknown or expired stream answers with a fresh epoch and offset 0. */
+  history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage>;
+  /** Delivers a command to every node, this one included; may be asynchronous. */
+  publishControl(command: ControlCommand): Promise<void>;
+}
+
+export interface PresenceEntry {
+  connectionId: string;
+  userId: string;
+  info?: Record<string, unknown>;
+}
+
+/** Who is subscribed to a channel, across nodes. */
+export interface PresenceStore {
+  /**
+   * Adds a connection. `first` is true when it is the user's first connection in the channel.
+   * A user's info is the one given by their first connection.
+   */
+  join(key: ChannelKey, entry: PresenceEntry): Promise<{ first: boolean }>;
+  /** Removes a connection. `last` is true when the user has no connection left in the channel. */
+  leave(key: ChannelKey, entry: PresenceEntry): Promise<{ last: boolean }>;
+  /** Users in the channel with their connection counts. */
+  list(key: ChannelKey): Promise<PresenceUser[]>;
+  /** Number of connections in the channel. */
+  count(key: ChannelKey): Promise<number>;
+}
+
+export interface ConnectionEntry {
+  connectionId: string;
+  userId: string;
+  connectedAt: number;
+  /**
+   * What `user:offline` says about the user should their node stop without removing the entry
+   * (see ExpiredEntry). A user's first connection sets it.
+   */
+  announce?: Record<string, unknown>;
+}
+
+/** Every connection of every user of a tenant, across nodes: the per-user and per-tenant limits and online status. */
+export interface ConnectionRegistry {
+  /** Registers a connection; returns the user's connections, the oldest first, this one included. */
+  add(tenant: string, entry: ConnectionEntry): Promise<ConnectionEntry[]>;
+  /** Removes a connection; `last` is true when the user has no connection left in the tenant. */
+  remove(tenant: string, entry: ConnectionEntry): Promise<{ last: boolean }>;
+  /** Connections in the tenant. */
+  tenantCount(tenant: string): Promise<number>;
+}
+
+/**
+ * Resumable session records (Socket.IO connection state recovery): small opaque strings with
+ * expiry, readable from any node.
+ */
+export interface SessionStore {
+  save(id: string, record: string, ttlMs: number): Promise<void>;
+  /** The record, or undefined when absent or expired. */
+  load(id: string): Promise<string | undefined>;
+  remove(id: string): Promise<void>;
+}
+
+/** Who holds a soft lock. */
+export interface LockHolder {
+  connectionId: string;
+  userId: string;
+  info?: Record<string, unknown>;
+}
+
+export interface LockState {
+  holder: LockHolder;
+  /** ms since epoch (the engine's clock). */
+  expiresAt: number;
+}
+
+/**
+ * Soft locks with a TTL, across nodes: a lock is held by one connection until it releases it,
+ * or stops refreshing it and the TTL runs out. Lock keys are opaque strings.
+ */
+export interface LockStore {
+  /** Takes the lock if it is free or already this connection's (which extends it); else reports the holder. */
+  acquire(key: string, holder: LockHolder, ttlMs: number): Promise<{ acquired: boolean; state: LockState }>;
+  /** Extends a lock this connection holds; false when it no longer does. */
+  refresh(key: string, connectionId: string, ttlMs: number): Promise<boolean>;
+  /** Releases a lock this connection holds; false when it did not hold it. */
+  release(key: string, connectionId: string): Promise<boolean>;
+  get(key: string): Promise<LockState | undefined>;
+}
+
+/** Everything a node needs from the outside world. Memory (one process) or Redis (many nodes). */
+export interface Engine {
+  readonly name: string;
+  readonly broker: Broker;
+  readonly presence: PresenceStore;
+  readonly connections: ConnectionRegistry;
+  readonly sessions: SessionStore;
+  readonly locks: LockStore;
+  /**
+   * Connects and registers the node's handler. Called once, before any other method. An engine
+   * with a backend waits a bounded time for it and then rejects.
+   */
+  start(handler: EngineHandler): Promise<void>;
+  /** True while the engine can serve publishes (for `/ready`). */
+  isReady(): boolean;
+  /**
+   * Disconnects. Presence and connection entries are not removed here (the hub removes its
+   * own as connections close); entries of a node that stops without that expire on their own.
+   */
+  close(): Promise<void>;
+}

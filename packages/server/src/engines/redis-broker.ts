@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import type { PresenceUser } from '@herald/protocol';
+import type { Redis } from 'ioredis';
+import type {
+  Broker,
+  ChannelKey,
+  ControlCommand,
+  HistoryPage,
+  HistoryQuery,
+  PublishInput,
+  PublishOptions,
+  PublishResult,
+} from '../engine.js';
+import { type RunId, type ScriptCall, defineScript } from './redis-client.js';
+import { decodePublication, encodeControl, encodeJoinLeave, encodePublishBody } from './redis-codec.js';
+import type { RedisKeys } from './redis-keys.js';
+import { HISTORY_LUA, PUBLISH_LUA } from './redis-scripts.js';
+import type { RedisSubscriber } from './redis-subscriber.js';
+
+/** A candidate epoch for a stream the script may have to create; unused when the stream exists. */
+function epochCandidate(): string {
+  return randomBytes(6).toString('base64url');
+}
+
+/** Redis wants integer milliseconds. */
+function ms(n: number): number {
+  return Math.max(0, Math.floor(n));
+}
+
+/**
+ * See Broker. Publications of a key are ordered by the publish script: it assigns the offset,
+ * stores and PUBLISHes in one atomic step, and Redis delivers one channel's messages in PUBLISH
+ * order to every subscribed node.
+ */
+export class RedisBroker implements Broker {
+  private readonly publishScript: ScriptCall;
+  private readonly historyScript: ScriptCall;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly names: RedisKeys,
+    private readonly runId: RunId,
+    private readonly subscriber: RedisSubscriber,
+    /** How long a stream created by a read (no publish yet) keeps its epoch, in ms. */
+    private readonly defaultMetaTtlMs: number,
+  ) {
+    this.publishScript = defineScript(redis, 'heraldPublish', PUBLISH_LUA, 3);
+    this.historyScript = defineScript(redis, 'heraldHistory', HISTORY_LUA, 2);
+  }
+
+  subscribe(key: ChannelKey): Promise<void> {
+    return this.subscriber.subscribe(key);
+  }
+
+  unsubscribe(key: ChannelKey): Promise<void> {
+    return this.subscriber.unsubscribe(key);
+  }
+
+  async publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult> {
+    const runId = await this.runId.get();
+    const { history, idempotency } = options;
+    const idempotencyTtl = idempotency ? ms(idempotency.ttlMs) : 0;
+    const reply = (await this.publishScript(
+      this.names.meta(key),
+      this.names.history(key),
+      this.names.idempotency(key, idempotency?.key ?? ''),
+      runId,
+      epochCandidate(),
+      ms(history.size),
+      ms(history.ttlMs),
+      ms(history.metaTtlMs),
+      idempotencyTtl,
+      this.names.channel(key),
+      encodePublishBody(input),
+    )) as [number, string];
+    return { publication: decodePublication(reply[1]), duplicate: reply[0] === 1 };
+  }
+
+  async publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void> {
+    await this.redis.publish(this.names.channel(key), encodeJoinLeave(kind, user));
+  }
+
+  async history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage> {
+    const runId = await this.runId.get();
+    const reply = (await this.historyScript(
+      this.names.meta(key),
+      this.names.history(key),
+      runId,
+      epochCandidate(),
+      ms(this.defaultMetaTtlMs),
+      query.afterOffset === undefined ? '' : Math.floor(query.afterOffset),
+      query.limit === undefined ? '' : ms(query.limit),
+    )) as [string, number, ...string[]];
+    const [epoch, offset, ...publications] = reply;
+    return { epoch, offset: Number(offset), publications: publications.map(decodePublication) };
+  }
+
+  async publishControl(command: ControlCommand): Promise<void> {
+    await this.redis.publish(this.names.control, encodeControl(command));
+  }
+}

@@ -1,0 +1,89 @@
+import type { ChannelKey } from '../engine.js';
+
+/**
+ * Redis key and pub/sub channel names. Every key of one channel (or one tenant) shares a
+ * `{hash tag}`, so a script touching them stays in one slot should Herald ever run on a cluster.
+ */
+export class RedisKeys {
+  constructor(readonly prefix: string) {}
+
+  /** Hash `{e: epoch, o: offset, t: history ttl, r: Redis run id}`. */
+  meta(key: ChannelKey): string {
+    return `${this.prefix}s:{${key}}:meta`;
+  }
+
+  /** Stream of publications, entry id `<offset>-0`. */
+  history(key: ChannelKey): string {
+    return `${this.prefix}s:{${key}}:hist`;
+  }
+
+  idempotency(key: ChannelKey, idempotencyKey: string): string {
+    return `${this.prefix}s:{${key}}:idem:${idempotencyKey}`;
+  }
+
+  /** Hash of `c:<connection>` → user, `u:<user>` → count, `i:<user>` → info JSON. */
+  presence(key: ChannelKey): string {
+    return `${this.prefix}p:{${key}}`;
+  }
+
+  /** Sorted set of connection → expiry (Redis clock, ms). */
+  presenceExpiry(key: ChannelKey): string {
+    return `${this.prefix}p:{${key}}:exp`;
+  }
+
+  /** List of `[user, info JSON]` whose last connection in the channel expired, for the next refresh to report. */
+  presenceGone(key: ChannelKey): string {
+    return `${this.prefix}p:{${key}}:gone`;
+  }
+
+  /** Hash of connection → user. */
+  tenantConnections(tenant: string): string {
+    return `${this.prefix}t:{${tenant}}:conns`;
+  }
+
+  /** Sorted set of connection → expiry (Redis clock, ms). */
+  tenantExpiry(tenant: string): string {
+    return `${this.prefix}t:{${tenant}}:exp`;
+  }
+
+  /** Hash of user → what `user:offline` says about them, should their node vanish. */
+  tenantInfo(tenant: string): string {
+    return `${this.prefix}t:{${tenant}}:info`;
+  }
+
+  /** List of `[user, announce JSON]` whose last connection expired, for the next refresh to report. */
+  tenantGone(tenant: string): string {
+    return `${this.prefix}t:{${tenant}}:gone`;
+  }
+
+  /** Prefix of the per-user sorted sets (connection → connectedAt); scripts append the user id. */
+  tenantUserPrefix(tenant: string): string {
+    return `${this.prefix}t:{${tenant}}:u:`;
+  }
+
+  /** A soft lock (see LockStore); the lock key already carries its channel key. */
+  lock(key: string): string {
+    return `${this.prefix}lock:${key}`;
+  }
+
+  /** A resumable session record (see SessionStore). */
+  session(id: string): string {
+    return `${this.prefix}sess:${id}`;
+  }
+
+  /** The pub/sub channel of one channel key. */
+  channel(key: ChannelKey): string {
+    return `${this.prefix}ch:${key}`;
+  }
+
+  /** The channel key of a pub/sub channel, or undefined when it is not one of ours. */
+  keyOfChannel(channel: string): ChannelKey | undefined {
+    const head = `${this.prefix}ch:`;
+    return channel.startsWith(head) ? channel.slice(head.length) : undefined;
+  }
+
+  /** The one pub/sub channel every node listens to for control commands. */
+  get control(): string {
+    return `${this.prefix}control`;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Lua for the Redis broker. Each call is one script so that a key's offset, history, idempotency
+ * record and PUBLISH happen atomically and in one order for every node.
+ *
+ * History is a Redis Stream whose entry ids are `<offset>-0` (fields `t`: Redis time in ms when
+ * stored, `p`: the publication JSON). Using the offset as the id makes "after offset N" a plain
+ * `XRANGE N+1 +` and "the newest N" an `XREVRANGE + - COUNT N`, `MAXLEN` trims by size on append,
+ * and the stream's entries are in time order too, so TTL trimming pops from the head. A sorted
+ * set would work as well; the stream needs no member encoding to stay unique.
+ *
+ * Times come from Redis (`TIME`), not from the nodes, so nodes with skewed clocks agree on TTLs.
+ */
+
+/** Shared helpers, prepended to each script. */
+const COMMON = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Lua prints big numbers in exponent form; Redis wants integers.
+local function int(n)
+  return string.format('%.0f', n)
+end
+
+-- The stream's epoch and offset. A missing meta, or one written by another Redis process
+-- (a restart, even one that kept its data), starts a new epoch: offsets are never reused
+-- under an old epoch, and the old history goes with it.
+local function load_meta(meta, hist, run_id, candidate)
+  local m = redis.call('HMGET', meta, 'e', 'o', 't', 'r')
+  if m[1] and m[4] == run_id then
+    return m[1], tonumber(m[2]), (m[3] and tonumber(m[3])) or 0, false
+  end
+  redis.call('DEL', meta, hist)
+  redis.call('HSET', meta, 'e', candidate, 'o', 0, 't', 0, 'r', run_id)
+  return candidate, 0, 0, true
+end
+
+-- Drops entries stored at or before the cutoff; they are at the head, oldest first. Looks at
+-- the head alone first: on most calls nothing has expired.
+local function trim_expired(hist, cutoff)
+  local batch = 1
+  while true do
+    local head = redis.call('XRANGE', hist, '-', '+', 'COUNT', batch)
+    if #head == 0 then return end
+    for i = 1, #head do
+      if tonumber(head[i][2][2]) > cutoff then
+        if i > 1 then redis.call('XTRIM', hist, 'MINID', head[i][1]) end
+        return
+      end
+    end
+    if #head < batch then
+      redis.call('DEL', hist)
+      return
+    end
+    local last = tonumber(string.match(head[#head][1], '^(%d+)'))
+    redis.call('XTRIM', hist, 'MINID', int(last + 1))
+    batch = 64
+  end
+end
+`;
+
+/**
+ * KEYS: meta, history, idempotency.
+ * ARGV: run id, epoch candidate, size, ttlMs, metaTtlMs, idempotency ttlMs (0: none),
+ *       pub/sub channel, body (see encodePublishBody).
+ * Returns `{duplicate (0|1), publication JSON}`.
+ */
+export const PUBLISH_LUA = `${COMMON}
+local meta, hist, idem = KEYS[1], KEYS[2], KEYS[3]
+local run_id, candidate = ARGV[1], ARGV[2]
+local size, ttl, meta_ttl, idem_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local channel, body = ARGV[7], ARGV[8]
+
+if idem_ttl > 0 then
+  local seen = redis.call('GET', idem)
+  if seen then return {1, seen} end
+end
+
+local epoch = load_meta(meta, hist, run_id, candidate)
+local offset = redis.call('HINCRBY', meta, 'o', 1)
+redis.call('HSET', meta, 't', int(ttl))
+redis.call('PEXPIRE', meta, int(meta_ttl))
+
+local json = '{"offset":' .. int(offset) .. ',"epoch":"' .. epoch .. '",' .. string.sub(body, 2)
+
+if size > 0 and ttl > 0 then
+  local now = now_ms()
+  redis.call('XADD', hist, 'MAXLEN', int(size), int(offset) .. '-0', 't', int(now), 'p', json)
+  trim_expired(hist, now - ttl)
+  -- Every entry is older than the newest, so the whole stream may go when the newest does.
+  redis.call('PEXPIRE', hist, int(ttl))
+else
+  redis.call('DEL', hist)
+end
+
+redis.call('PUBLISH', channel, 'p' .. json)
+if idem_ttl > 0 then redis.call('SET', idem, json, 'PX', int(idem_ttl)) end
+return {0, json}
+`;
+
+/**
+ * KEYS: meta, history.
+ * ARGV: run id, epoch candidate, metaTtlMs for a stream created by this read,
+ *       afterOffset ('' when absent), limit ('' when absent).
+ * Returns `{epoch, offset, publication JSON...}` in increasing offset order.
+ */
+export const HISTORY_LUA = `${COMMON}
+local meta, hist = KEYS[1], KEYS[2]
+local run_id, candidate, default_meta_ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local after, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
+
+local epoch, offset, ttl, created = load_meta(meta, hist, run_id, candidate)
+if created then redis.call('PEXPIRE', meta, int(default_meta_ttl)) end
+if ttl > 0 then trim_expired(hist, now_ms() - ttl) end
+
+local out = {epoch, offset}
+if limit == 0 then return out end
+
+local entries
+if after then
+  if after >= offset then return out end
+  local from = int(math.max(after, 0) + 1)
+  if limit then
+    entries = redis.call('XRANGE', hist, from, '+', 'COUNT', int(limit))
+  else
+    entries = redis.call('XRANGE', hist, from, '+')
+  end
+  for i = 1, #entries do out[#out + 1] = entries[i][2][4] end
+else
+  if limit then
+    entries = redis.call('XREVRANGE', hist, '+', '-', 'COUNT', int(limit))
+    for i = #entries, 1, -1 do out[#out + 1] = entries[i][2][4] end
+  else
+    entries = redis.call('XRANGE', hist, '-', '+')
+    for i = 1, #entries do out[#out + 1] = entries[i][2][4] end
+  end
+end
+return out
+`;

@@ -1,0 +1,165 @@
+import type { Redis } from 'ioredis';
+import type { Engine, EngineHandler, ExpiredEntry } from '../engine.js';
+import { RedisBroker } from './redis-broker.js';
+import { RunId, createRedisConnection } from './redis-client.js';
+import { RedisKeys } from './redis-keys.js';
+import { RedisLocks } from './redis-locks.js';
+import { Refresher } from './redis-refresher.js';
+import { RedisConnections, RedisPresence } from './redis-presence.js';
+import { RedisSubscriber } from './redis-subscriber.js';
+
+export interface RedisEngineOptions {
+  /** `redis://[:password@]host:port[/db]` (`rediss://` for TLS). host, port and password fill in what it leaves out. */
+  url?: string;
+  host?: string;
+  port?: number;
+  password?: string;
+  /** Prefix of every key and pub/sub channel, so several deployments can share a Redis. Default `herald:`. */
+  prefix?: string;
+  /**
+   * How long presence and connection entries outlive their node's last refresh, in ms: the bound
+   * on how long a crashed node's connections stay visible. The node refreshes every third of it.
+   * Default 30 s.
+   */
+  presenceTtlMs?: number;
+  /** A Redis command without a reply after this many ms fails. Default 1 s. */
+  commandTimeoutMs?: number;
+  /**
+   * How often an idle node pings Redis, in ms, so that a Redis that hangs with its connections
+   * open (no reply, no close) makes `isReady()` false within about this plus the command timeout.
+   * Default 1 s.
+   */
+  probeIntervalMs?: number;
+  /** How long `start()` waits for Redis before it rejects, in ms. Default 10 s. */
+  startTimeoutMs?: number;
+  /** How long a stream created by a history read (no publish yet) keeps its epoch, in ms. Default 1 day. */
+  defaultMetaTtlMs?: number;
+  /** Errors that happen in the background (connection loss, failed refresh). Default: ignored. */
+  onError?: (err: Error) => void;
+}
+
+/**
+ * The Redis engine: N nodes sharing one Redis act as one. Pub/sub fans publications out (a node
+ * subscribes only to keys it has local subscribers for), Streams keep history, expiring hashes
+ * and sorted sets hold presence and the connection registry. Commands fail fast while Redis is
+ * unreachable; the engine reconnects and resubscribes on its own.
+ *
+ * The hub should leave presence and remove its connections before `close()`; whatever it leaves
+ * behind expires within `presenceTtlMs`, as a crashed node's entries do.
+ *
+ * @example
+ * const engine = createRedisEngine({ url: 'redis://127.0.0.1:6379', prefix: 'herald:' });
+ * await engine.start(node);
+ */
+export function createRedisEngine(options: RedisEngineOptions = {}): Engine {
+  const onError = options.onError ?? (() => undefined);
+  const presenceTtlMs = Math.max(1, Math.floor(options.presenceTtlMs ?? 30_000));
+  const connection = {
+    url: options.url,
+    host: options.host,
+    port: options.port,
+    password: options.password,
+    commandTimeoutMs: options.commandTimeoutMs ?? 1000,
+    onError,
+  };
+  const names = new RedisKeys(options.prefix ?? 'herald:');
+  const command = createRedisConnection(connection, 'herald-command');
+  const subscription = createRedisConnection(connection, 'herald-subscriber');
+  const runId = new RunId(command);
+  const subscriber = new RedisSubscriber(subscription, names, onError);
+  const broker = new RedisBroker(command, names, runId, subscriber, options.defaultMetaTtlMs ?? 24 * 3600_000);
+  const presence = new RedisPresence(command, names, presenceTtlMs);
+  const connections = new RedisConnections(command, names, presenceTtlMs);
+
+  let handler: EngineHandler | undefined;
+  const refresher = new Refresher(presenceTtlMs / 3, async () => {
+    // Entries a crashed node left behind expire here; the handler announces the departures.
+    const report = (entry: ExpiredEntry) => handler?.onExpired?.(entry);
+    await presence.refresh(report);
+    await connections.refresh(report);
+  }, onError);
+  // After a reconnect Redis may have lost everything (restart, failover): re-register at once.
+  command.on('ready', () => refresher.now());
+
+  // A hung Redis keeps its sockets open: only a command without an answer tells.
+  let answering = true;
+  const probe = new Refresher(options.probeIntervalMs ?? 1000, async () => {
+    if (command.status !== 'ready') return;
+    try {
+      await command.ping();
+      answering = true;
+    } catch (err) {
+      answering = false;
+      throw err;
+    }
+  }, onError);
+  command.on('ready', () => (answering = true));
+
+  let closed = false;
+  const isReady = (): boolean => !closed && answering && runId.known && subscriber.ready && command.status === 'ready';
+
+  return {
+    name: 'redis',
+    broker,
+    presence,
+    connections,
+    locks: new RedisLocks(command, names),
+    sessions: {
+      async save(id, record, ttlMs) {
+        await command.set(names.session(id), record, 'PX', Math.max(1, Math.round(ttlMs)));
+      },
+      async load(id) {
+        return (await command.get(names.session(id))) ?? undefined;
+      },
+      async remove(id) {
+        await command.del(names.session(id));
+      },
+    },
+    async start(node: EngineHandler) {
+      handler = node;
+      subscriber.start(node);
+      const timeoutMs = options.startTimeoutMs ?? 10_000;
+      try {
+        // A failed first attempt is retried like any lost connection; wait for the outcome.
+        command.connect().catch(() => undefined);
+        subscription.connect().catch(() => undefined);
+        await until(isReady, timeoutMs);
+      } catch (err) {
+        command.disconnect();
+        subscription.disconnect();
+        throw new Error(`Redis engine could not connect: ${(err as Error).message}`, { cause: err });
+      }
+      refresher.start();
+      probe.start();
+    },
+    isReady,
+    async close() {
+      closed = true;
+      refresher.stop();
+      probe.stop();
+      await Promise.all([quit(command), quit(subscription)]);
+    },
+  };
+}
+
+/** Closes a connection, politely when it is up (pending replies arrive first). */
+async function quit(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') {
+    try {
+      await redis.quit();
+      return;
+    } catch {
+      // Fall through: drop it.
+    }
+  }
+  redis.disconnect();
+}
+
+/** Resolves when the condition holds; rejects after the timeout. */
+async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not ready after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,19 @@
+import type { FastifyInstance } from 'fastify';
+import type { Hub } from '../core/hub.js';
+import { addRoute, type RouteDoc } from './route-doc.js';
+
+export const metricsRoute = {
+  method: 'GET',
+  url: '/metrics',
+  operationId: 'metrics',
+  tag: 'operations',
+  summary: "The node's Prometheus metrics (`herald_connections`, `herald_publications_total`, ...)",
+  auth: 'none',
+  responses: { 200: { description: 'Prometheus text exposition format.', contentType: 'text/plain; version=0.0.4' } },
+} satisfies RouteDoc;
+
+/** `GET /metrics` for Prometheus. */
+export function metricsRoutes(app: FastifyInstance, hub: Hub): void {
+  const registry = hub.metrics.registry;
+  addRoute(app, hub.config, metricsRoute, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+}

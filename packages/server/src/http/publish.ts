@@ -1,0 +1,126 @@
+import { MAX_EVENT_LENGTH } from '@herald/protocol';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Hub } from '../core/hub.js';
+import { callerTenant } from './api-auth.js';
+import { addRoute, errors, type RouteDoc } from './route-doc.js';
+import { audience, channelName, tenantName } from './schemas.js';
+import { issueBody, parseOr400, sendHubError } from './validation.js';
+
+const MAX_CHANNELS = 100;
+const MAX_BATCH = 1000;
+
+const bodyToken = z.string().optional().meta({ description: 'The API key, for callers that cannot set `Authorization` (seed 001 sends its webhook token here).' });
+
+const publishFields = {
+  channel: channelName.optional(),
+  channels: z.array(channelName).min(1).max(MAX_CHANNELS).optional().meta({ description: 'Several channels at once: one publication id, an offset each.' }),
+  event: z.string().min(1).max(MAX_EVENT_LENGTH),
+  data: z.unknown().optional(),
+  tenant: tenantName.optional(),
+  audience: audience.optional(),
+  idempotencyKey: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .meta({ description: 'A retry with the same key (per tenant and channel, within `api.idempotencyTtl`) returns the first id with `duplicate: true` and is not delivered again.' }),
+};
+
+const hasOneOfChannels = (b: { channel?: string; channels?: string[] }) => (b.channel === undefined) !== (b.channels === undefined);
+const oneOfChannelsIssue = { message: 'give exactly one of channel or channels', path: ['channel'] };
+
+/** One item of a batch: a publish without the key. */
+export const batchItem = z
+  .strictObject(publishFields)
+  .refine(hasOneOfChannels, oneOfChannelsIssue)
+  .meta({ description: 'Exactly one of `channel` or `channels`.' });
+
+export const publishBody = z
+  .strictObject({ ...publishFields, token: bodyToken })
+  .refine(hasOneOfChannels, oneOfChannelsIssue)
+  .meta({ description: 'Exactly one of `channel` or `channels`.' });
+
+export const batchBody = z.strictObject({
+  publications: z.array(batchItem).min(1).max(MAX_BATCH).meta({ description: 'Published in order. An item that fails gets an `error` result; the others are still published.' }),
+  tenant: tenantName.optional().meta({ description: 'Default tenant of the items.' }),
+  token: bodyToken,
+});
+
+// Items are checked one by one, so that one bad item does not reject its neighbours.
+const batchEnvelope = batchBody.extend({ publications: z.array(z.unknown()).min(1).max(MAX_BATCH) });
+
+const publishResult = z.union([
+  z.object({ id: z.string(), offset: z.number().int(), duplicate: z.boolean() }),
+  z.object({ id: z.string(), offsets: z.record(z.string(), z.number().int()), duplicate: z.boolean() }),
+]);
+
+const itemError = z.object({ error: z.object({ code: z.string(), message: z.string(), field: z.string().optional().meta({ description: 'Relative to the item.' }) }) });
+const batchResult = z.object({ results: z.array(z.union([publishResult, itemError])).meta({ description: 'One result per item, in the same order.' }) });
+
+export const publishRoute = {
+  method: 'POST',
+  url: '/api/v1/publish',
+  operationId: 'publish',
+  tag: 'publish',
+  summary: 'Publish an event to one or more channels of a tenant',
+  description: 'Answers once the publication is stored. With `channel` the result has `offset`; with `channels`, `offsets` by channel.',
+  auth: 'apiKey',
+  body: publishBody,
+  responses: { 200: { description: 'Published (or a duplicate of an earlier publish).', schema: publishResult }, ...errors(400, 401, 403, 413, 415, 503) },
+} satisfies RouteDoc;
+
+export const batchRoute = {
+  method: 'POST',
+  url: '/api/v1/publish/batch',
+  operationId: 'publishBatch',
+  tag: 'publish',
+  summary: 'Publish many events in one request',
+  auth: 'apiKey',
+  body: batchBody,
+  responses: { 200: { description: 'Per-item results.', schema: batchResult }, ...errors(400, 401, 403, 413, 415) },
+} satisfies RouteDoc;
+
+type Item = z.infer<typeof batchItem>;
+
+async function publishOne(hub: Hub, tenant: string, item: Item) {
+  const outcome = await hub.publish(tenant, { channels: item.channels ?? [item.channel!], event: item.event, data: item.data, audience: item.audience, idempotencyKey: item.idempotencyKey }, 'api');
+  return item.channel !== undefined
+    ? { id: outcome.id, offset: outcome.offsets[item.channel], duplicate: outcome.duplicate }
+    : { id: outcome.id, offsets: outcome.offsets, duplicate: outcome.duplicate };
+}
+
+async function publishBatchItem(hub: Hub, request: FastifyRequest, defaultTenant: string | undefined, raw: unknown) {
+  const parsed = batchItem.safeParse(raw);
+  if (!parsed.success) return { error: issueBody(parsed.error) };
+  try {
+    return await publishOne(hub, callerTenant(request, hub.config, parsed.data.tenant ?? defaultTenant), parsed.data);
+  } catch (err) {
+    const e = err as { code?: string; message: string; field?: string };
+    return { error: { code: e.code ?? 'internal', message: e.message, ...(e.field ? { field: e.field } : {}) } };
+  }
+}
+
+/** `POST /api/v1/publish` and `POST /api/v1/publish/batch`. */
+export function publishRoutes(app: FastifyInstance, hub: Hub): void {
+  addRoute(app, hub.config, publishRoute, async (request, reply) => {
+    const body = parseOr400(publishBody, request.body, reply);
+    if (!body) return reply;
+    const tenant = callerTenant(request, hub.config, body.tenant);
+    try {
+      return await publishOne(hub, tenant, body);
+    } catch (err) {
+      return sendHubError(err, reply);
+    }
+  });
+
+  addRoute(app, hub.config, batchRoute, async (request, reply) => {
+    const body = parseOr400(batchEnvelope, request.body, reply);
+    if (!body) return reply;
+    // Checked once up front: a tenant-bound key naming another tenant is refused as a whole.
+    callerTenant(request, hub.config, body.tenant);
+    // Started in order without waiting, so the engine stores items of one channel in item order.
+    const results = await Promise.all(body.publications.map((raw) => publishBatchItem(hub, request, body.tenant, raw)));
+    return { results };
+  });
+}

@@ -1,0 +1,50 @@
+import { ErrorCode } from '@herald/protocol';
+import type { FastifyReply } from 'fastify';
+import type { z } from 'zod';
+import { HubError } from '../core/errors.js';
+import type { Logger } from '../logger.js';
+
+/** The `{ code, message, field }` error for the first issue of a failed parse. */
+export function issueBody(error: z.ZodError): { code: ErrorCode; message: string; field: string } {
+  const issue = error.issues[0];
+  // An unknown key is named itself, not its parent object.
+  const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
+  const field = path.join('.') || 'body';
+  const message =
+    issue.code === 'unrecognized_keys'
+      ? `unknown field(s) ${issue.keys.join(', ')}${issue.path.length > 0 ? ` in ${issue.path.join('.')}` : ''}`
+      : `${field}: ${issue.message}`;
+  return { code: ErrorCode.BadRequest, message, field };
+}
+
+/** Parses a request part with zod; on failure answers 400 naming the first bad field and returns undefined. */
+export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, reply: FastifyReply): z.infer<T> | undefined {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  void reply.code(400).send({ error: issueBody(result.error) });
+  return undefined;
+}
+
+const STATUS: Partial<Record<string, number>> = {
+  [ErrorCode.BadRequest]: 400,
+  [ErrorCode.InvalidChannel]: 400,
+  [ErrorCode.Unauthorized]: 401,
+  [ErrorCode.Forbidden]: 403,
+  [ErrorCode.NotFound]: 404,
+  [ErrorCode.LimitExceeded]: 429,
+  [ErrorCode.RateLimited]: 429,
+  [ErrorCode.Unavailable]: 503,
+};
+
+/** Answers a HubError with its HTTP status and body; rethrows anything else. */
+export function sendHubError(err: unknown, reply: FastifyReply): FastifyReply {
+  if (err instanceof HubError) return reply.code(STATUS[err.code] ?? 500).send({ error: err.toBody() });
+  throw err;
+}
+
+/** Answers a HubError with its status, and anything else (an engine call that failed) with 503. */
+export function sendFailure(err: unknown, reply: FastifyReply, logger: Logger): FastifyReply {
+  if (err instanceof HubError) return sendHubError(err, reply);
+  logger.error({ err }, 'engine call failed');
+  return reply.code(503).send({ error: { code: ErrorCode.Unavailable, message: 'engine unavailable, try again' } });
+}

@@ -1,0 +1,10 @@
+export { createHeraldServer, type HeraldServer, type CreateServerOptions } from './server.js';
+export { loadConfig, parseConfig, type LoadedConfig } from './config/load.js';
+export { ConfigError } from './config/interpolate.js';
+export type { HeraldConfig, HeraldConfigInput } from './config/schema.js';
+export { signToken, createAuthenticator } from './auth/authenticator.js';
+export type { Identity } from './auth/identity.js';
+export type * from './engine.js';
+export { createMemoryEngine } from './engines/memory.js';
+export { createRedisEngine, type RedisEngineOptions } from './engines/redis.js';
+export { Hub } from './core/hub.js';

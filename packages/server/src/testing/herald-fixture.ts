@@ -1,0 +1,80 @@
+import { pino } from 'pino';
+import { signToken, type TokenClaims } from '../auth/authenticator.js';
+import { parseConfig } from '../config/load.js';
+import type { HeraldConfigInput } from '../config/schema.js';
+import type { Engine } from '../engine.js';
+import type { Logger } from '../logger.js';
+import { createHeraldServer, type HeraldServer } from '../server.js';
+
+export const TEST_SECRET = 'test-secret-0123456789';
+export const TEST_API_KEY = 'test-api-key-0123456789';
+
+export interface HeraldFixture {
+  server: HeraldServer;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+  /** `ws://127.0.0.1:PORT` */
+  wsUrl: string;
+  apiKey: string;
+  /** Signs a token for this server's secret. */
+  token(claims: TokenClaims, ttlSeconds?: number): Promise<string>;
+  /** POSTs JSON to the HTTP API with the API key; returns status and parsed body. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Starts a real Herald node on a free port for a test, with a known secret and API key.
+ * `config` is merged over a permissive base (all channels allowed, history and presence on).
+ *
+ * @example
+ * await using herald = await startHerald({ limits: { connectionsPerUser: 2 } });
+ */
+export async function startHerald(config: HeraldConfigInput = {}, options: { engine?: Engine; logger?: Logger } = {}): Promise<HeraldFixture> {
+  const base: HeraldConfigInput = {
+    server: { port: 0, host: '127.0.0.1', shutdownTimeout: 2000 },
+    auth: { jwt: { secret: TEST_SECRET } },
+    api: { keys: [{ key: TEST_API_KEY, name: 'test' }] },
+    channels: {
+      rules: [{ pattern: '*', subscribe: 'all', publish: 'all', history: { size: 100, ttl: '5m' }, presence: true, joinLeave: true }],
+    },
+    log: { level: 'silent' },
+  };
+  const merged = deepMerge(base, config);
+  const final = parseConfig(merged, 'test');
+  const server = await createHeraldServer(final, { logger: options.logger ?? pino({ level: 'silent' }), ...(options.engine ? { engine: options.engine } : {}) });
+  const url = await server.listen();
+  const fixture: HeraldFixture = {
+    server,
+    url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    apiKey: TEST_API_KEY,
+    token: (claims, ttl = 3600) => signToken(final, claims, ttl),
+    async api(method, path, body, headers = {}) {
+      const response = await fetch(url + path, {
+        method,
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+      });
+      const text = await response.text();
+      let parsedBody: unknown = text;
+      try {
+        parsedBody = JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body: parsedBody };
+    },
+    close: () => server.close(),
+    [Symbol.asyncDispose]: () => server.close(),
+  };
+  return fixture;
+}
+
+function deepMerge(a: any, b: any): any {
+  if (Array.isArray(b) || b === null || typeof b !== 'object') return b;
+  const out = { ...(a ?? {}) };
+  for (const [k, v] of Object.entries(b)) out[k] = k in out && typeof out[k] === 'object' && !Array.isArray(out[k]) ? deepMerge(out[k], v) : v;
+  return out;
+}

@@ -1,0 +1,6 @@
+export * from './herald-fixture.js';
+export * from './ws-client.js';
+export * from './sse-client.js';
+export * from './redis-server.js';
+export * from './wait.js';
+export * from './upgrade-status.js';

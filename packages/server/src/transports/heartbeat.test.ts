@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CloseCode } from '@herald/protocol';
+import { startHerald } from '../testing/herald-fixture.js';
+import { waitFor, within } from '../testing/wait.js';
+import { TestClient } from '../testing/ws-client.js';
+
+const HEARTBEAT = { heartbeat: { interval: 200, timeout: 200 } };
+
+async function connected(url: string, options: ConstructorParameters<typeof TestClient>[1] = {}): Promise<{ client: TestClient; pings: () => number }> {
+  const client = new TestClient(url, options);
+  let pings = 0;
+  client.ws.on('ping', () => (pings += 1));
+  await client.next((f) => f.type === 'connected');
+  return { client, pings: () => pings };
+}
+
+const appPings = (client: TestClient) => client.frames.filter((f) => f.type === 'ping').length;
+
+describe('Heartbeat', () => {
+  it('announces its interval and timeout in the connected frame', async () => {
+    await using herald = await startHerald(HEARTBEAT);
+    const { client } = await connected(`${herald.wsUrl}/ws?token=${await herald.token({ sub: 'u1' })}`);
+    assert.deepEqual(client.frames[0].heartbeat, { interval: 200, timeout: 200 });
+    client.close();
+  });
+
+  it('sends WebSocket pings and app ping frames, and keeps a client that answers', async () => {
+    await using herald = await startHerald(HEARTBEAT);
+    const { client, pings } = await connected(`${herald.wsUrl}/ws?token=${await herald.token({ sub: 'u1' })}`);
+    // Several intervals, each answered by ws's automatic pong.
+    await waitFor(() => pings() >= 3 && appPings(client) >= 3, 5000, 'three pings of each kind');
+    assert.equal(client.ws.readyState, client.ws.OPEN);
+    assert.deepEqual(client.frames.find((f) => f.type === 'ping'), { type: 'ping' });
+    client.close();
+  });
+
+  it('closes a client that answers no ping', async () => {
+    await using herald = await startHerald(HEARTBEAT);
+    const { client, pings } = await connected(`${herald.wsUrl}/ws?token=${await herald.token({ sub: 'u1' })}`, { autoPong: false });
+    const { code, reason } = await within(client.closed, 3000);
+    assert.ok(pings() >= 1, 'it was pinged first');
+    assert.equal(code, CloseCode.HeartbeatTimeout);
+    assert.match(reason, /pong/);
+    await waitFor(() => herald.server.hub.sessions.size === 0, 3000, 'the session to end');
+  });
+
+  it('keeps a client that answers app pings with frames even without WebSocket pongs', async () => {
+    await using herald = await startHerald(HEARTBEAT);
+    const { client, pings } = await connected(`${herald.wsUrl}/ws?token=${await herald.token({ sub: 'u1' })}`, { autoPong: false });
+    client.ws.on('message', (data) => {
+      if (String(data) === '{"type":"ping"}') client.send({ type: 'pong' });
+    });
+    await waitFor(() => pings() >= 3, 5000, 'three pings');
+    assert.equal(client.ws.readyState, client.ws.OPEN);
+    client.close();
+  });
+
+  it('closes a connection that never authenticates and answers no ping', async () => {
+    await using herald = await startHerald({ ...HEARTBEAT, auth: { connectTimeout: 10_000 } });
+    const client = new TestClient(`${herald.wsUrl}/ws`, { autoPong: false });
+    await client.opened();
+    assert.equal((await within(client.closed, 3000)).code, CloseCode.HeartbeatTimeout);
+  });
+
+  it('answers an app ping with a pong carrying its id', async () => {
+    await using herald = await startHerald(HEARTBEAT);
+    const { client } = await connected(`${herald.wsUrl}/ws?token=${await herald.token({ sub: 'u1' })}`);
+    client.send({ type: 'ping', id: 41 });
+    assert.deepEqual(await client.next((f) => f.type === 'pong' && f.id === 41), { type: 'pong', id: 41 });
+    client.send({ type: 'ping' });
+    assert.deepEqual(await client.next((f) => f.type === 'pong' && f.id === undefined), { type: 'pong' });
+    client.close();
+  });
+
+  it('sends no app ping frames when heartbeat.appPing is off', async () => {
+    await using herald = await startHerald({ heartbeat: { interval: 100, timeout: 200, appPing: false } });
+    const { client, pings } = await connected(`${herald.wsUrl}/ws?token=${await herald.token({ sub: 'u1' })}`);
+    await waitFor(() => pings() >= 3, 3000, 'three pings');
+    assert.equal(appPings(client), 0);
+    client.close();
+  });
+});

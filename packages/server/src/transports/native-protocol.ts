@@ -1,0 +1,292 @@
+import { CloseCode, ErrorCode, type ErrorBody, type RecoverySince, type SubscribeResult } from '@herald/protocol';
+import { AuthError, type Identity } from '../auth/identity.js';
+import { HubError } from '../core/errors.js';
+import type { AfterField } from '../core/recovery.js';
+import type { Hub } from '../core/hub.js';
+import { TokenBucket } from '../core/rate-limiter.js';
+import type { Session } from '../core/session.js';
+import { clientFrame, describeIssue, KNOWN_TYPES, type ParsedClientFrame } from './client-frames.js';
+import { channelFor, type RouteMatch } from './routes.js';
+import type { WebSocketLink } from './ws-link.js';
+
+/** Frames a client may send before its `connect` is answered; they are handled in order afterwards. */
+const MAX_EARLY_FRAMES = 32;
+
+export interface NativeProtocolOptions {
+  route?: RouteMatch;
+  /** Where a route's client stopped (from the URL), to resume the route's channel. */
+  since?: RecoverySince;
+  /** The identity from a token given with the upgrade. */
+  identity?: Identity;
+  /**
+   * Why the route cannot take this identity (its `maxConnections` is reached), checked when the
+   * token comes in band; a token in the URL was checked at the upgrade, where HTTP 503 fits.
+   */
+  routeFull?: (identity: Identity) => Promise<string | undefined>;
+}
+
+/** How a failed route subscription closes: only a refusal by the rules is terminal (4003); an engine failure is worth a retry. */
+function routeRefusalCode(err: unknown): number {
+  if (!(err instanceof HubError) || err.code === ErrorCode.Unavailable || err.code === ErrorCode.Internal) return CloseCode.InternalError;
+  return err.code === ErrorCode.LimitExceeded ? CloseCode.TooManyConnections : CloseCode.Forbidden;
+}
+
+/**
+ * The native JSON protocol on one connection (docs/protocol.md): authentication, then requests
+ * handled one at a time in arrival order, each answered by a `reply` with its id.
+ */
+export class NativeProtocol {
+  private session: Session | undefined;
+  private authenticating = false;
+  private early: ParsedClientFrame[] = [];
+  private queue: Promise<void> = Promise.resolve();
+  private authTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** A route channel waiting for the client's resume frame. */
+  private awaitingResume: string | undefined;
+  private pendingResume: AfterField | undefined;
+  private resumeTimer: NodeJS.Timeout | undefined;
+  /** The message rate applies before authentication too (pings are answered then). */
+  private readonly anonymousBucket: TokenBucket;
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly link: WebSocketLink,
+    private readonly options: NativeProtocolOptions,
+  ) {
+    const rate = hub.config.limits.messageRate;
+    this.anonymousBucket = new TokenBucket(rate.perSecond, rate.burst);
+  }
+
+  start(): void {
+    if (this.options.identity) {
+      this.authenticating = true;
+      void this.open(this.options.identity);
+      return;
+    }
+    this.authTimer = setTimeout(() => {
+      if (!this.session) this.link.close(CloseCode.AuthTimeout, 'no connect frame with a token in time');
+    }, this.hub.config.auth.connectTimeout);
+    this.authTimer.unref();
+  }
+
+  onMessage(data: Buffer, isBinary: boolean): void {
+    // Frames still arriving after the close was decided are dropped, not answered or counted again.
+    if (this.closed || !this.link.open) return;
+    this.link.lastSeen = Date.now();
+    if (isBinary) return this.link.close(CloseCode.BadRequest, 'binary frames are not supported');
+    if (!(this.session ? this.session.allowMessage() : this.anonymousBucket.take())) {
+      if (this.session) this.hub.denied(this.session, 'rate_limited', {});
+      else this.hub.metrics.denialsTotal.inc({ reason: 'rate_limited' });
+      return this.link.close(CloseCode.RateLimited, 'too many messages');
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data.toString('utf8'));
+    } catch {
+      return this.link.close(CloseCode.BadRequest, 'frame is not valid JSON');
+    }
+    const resume = this.options.route?.route.resume;
+    if (resume && (value as { type?: unknown } | null)?.type === resume.frame) return this.onResumeFrame(value as Record<string, unknown>, resume.field);
+    const parsed = clientFrame.safeParse(value);
+    if (!parsed.success) return this.invalidFrame(value, parsed.error);
+    const frame = parsed.data;
+    if (frame.type === 'pong') return;
+    if (frame.type === 'ping') return this.send({ type: 'pong', ...(frame.id !== undefined ? { id: frame.id } : {}) });
+    if (!this.session) {
+      if (frame.type === 'connect' || frame.type === 'authenticate' || frame.type === 'hello' || frame.type === 'handshake') {
+        if (this.authenticating) return this.fail(frame.id, { code: ErrorCode.BadRequest, message: 'already authenticating' });
+        this.authenticating = true;
+        void this.authenticate(frame.token, frame.id);
+        return;
+      }
+      if (!this.authenticating) return this.link.close(CloseCode.Unauthorized, 'send a connect frame with a token first');
+      if (this.early.length >= MAX_EARLY_FRAMES) return this.link.close(CloseCode.RateLimited, 'too many frames before connect');
+      this.early.push(frame);
+      return;
+    }
+    this.enqueue(frame);
+  }
+
+  onClose(code: number): void {
+    this.closed = true;
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.session?.closed(code);
+  }
+
+  private async authenticate(token: string, id?: number): Promise<void> {
+    let identity: Identity;
+    try {
+      identity = await this.hub.authenticator.verify(token);
+    } catch (err) {
+      const reason = err instanceof AuthError ? err.message : 'token invalid';
+      this.hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
+      this.hub.logger.info({ event: 'denied', reason: 'unauthorized', detail: reason, transport: 'websocket' }, 'connection denied');
+      return this.link.close(CloseCode.Unauthorized, reason);
+    }
+    const full = await this.options.routeFull?.(identity);
+    if (full !== undefined) return this.link.close(CloseCode.TooManyConnections, full);
+    await this.open(identity, id);
+  }
+
+  private async open(identity: Identity, connectId?: number): Promise<void> {
+    if (this.closed) return;
+    let session: Session;
+    try {
+      session = await this.hub.openSession(identity, this.link, this.options.route ? { route: this.options.route.route.path } : {});
+    } catch (err) {
+      const message = err instanceof HubError ? err.message : 'cannot open session';
+      return this.link.close(err instanceof HubError && err.code === ErrorCode.LimitExceeded ? CloseCode.TooManyConnections : CloseCode.ServiceRestart, message);
+    }
+    if (this.authTimer) clearTimeout(this.authTimer);
+    this.link.session = session;
+    this.session = session;
+    if (this.closed) return session.closed(CloseCode.Normal);
+    const subscriptions: SubscribeResult[] = [];
+    let flush: (() => void) | undefined;
+    const route = this.options.route;
+    const routeChannel = route?.channel !== undefined ? channelFor(route.channel, identity) : undefined;
+    if (routeChannel !== undefined && route?.route.resume) {
+      // The client says where it stopped in its first frame; subscribe then (or from now, after the deadline).
+      this.awaitingResume = routeChannel;
+      this.resumeTimer = setTimeout(() => void this.resumeRoute(undefined), this.hub.config.auth.connectTimeout);
+      this.resumeTimer.unref();
+    } else if (routeChannel !== undefined) {
+      try {
+        const pending = await session.subscribe(routeChannel, this.options.since);
+        subscriptions.push(pending.result);
+        flush = pending.flush;
+      } catch (err) {
+        const message = err instanceof HubError ? err.message : 'cannot subscribe to the route channel';
+        return this.link.close(routeRefusalCode(err), message);
+      }
+    }
+    if (this.options.route?.route.format !== 'data') {
+      const heartbeat = this.hub.config.heartbeat;
+      this.send({
+        type: 'connected',
+        ...(connectId !== undefined ? { id: connectId } : {}),
+        connectionId: session.id,
+        userId: identity.userId,
+        tenant: identity.tenant,
+        roles: identity.roles,
+        ...(identity.expiresAt ? { expiresAt: identity.expiresAt } : {}),
+        heartbeat: { interval: heartbeat.interval, timeout: heartbeat.timeout },
+        subscriptions,
+      });
+    }
+    session.ready();
+    flush?.();
+    if (this.pendingResume) void this.resumeRoute(this.pendingResume);
+    const early = this.early;
+    this.early = [];
+    for (const frame of early) this.enqueue(frame);
+  }
+
+  /** The route's resume frame, e.g. `{"type":"HELLO","revision":41}`. */
+  private onResumeFrame(frame: Record<string, unknown>, field: string): void {
+    const value = frame[field];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      return this.fail(undefined, { code: ErrorCode.BadRequest, message: `${field}: expected a non-negative number`, field });
+    }
+    if (!this.session) {
+      // Before the session opens (token in band): keep it until open() asks.
+      this.pendingResume = { field, after: value };
+      return;
+    }
+    if (this.awaitingResume === undefined) return this.fail(undefined, { code: ErrorCode.BadRequest, message: `${String(frame.type)} was already handled` });
+    void this.resumeRoute({ field, after: value });
+  }
+
+  /** Subscribes the route's channel from the client's position (or from now) and goes live. */
+  private async resumeRoute(since: AfterField | undefined): Promise<void> {
+    const channel = this.awaitingResume;
+    const session = this.session;
+    if (channel === undefined || !session || this.closed) return;
+    this.awaitingResume = undefined;
+    if (this.resumeTimer) clearTimeout(this.resumeTimer);
+    try {
+      const pending = await session.subscribe(channel, since);
+      const recovery = pending.result.recovery;
+      if (recovery && !recovery.recovered) this.send({ type: 'not_recovered', channel, ...recovery });
+      pending.flush();
+    } catch (err) {
+      const message = err instanceof HubError ? err.message : 'cannot subscribe to the route channel';
+      this.link.close(routeRefusalCode(err), message);
+    }
+  }
+
+  private enqueue(frame: ParsedClientFrame): void {
+    this.queue = this.queue.then(() => this.handle(frame)).catch((err) => this.hub.logger.error({ err }, 'frame handler failed'));
+  }
+
+  private async handle(frame: ParsedClientFrame): Promise<void> {
+    const session = this.session;
+    if (!session || this.closed) return;
+    const id = 'id' in frame ? frame.id : undefined;
+    try {
+      switch (frame.type) {
+        case 'subscribe': {
+          const pending = await session.subscribe(frame.channel, frame.since);
+          this.reply(id, pending.result);
+          pending.flush();
+          return;
+        }
+        case 'unsubscribe':
+          await session.unsubscribe(frame.channel);
+          return this.reply(id, {});
+        case 'publish':
+          return this.reply(id, await session.publish(frame.channel, frame.event, frame.data, frame.idempotencyKey));
+        case 'presence':
+          return this.reply(id, await session.presence(frame.channel));
+        case 'history':
+          return this.reply(id, await session.history(frame.channel, frame.limit, frame.since));
+        case 'refresh':
+          return this.reply(id, await session.refresh(frame.token));
+        case 'lock':
+          return this.reply(id, await session.lock(frame.channel, frame.name));
+        case 'unlock':
+          return this.reply(id, await session.unlock(frame.channel, frame.name));
+        case 'connect':
+        case 'authenticate':
+        case 'hello':
+        case 'handshake':
+          return this.fail(id, { code: ErrorCode.BadRequest, message: 'already connected' });
+      }
+    } catch (err) {
+      if (err instanceof HubError) return this.fail(id, err.toBody());
+      this.hub.logger.error({ err, frame: frame.type }, 'request failed');
+      return this.fail(id, { code: ErrorCode.Internal, message: 'internal error' });
+    }
+  }
+
+  private invalidFrame(value: unknown, error: import('zod').ZodError): void {
+    const type = (value as { type?: unknown } | null)?.type;
+    const id = typeof (value as { id?: unknown } | null)?.id === 'number' ? ((value as { id: number }).id) : undefined;
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      return this.link.close(CloseCode.BadRequest, 'frame must be a JSON object');
+    }
+    if (!this.session && !this.authenticating && (type === 'connect' || type === 'authenticate' || type === 'hello' || type === 'handshake')) {
+      // A connect without a usable token is a missing token, not a request to retry.
+      return this.link.close(CloseCode.Unauthorized, 'connect frame needs a token');
+    }
+    if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
+      return this.fail(id, { code: ErrorCode.UnknownFrame, message: `unknown frame type ${JSON.stringify(type)}`.slice(0, 200), field: 'type' });
+    }
+    const { field, message } = describeIssue(error);
+    this.fail(id, { code: ErrorCode.BadRequest, message, field });
+  }
+
+  private reply(id: number | undefined, result: unknown): void {
+    if (id !== undefined) this.send({ type: 'reply', id, result });
+  }
+
+  private fail(id: number | undefined, error: ErrorBody): void {
+    this.send(id !== undefined ? { type: 'reply', id, error } : { type: 'error', ...error });
+  }
+
+  private send(frame: object): void {
+    this.link.sendRaw(JSON.stringify(frame));
+  }
+}

@@ -1,0 +1,277 @@
+import type { Server as HttpServer } from 'node:http';
+import { CloseCode, ErrorCode, type ErrorBody } from '@herald/protocol';
+import { Server, type Namespace, type Socket } from 'socket.io';
+import { AuthError, type Identity } from '../auth/identity.js';
+import { HubError } from '../core/errors.js';
+import type { Hub } from '../core/hub.js';
+import { newPublicationId } from '../core/ids.js';
+import { TokenBucket } from '../core/rate-limiter.js';
+import { flushInOrder, type PendingSubscribe, type Session } from '../core/session.js';
+import type { WireFormat } from '../core/outbound.js';
+import { key, resumableAdapter, type RestoredData } from './socketio-adapter.js';
+import { SocketIoLink, socketIoFormat } from './socketio-link.js';
+import { originAllowed } from './websocket.js';
+
+/** How long a connected socket's resumable record lives without being rewritten. */
+const LIVE_RECORD_TTL = 24 * 3600_000;
+
+type Ack = ((answer: unknown) => void) | undefined;
+
+function tokenOf(socket: Socket): string | undefined {
+  const auth = socket.handshake.auth as { token?: unknown } | undefined;
+  if (typeof auth?.token === 'string' && auth.token) return auth.token;
+  const query = socket.handshake.query.token;
+  if (typeof query === 'string' && query) return query;
+  const header = socket.handshake.headers.authorization;
+  return header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+}
+
+function errorBody(err: unknown): ErrorBody {
+  if (err instanceof HubError) return err.toBody();
+  return { code: ErrorCode.Internal, message: 'internal error' };
+}
+
+/** `{room}` as seed 001 sends it, or a bare string. */
+function roomOf(payload: unknown): string | undefined {
+  if (typeof payload === 'string') return payload;
+  const room = (payload as { room?: unknown } | null)?.room ?? (payload as { channel?: unknown } | null)?.channel;
+  return typeof room === 'string' ? room : undefined;
+}
+
+/**
+ * Socket.IO v4 on the hub: stock socket.io-client connects with `auth: {token}` (or emits
+ * `authenticate`), gets `connected`, and joins channels with `join-room`. Publications arrive
+ * as events named after the publication's event. socket.io's rooms and broadcasting are not
+ * used: the hub delivers, so there is one fan-out path for every transport and every node.
+ */
+export class SocketIoTransport {
+  readonly io: Server;
+  private readonly identities = new WeakMap<Socket, Identity>();
+  private readonly recovery: boolean;
+
+  constructor(private readonly hub: Hub, httpServer: HttpServer) {
+    const config = hub.config;
+    const options = config.socketio;
+    const store = hub.engine.sessions;
+    this.recovery = options.recoveryWindow > 0 && store !== undefined;
+    this.io = new Server(httpServer, {
+      path: options.path,
+      serveClient: false,
+      transports: options.polling ? ['polling', 'websocket'] : ['websocket'],
+      maxHttpBufferSize: config.limits.maxMessageBytes,
+      pingInterval: config.heartbeat.interval,
+      pingTimeout: config.heartbeat.timeout,
+      connectTimeout: config.auth.connectTimeout,
+      // Upgrades on other paths belong to the native WebSocket transport.
+      destroyUpgrade: false,
+      cors: { origin: config.server.corsOrigins.length === 0 ? true : config.server.corsOrigins, credentials: true },
+      allowRequest: (req, callback) => callback(originAllowed(config.server.corsOrigins, req.headers.origin) ? null : 'origin not allowed', originAllowed(config.server.corsOrigins, req.headers.origin)),
+      ...(this.recovery
+        ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindow, skipMiddlewares: false }, adapter: resumableAdapter(store!, options.recoveryWindow) }
+        : {}),
+    });
+    for (const entry of options.namespaces) {
+      const { name, channels } = typeof entry === 'string' ? { name: entry, channels: [] } : entry;
+      this.serveNamespace(this.io.of(name), socketIoFormat(name, this.recovery), channels);
+    }
+  }
+
+  /** Whether an upgrade path is socket.io's (the server's upgrade dispatcher leaves those to it). */
+  handles(pathname: string): boolean {
+    return pathname.startsWith(this.hub.config.socketio.path.replace(/\/?$/, '/'));
+  }
+
+  close(): void {
+    this.io.engine.close();
+  }
+
+  private serveNamespace(nsp: Namespace, format: WireFormat<unknown[]>, autoJoin: string[]): void {
+    nsp.use((socket, next) => {
+      const token = tokenOf(socket);
+      if (token === undefined) return next();
+      this.hub.authenticator.verify(token).then(
+        (identity) => {
+          this.identities.set(socket, identity);
+          next();
+        },
+        (err) => {
+          const message = err instanceof AuthError ? err.message : 'token invalid';
+          this.hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
+          this.hub.logger.info({ event: 'denied', reason: 'unauthorized', detail: message, transport: 'socketio' }, 'connection denied');
+          next(Object.assign(new Error(`unauthorized: ${message}`), { data: { code: CloseCode.Unauthorized, message } }));
+        },
+      );
+    });
+    nsp.on('connection', (socket) => this.onConnection(nsp, socket, format, autoJoin));
+  }
+
+  private onConnection(nsp: Namespace, socket: Socket, format: WireFormat<unknown[]>, autoJoin: string[]): void {
+    const hub = this.hub;
+    const link = new SocketIoLink(socket, format, hub.config.limits.sendQueueBytes);
+    let session: Session | undefined;
+    // Set once a token is being checked, so a second `authenticate` is refused rather than opening a second session.
+    let authenticating = false;
+    const rate = hub.config.limits.messageRate;
+    const anonymous = new TokenBucket(rate.perSecond, rate.burst);
+
+    const open = async (identity: Identity) => {
+      authenticating = true;
+      try {
+        session = await hub.openSession(identity, link, { route: nsp.name });
+      } catch (err) {
+        socket.emit('error', errorBody(err));
+        socket.disconnect(true);
+        return;
+      }
+      link.session = session;
+      if (socket.disconnected) return session.closed(CloseCode.Normal);
+      clearTimeout(authTimer);
+      const restore = (socket.data as Partial<RestoredData>)?.heraldRestore;
+      const restoring = socket.recovered && restore !== undefined && restore.tenant === identity.tenant && restore.userId === identity.userId;
+      // socket.io-client keeps an event's last string argument as its recovery offset. Giving one
+      // here means a client cut before its first publication still comes back with a position.
+      const offset = this.recovery ? [restoring ? restore.afterId : newPublicationId()] : [];
+      socket.emit('connected', { userId: identity.userId, role: identity.roles[0] ?? null, roles: identity.roles, tenant: identity.tenant, socketId: socket.id }, ...offset);
+      const pending: PendingSubscribe[] = [];
+      if (restoring) {
+        for (const channel of restore.channels) {
+          try {
+            const sub = await session.subscribe(channel, { afterId: restore.afterId });
+            const recovery = sub.result.recovery;
+            if (recovery && !recovery.recovered) socket.emit('herald:not_recovered', { channel, ...recovery });
+            pending.push(sub);
+          } catch (err) {
+            socket.emit('error', { event: 'join-room', room: channel, ...errorBody(err) });
+          }
+        }
+      }
+      for (const template of autoJoin) {
+        const channel = template.replaceAll('{userId}', identity.userId).replaceAll('{tenant}', identity.tenant);
+        if (session.subscriptions.has(channel)) continue;
+        try {
+          pending.push(await session.subscribe(channel));
+        } catch (err) {
+          socket.emit('error', { event: 'join-room', room: channel, ...errorBody(err) });
+        }
+      }
+      session.ready();
+      flushInOrder(link, pending);
+      this.keep(nsp, socket, session);
+    };
+
+    const authTimer = setTimeout(() => {
+      if (!session) {
+        socket.emit('error', { code: CloseCode.AuthTimeout, message: 'no authenticate event with a token in time' });
+        socket.disconnect(true);
+      }
+    }, hub.config.auth.connectTimeout);
+    authTimer.unref();
+
+    const identity = this.identities.get(socket);
+    if (identity) void open(identity);
+
+    socket.onAny((event: unknown, ...args: unknown[]) => {
+      const ack: Ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
+      if (!(session ? session.allowMessage() : anonymous.take())) {
+        if (session) hub.denied(session, 'rate_limited', {});
+        else hub.metrics.denialsTotal.inc({ reason: 'rate_limited' });
+        return link.close(CloseCode.RateLimited, 'too many messages');
+      }
+      void this.onEvent(event, args[0], ack, {
+        session: () => session,
+        claimAuth: () => !authenticating && (authenticating = true),
+        open,
+        socket,
+        nsp,
+      });
+    });
+    // socket.io reports a packet it cannot decode (bad JSON, a reserved or non-string event name,
+    // broken attachments) here and then closes the connection; the client is told why first.
+    socket.on('error', (err: unknown) => {
+      if (err instanceof Error) socket.emit('error', { code: ErrorCode.BadRequest, message: `malformed packet: ${err.message}` });
+    });
+    socket.on('disconnect', () => {
+      clearTimeout(authTimer);
+      session?.closed(CloseCode.Normal);
+    });
+  }
+
+  private async onEvent(
+    event: unknown,
+    payload: unknown,
+    ack: Ack,
+    ctx: { session(): Session | undefined; claimAuth(): boolean; open(identity: Identity): Promise<void>; socket: Socket; nsp: Namespace },
+  ): Promise<void> {
+    const { socket } = ctx;
+    const fail = (body: ErrorBody & Record<string, unknown>) => {
+      socket.emit('error', body);
+      ack?.({ error: body });
+    };
+    if (event === 'authenticate') {
+      if (!ctx.claimAuth()) return fail({ code: ErrorCode.BadRequest, message: 'already authenticated', event });
+      const token = (payload as { token?: unknown } | null)?.token;
+      try {
+        const identity = await this.hub.authenticator.verify(typeof token === 'string' ? token : undefined);
+        await ctx.open(identity);
+        ack?.({ ok: true });
+      } catch (err) {
+        const message = err instanceof AuthError ? err.message : 'token invalid';
+        this.hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
+        fail({ code: CloseCode.Unauthorized as unknown as ErrorBody['code'], message, event });
+        socket.disconnect(true);
+      }
+      return;
+    }
+    const session = ctx.session();
+    if (!session) return fail({ code: ErrorCode.Unauthorized, message: 'authenticate first', event: String(event) });
+    try {
+      switch (event) {
+        case 'join-room': {
+          const room = roomOf(payload);
+          if (room === undefined) return fail({ code: ErrorCode.BadRequest, message: 'room: expected {room: string}', field: 'room', event });
+          const sub = await session.subscribe(room);
+          ack?.({ ok: true, room, ...sub.result });
+          sub.flush();
+          this.keep(ctx.nsp, socket, session);
+          return;
+        }
+        case 'leave-room': {
+          const room = roomOf(payload);
+          if (room === undefined) return fail({ code: ErrorCode.BadRequest, message: 'room: expected {room: string}', field: 'room', event });
+          await session.unsubscribe(room);
+          ack?.({ ok: true, room });
+          this.keep(ctx.nsp, socket, session);
+          return;
+        }
+        case 'publish': {
+          const p = payload as { channel?: unknown; event?: unknown; data?: unknown; idempotencyKey?: unknown } | null;
+          if (typeof p?.channel !== 'string' || typeof p.event !== 'string') {
+            return fail({ code: ErrorCode.BadRequest, message: 'expected {channel, event, data}', event });
+          }
+          ack?.(await session.publish(p.channel, p.event, p.data, typeof p.idempotencyKey === 'string' ? p.idempotencyKey : undefined));
+          return;
+        }
+        case 'presence': {
+          const channel = roomOf(payload);
+          if (channel === undefined) return fail({ code: ErrorCode.BadRequest, message: 'expected {channel}', event });
+          ack?.(await session.presence(channel));
+          return;
+        }
+        default:
+          return fail({ code: ErrorCode.UnknownFrame, message: `unknown event ${JSON.stringify(event)}`.slice(0, 200), event: typeof event === 'string' ? event.slice(0, 100) : String(event) });
+      }
+    } catch (err) {
+      const room = roomOf(payload);
+      fail({ ...errorBody(err), event: String(event), ...(room !== undefined ? { room } : {}) });
+    }
+  }
+
+  /** Writes the socket's resumable record: its channels, for a return on any node. */
+  private keep(nsp: Namespace, socket: Socket, session: Session): void {
+    const store = this.hub.engine.sessions;
+    const pid = (socket as unknown as { pid?: string }).pid;
+    if (!this.recovery || !store || !pid) return;
+    const record = JSON.stringify({ sid: socket.id, tenant: session.tenant, userId: session.identity.userId, channels: [...session.subscriptions.keys()] });
+    store.save(key(nsp.name, pid), record, LIVE_RECORD_TTL).catch((err) => this.hub.logger.warn({ err }, 'socket.io session record not saved'));
+  }
+}

@@ -1,0 +1,106 @@
+import type { ServerResponse } from 'node:http';
+import { CloseCode, type PresenceUser, type StreamPosition } from '@herald/protocol';
+import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
+import type { Session } from '../core/session.js';
+import { encodeCursor } from './sse-cursor.js';
+
+/**
+ * An event name as an SSE field value. Names are validated at publish; this keeps the framing
+ * whatever an engine hands over (CR or LF would end the field and start another).
+ */
+const eventField = (name: string): string => name.replace(/[\r\n]/g, ' ');
+
+/** `event:` and `data:` lines of a publication, shared by every SSE stream; the `id:` line is per stream. */
+export const sseEnvelopeFormat: WireFormat = {
+  name: 'sse-envelope',
+  encode: (p) =>
+    Buffer.from(
+      `event: ${eventField(p.event)}\ndata: ${JSON.stringify({ id: p.id, channel: p.channel, event: p.event, data: p.data, offset: p.offset, epoch: p.epoch, ts: p.ts })}\n\n`,
+    ),
+};
+
+export const sseDataFormat: WireFormat = {
+  name: 'sse-data',
+  encode: (p) => Buffer.from(`event: ${eventField(p.event)}\ndata: ${JSON.stringify(p.data ?? null)}\n\n`),
+};
+
+/**
+ * One Server-Sent Events response as the hub sees it. Event names and ids cannot carry CR or
+ * LF (names are validated at publish; ids are cursors), and JSON escapes newlines, so a
+ * publication can never inject a field.
+ */
+export class SseLink implements ClientLink {
+  readonly transport = 'sse';
+  session: Session | undefined;
+  private closed = false;
+  private readonly index = new Map<string, number>();
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly format: WireFormat,
+    private readonly channels: readonly string[],
+    private readonly positions: StreamPosition[],
+    private readonly sendQueueBytes: number,
+  ) {
+    channels.forEach((c, i) => this.index.set(c, i));
+  }
+
+  get open(): boolean {
+    return !this.closed && !this.res.destroyed;
+  }
+
+  /** Sets a channel's position (from its subscribe result) before anything is sent. */
+  setPosition(channel: string, position: StreamPosition): void {
+    const i = this.index.get(channel);
+    if (i !== undefined) this.positions[i] = position;
+  }
+
+  /** Sends the current cursor alone: an event without data updates the client's last event id without dispatching. */
+  sendCursor(): void {
+    this.write(`id: ${encodeCursor(this.positions)}\n\n`);
+  }
+
+  sendPublication(out: OutboundPublication): void {
+    const p = out.publication;
+    // Herald's own `$` channels (user:online / offline) are not the app's data: not on `data` streams, as on WebSocket.
+    if (this.format === sseDataFormat && p.channel.startsWith('$')) return;
+    const i = this.index.get(p.channel);
+    if (i !== undefined) {
+      this.positions[i] = { epoch: p.epoch, offset: p.offset };
+      this.write(`id: ${encodeCursor(this.positions)}\n`);
+    }
+    this.write(out.encoded(this.format));
+  }
+
+  sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {
+    if (this.format === sseEnvelopeFormat) this.sendEvent(kind, { channel, user });
+  }
+
+  /** A named event with a JSON body. */
+  sendEvent(event: string, body: unknown): void {
+    this.write(`event: ${event}\ndata: ${JSON.stringify(body)}\n\n`);
+  }
+
+  comment(text: string): void {
+    this.write(`: ${text.replace(/[\r\n]/g, ' ')}\n\n`);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    if (this.format === sseEnvelopeFormat && code !== CloseCode.SlowConsumer) this.sendEvent('close', { code, reason });
+    this.closed = true;
+    this.res.end();
+    // A reader that never drains would keep the socket; cut it.
+    setTimeout(() => this.res.destroy(), 2000).unref();
+  }
+
+  private write(chunk: string | Buffer): void {
+    if (!this.open) return;
+    if (this.res.writableLength > this.sendQueueBytes) {
+      if (this.session) this.session.tooSlow();
+      else this.close(CloseCode.SlowConsumer, 'slow consumer');
+      return;
+    }
+    this.res.write(chunk);
+  }
+}

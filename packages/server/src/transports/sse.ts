@@ -1,0 +1,146 @@
+import { CloseCode, ErrorCode, type RecoverySince, type StreamPosition } from '@herald/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthError, type Identity } from '../auth/identity.js';
+import type { RouteConfig } from '../config/schema.js';
+import { HubError } from '../core/errors.js';
+import type { Hub } from '../core/hub.js';
+import { flushInOrder, type PendingSubscribe, type Session } from '../core/session.js';
+import { channelFor } from './routes.js';
+import { decodeCursor } from './sse-cursor.js';
+import { SseLink, sseDataFormat, sseEnvelopeFormat } from './sse-link.js';
+import { upgradeToken, originAllowed } from './websocket.js';
+
+/** Most channels one generic `/sse` stream may carry. */
+const MAX_SSE_CHANNELS = 32;
+
+function routePathToFastify(path: string): string {
+  return path.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, ':$1');
+}
+
+function fail(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply.code(status).send({ error: { code, message } });
+}
+
+/**
+ * Server-Sent Events: `GET /sse?channels=a,b` and every configured route, when the request
+ * accepts `text/event-stream`. Each event's `id:` is a cursor over all the stream's channels,
+ * so `Last-Event-ID` resumes exactly; what cannot be resumed is announced by a
+ * `not_recovered` event, never skipped silently.
+ */
+export class SseTransport {
+  private readonly links = new Set<SseLink>();
+  private readonly keepAlive: NodeJS.Timeout;
+
+  constructor(private readonly hub: Hub, app: FastifyInstance) {
+    app.get('/sse', (request, reply) => {
+      const raw = (request.query as Record<string, unknown>).channels;
+      const channels = typeof raw === 'string' ? raw.split(',').filter(Boolean) : [];
+      if (channels.length === 0) return fail(reply, 400, ErrorCode.BadRequest, 'channels: give one or more channels, comma-separated');
+      if (channels.length > MAX_SSE_CHANNELS) return fail(reply, 400, ErrorCode.BadRequest, `channels: at most ${MAX_SSE_CHANNELS}`);
+      if (new Set(channels).size !== channels.length) return fail(reply, 400, ErrorCode.BadRequest, 'channels: listed twice');
+      return this.open(request, reply, channels, undefined);
+    });
+    for (const route of hub.config.routes) {
+      if (route.channel === undefined) continue;
+      app.get(routePathToFastify(route.path), (request, reply) => {
+        const params = request.params as Record<string, string>;
+        // {userId} and {tenant} that are not path parameters are filled once the token is read.
+        const channel = route.channel!.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => params[name] ?? whole);
+        return this.open(request, reply, [channel], route);
+      });
+    }
+    // Comment lines keep proxies from closing idle streams; clients ignore them.
+    this.keepAlive = setInterval(() => {
+      for (const link of this.links) link.comment('keep-alive');
+    }, Math.min(hub.config.heartbeat.interval, 15_000));
+    this.keepAlive.unref();
+  }
+
+  close(): void {
+    clearInterval(this.keepAlive);
+    for (const link of this.links) link.close(CloseCode.ServiceRestart, 'server shutting down');
+  }
+
+  private async open(request: FastifyRequest, reply: FastifyReply, channels: string[], route: RouteConfig | undefined) {
+    const hub = this.hub;
+    const accept = request.headers.accept ?? '';
+    if (route && !accept.includes('text/event-stream')) {
+      return fail(reply, 406, ErrorCode.BadRequest, 'this route serves Server-Sent Events: send Accept: text/event-stream');
+    }
+    if (!originAllowed(hub.config.server.corsOrigins, request.headers.origin)) return fail(reply, 403, ErrorCode.Forbidden, 'origin not allowed');
+    if (!hub.accepting) return fail(reply, 503, ErrorCode.Unavailable, 'server is shutting down');
+    const url = new URL(request.url, 'http://localhost');
+    let identity: Identity;
+    try {
+      identity = await hub.authenticator.verify(upgradeToken(request.raw, url));
+    } catch (err) {
+      hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
+      hub.logger.info({ event: 'denied', reason: 'unauthorized', transport: 'sse', detail: (err as Error).message }, 'connection denied');
+      return fail(reply, 401, ErrorCode.Unauthorized, err instanceof AuthError ? err.message : 'token invalid');
+    }
+    channels = channels.map((c) => channelFor(c, identity));
+    const lastEventId = (request.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('lastEventId') ?? undefined;
+    const resume = lastEventId ? decodeCursor(lastEventId, channels.length) : undefined;
+
+    const format = route?.format === 'data' ? sseDataFormat : sseEnvelopeFormat;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+      ...(request.headers.origin ? { 'access-control-allow-origin': request.headers.origin, vary: 'Origin' } : {}),
+    });
+    res.flushHeaders();
+    const positions: StreamPosition[] = channels.map(() => ({ epoch: '', offset: 0 }));
+    const link = new SseLink(res, format, channels, positions, hub.config.limits.sendQueueBytes);
+    this.links.add(link);
+    let session: Session | undefined;
+    // Listened to before the session opens: a client gone meanwhile must not leave its session behind.
+    res.on('close', () => {
+      this.links.delete(link);
+      session?.closed(CloseCode.Normal);
+    });
+    try {
+      session = await hub.openSession(identity, link, route ? { route: route.path } : {});
+    } catch (err) {
+      link.sendEvent('error', err instanceof HubError ? err.toBody() : { code: ErrorCode.Internal, message: 'cannot open session' });
+      this.links.delete(link);
+      return link.close(CloseCode.TooManyConnections, (err as Error).message);
+    }
+    link.session = session;
+    if (!link.open) {
+      this.links.delete(link);
+      return session.closed(CloseCode.Normal);
+    }
+    if (lastEventId && !resume) {
+      link.sendEvent('not_recovered', { reason: 'invalid_cursor', message: 'Last-Event-ID is not a cursor of this stream; starting from now' });
+    }
+    const pending: PendingSubscribe[] = [];
+    for (const [i, channel] of channels.entries()) {
+      const since: RecoverySince | undefined = resume?.[i];
+      try {
+        const sub = await session.subscribe(channel, since);
+        link.setPosition(channel, { epoch: sub.result.epoch, offset: sub.result.offset });
+        const recovery = sub.result.recovery;
+        if (since) {
+          // Replayed publications advance the cursor from where the client stopped.
+          if (recovery?.recovered || recovery?.reason === 'history_trimmed') link.setPosition(channel, since);
+          if (recovery && !recovery.recovered) link.sendEvent('not_recovered', { channel, ...recovery });
+        }
+        pending.push(sub);
+      } catch (err) {
+        const body = err instanceof HubError ? err.toBody() : { code: ErrorCode.Internal, message: 'subscribe failed' };
+        link.sendEvent('error', { channel, ...body });
+        return link.close(CloseCode.Forbidden, body.message);
+      }
+    }
+    if (format === sseEnvelopeFormat) {
+      link.sendEvent('connected', { connectionId: session.id, userId: identity.userId, tenant: identity.tenant, channels });
+    }
+    link.sendCursor();
+    session.ready();
+    flushInOrder(link, pending);
+  }
+}

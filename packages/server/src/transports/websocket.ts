@@ -1,0 +1,173 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CloseCode, ErrorCode, type RecoverySince } from '@herald/protocol';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AuthError, type Identity } from '../auth/identity.js';
+import { channelKey } from '../engine.js';
+import type { Hub } from '../core/hub.js';
+import { Heartbeat } from './heartbeat.js';
+import { NativeProtocol } from './native-protocol.js';
+import { channelFor, RouteTable, type RouteMatch } from './routes.js';
+import { refuseUpgrade } from './upgrade-response.js';
+import { dataFormat, envelopeFormat } from './wire-formats.js';
+import { WebSocketLink } from './ws-link.js';
+
+/**
+ * The token from `?token=` or `Authorization: Bearer`. A parameter or header that is present but
+ * empty counts as given (and fails as missing), so a client whose token is gone hears 4001 at once.
+ */
+export function upgradeToken(req: IncomingMessage, url: URL): string | undefined {
+  const query = url.searchParams.get('token');
+  if (query) return query;
+  const header = req.headers.authorization;
+  if (header !== undefined && /^Bearer\b/i.test(header)) return header.slice(6).trim();
+  return query ?? undefined;
+}
+
+/** A resume position in a route's URL: `?offset=N&epoch=E` or `?lastId=ID`. */
+function sinceFromQuery(url: URL): RecoverySince | undefined {
+  const lastId = url.searchParams.get('lastId');
+  if (lastId) return { lastId };
+  const offset = url.searchParams.get('offset');
+  const epoch = url.searchParams.get('epoch');
+  if (offset !== null && epoch && /^\d+$/.test(offset)) return { offset: Number(offset), epoch };
+  return undefined;
+}
+
+function routeFullMessage(route: RouteMatch, identity: Identity): string {
+  return `${channelFor(route.channel ?? '', identity)} has its maximum of ${route.route.maxConnections} connections`;
+}
+
+/** Whether an Origin header is allowed; no header (a non-browser client) is. */
+export function originAllowed(origins: string[], origin: string | undefined): boolean {
+  return origins.length === 0 || origin === undefined || origins.includes(origin) || origins.includes('*');
+}
+
+/**
+ * The native WebSocket transport on `ws`: `/ws` and the configured routes. Refusals that fit
+ * HTTP (wrong path, origin, a full route) happen at the upgrade; token problems close the socket
+ * with 4001, as clients expect.
+ */
+export class WebSocketTransport {
+  private readonly wss: WebSocketServer;
+  private readonly routes: RouteTable;
+  private readonly heartbeat: Heartbeat;
+  private readonly links = new Set<WebSocketLink>();
+
+  constructor(private readonly hub: Hub) {
+    const config = hub.config;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: config.limits.maxMessageBytes,
+      clientTracking: false,
+      // Not in @types/ws yet: bounds how many fragments one message may be split into.
+      ...({ maxFragments: config.limits.maxFragments } as object),
+    });
+    this.routes = new RouteTable(config.routes);
+    this.heartbeat = new Heartbeat(config.heartbeat.interval, config.heartbeat.timeout);
+  }
+
+  /** Whether this transport serves the path (so the server's upgrade dispatcher can route to it). */
+  handles(pathname: string): boolean {
+    return pathname === this.hub.config.websocket.path || this.routes.match(pathname) !== undefined;
+  }
+
+  /** Handles an upgrade request for a path this transport serves. */
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const config = this.hub.config;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = url.pathname === config.websocket.path ? undefined : this.routes.match(url.pathname);
+    if (!originAllowed(config.server.corsOrigins, req.headers.origin)) {
+      this.deny('origin', url.pathname);
+      return refuseUpgrade(socket, 403, ErrorCode.Forbidden, 'origin not allowed');
+    }
+    if (!this.hub.accepting) return refuseUpgrade(socket, 503, ErrorCode.Unavailable, 'server is shutting down');
+    const token = upgradeToken(req, url);
+    let identity: Identity | undefined;
+    let authFailure: string | undefined;
+    if (token !== undefined) {
+      try {
+        identity = await this.hub.authenticator.verify(token);
+      } catch (err) {
+        authFailure = err instanceof AuthError ? err.message : 'token invalid';
+      }
+    }
+    if (identity && route && !(await this.routeHasRoom(route, identity))) {
+      this.deny('route_full', url.pathname);
+      return refuseUpgrade(socket, 503, ErrorCode.LimitExceeded, routeFullMessage(route, identity));
+    }
+    const limit = config.limits.connectionsPerTenant;
+    if (identity && limit > 0 && (await this.hub.engine.connections.tenantCount(identity.tenant)) >= limit) {
+      this.deny('tenant_full', url.pathname);
+      return refuseUpgrade(socket, 503, ErrorCode.LimitExceeded, `tenant ${identity.tenant} has its maximum of ${limit} connections`);
+    }
+    if (socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, route, url, identity, authFailure));
+  }
+
+  /** Stops the heartbeat; connections are closed by the hub's shutdown. */
+  close(): void {
+    this.heartbeat.stop();
+    for (const link of this.links) link.close(CloseCode.ServiceRestart, 'server shutting down');
+  }
+
+  private accept(ws: WebSocket, route: RouteMatch | undefined, url: URL, identity: Identity | undefined, authFailure: string | undefined): void {
+    const config = this.hub.config;
+    const dataRoute = route?.route.format === 'data';
+    const appPing = route?.route.appPing ?? (dataRoute ? false : config.heartbeat.appPing);
+    const link = new WebSocketLink(ws, dataRoute ? dataFormat : envelopeFormat, config.limits.sendQueueBytes, !dataRoute, appPing);
+    if (!identity && authFailure === undefined && route && (route.route.tokenInUrl ?? dataRoute)) {
+      authFailure = 'no token: give ?token= or Authorization: Bearer';
+    }
+    if (authFailure !== undefined) {
+      this.hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
+      this.hub.logger.info({ event: 'denied', reason: 'unauthorized', detail: authFailure, transport: 'websocket', path: url.pathname }, 'connection denied');
+      link.close(CloseCode.Unauthorized, authFailure);
+      ws.on('error', () => {});
+      return;
+    }
+    const since = route ? sinceFromQuery(url) : undefined;
+    const routeFull = async (who: Identity): Promise<string | undefined> => {
+      if (!route || (await this.routeHasRoom(route, who))) return undefined;
+      this.deny('route_full', url.pathname);
+      return routeFullMessage(route, who);
+    };
+    const protocol = new NativeProtocol(this.hub, link, {
+      ...(route ? { route, routeFull } : {}),
+      ...(since ? { since } : {}),
+      ...(identity ? { identity } : {}),
+    });
+    this.links.add(link);
+    this.heartbeat.add(link);
+    ws.on('message', (data: Buffer, isBinary) => protocol.onMessage(data, isBinary));
+    ws.on('pong', () => (link.lastSeen = Date.now()));
+    ws.on('error', (err) => {
+      // ws reports protocol violations here (oversized or bad frames) and then closes with their code.
+      this.hub.logger.debug({ err: err.message }, 'websocket error');
+    });
+    ws.on('close', (code) => {
+      this.links.delete(link);
+      this.heartbeat.delete(link);
+      protocol.onClose(code);
+    });
+    protocol.start();
+  }
+
+  private async routeHasRoom(route: RouteMatch, identity: Identity): Promise<boolean> {
+    const max = route.route.maxConnections;
+    if (max === 0 || route.channel === undefined) return true;
+    const channel = channelFor(route.channel, identity);
+    const rule = this.hub.policy.resolve(channel)?.rule;
+    const tracked = rule !== undefined && (rule.presence || rule.joinLeave || rule.maxSubscribers > 0);
+    const count = tracked
+      ? await this.hub.engine.presence.count(channelKey(identity.tenant, channel))
+      : this.hub.localSubscribers(identity.tenant, channel);
+    return count < max;
+  }
+
+  private deny(reason: string, path: string): void {
+    this.hub.metrics.denialsTotal.inc({ reason });
+    this.hub.logger.info({ event: 'denied', reason, transport: 'websocket', path }, 'upgrade refused');
+  }
+}

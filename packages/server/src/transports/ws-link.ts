@@ -1,0 +1,80 @@
+import { CloseCode, type PresenceUser } from '@herald/protocol';
+import type { WebSocket } from 'ws';
+import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
+import type { Session } from '../core/session.js';
+import type { Beating } from './heartbeat.js';
+
+const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const;
+
+/**
+ * A `ws` socket as the hub sees it. Publications go out as pre-encoded buffers; a peer that
+ * stops reading is closed once its unsent data passes the send-queue limit, so memory stays
+ * bounded whatever the client does.
+ */
+export class WebSocketLink implements ClientLink, Beating {
+  readonly transport = 'websocket';
+  session: Session | undefined;
+  lastSeen = Date.now();
+  private closing = false;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly format: WireFormat,
+    private readonly sendQueueBytes: number,
+    /** Whether control frames (joins, pings) are sent: not on `data` routes, whose clients expect only app JSON. */
+    private readonly controlFrames: boolean,
+    private readonly appPing: boolean,
+  ) {}
+
+  get open(): boolean {
+    return !this.closing && this.ws.readyState === this.ws.OPEN;
+  }
+
+  sendPublication(out: OutboundPublication): void {
+    // Herald's own `$` channels (user:online / user:offline) are control frames, not the app's data.
+    if (!this.controlFrames && out.publication.channel.startsWith('$')) return;
+    this.sendRaw(out.encoded(this.format));
+  }
+
+  sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {
+    if (this.controlFrames) this.sendRaw(JSON.stringify({ type: kind, channel, user }));
+  }
+
+  /** Sends a frame unless the connection is closing or its queue is full. */
+  sendRaw(data: string | Buffer): void {
+    if (!this.open) return;
+    if (this.ws.bufferedAmount > this.sendQueueBytes) {
+      if (this.session) this.session.tooSlow();
+      else this.close(CloseCode.SlowConsumer, 'slow consumer: send queue full');
+      return;
+    }
+    this.ws.send(data, SEND_OPTIONS);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closing) return;
+    this.closing = true;
+    // A reason longer than 123 bytes does not fit a close frame.
+    this.ws.close(code, fitCloseReason(reason));
+    // A peer that does not answer the close handshake (or reads nothing) is cut off.
+    setTimeout(() => this.ws.terminate(), 2000).unref();
+  }
+
+  ping(): void {
+    if (!this.open) return;
+    this.ws.ping();
+    if (this.appPing) this.sendRaw('{"type":"ping"}');
+  }
+
+  dead(): void {
+    this.close(CloseCode.HeartbeatTimeout, 'no pong within the heartbeat timeout');
+    this.ws.terminate();
+  }
+}
+
+/** A close frame carries at most 123 bytes of reason: trim whole characters, never half of one. */
+export function fitCloseReason(reason: string): string {
+  let out = reason;
+  while (Buffer.byteLength(out) > 123) out = Array.from(out).slice(0, -1).join('');
+  return out;
+}

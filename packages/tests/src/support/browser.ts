@@ -1,0 +1,25 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Launches Debian's Chromium headless, with nothing running in the background. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+}
+
+/**
+ * Builds the client's browser bundle from its current sources and returns its path, so the
+ * browser tests always run the code under test.
+ */
+export function buildBrowserBundle(): string {
+  const entry = import.meta.resolve('@herald/client');
+  const script = fileURLToPath(new URL('../scripts/bundle.mjs', entry));
+  const result = spawnSync(process.execPath, [script], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`bundling the client failed: ${result.stderr || result.stdout}`);
+  return fileURLToPath(new URL('./herald-client.browser.js', entry));
+}
