@@ -48,7 +48,8 @@ async function engineFor(config: HeraldConfig, logger: Logger): Promise<Engine> 
     lastLogged.set(err.message, now);
     logger.warn({ err }, 'redis engine error');
   };
-  return createRedisEngine({ ...config.engine.redis, defaultMetaTtlMs: config.channels.historyMetaTtl, onError });
+  const { presenceTtl, commandTimeout, ...connection } = config.engine.redis;
+  return createRedisEngine({ ...connection, presenceTtlMs: presenceTtl, commandTimeoutMs: commandTimeout, defaultMetaTtlMs: config.channels.historyMetaTtl, onError });
 }
 
 /**

@@ -72,6 +72,8 @@ describe('loadConfig', () => {
         '  rules:',
         '    - pattern: "city:*"',
         '      history: { size: 10, ttl: 2m }',
+        'engine:',
+        '  redis: { presenceTtl: 45s, commandTimeout: 500ms }',
       ].join('\n'),
     );
     const { config } = loadConfig({ file: path, env: { SECRET: 'from-env' } });
@@ -79,6 +81,7 @@ describe('loadConfig', () => {
     assert.equal(config.auth.jwt.secret, 'from-env');
     assert.equal(config.heartbeat.interval, 15_000);
     assert.equal(config.channels.rules[0].history.ttl, 120_000);
+    assert.deepEqual([config.engine.redis.presenceTtl, config.engine.redis.commandTimeout], [45_000, 500]);
   });
 
   it('reads JSON', () => {

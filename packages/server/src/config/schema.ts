@@ -234,6 +234,10 @@ export const configSchema = z.strictObject({
           port: z.number().int().min(1).max(65535).optional(),
           password: text.optional(),
           prefix: z.string().default('herald:'),
+          /** How long a crashed node's presence and connection counts stay visible. */
+          presenceTtl: duration.default(30_000),
+          /** A Redis command without a reply within this fails (publish answers 503). */
+          commandTimeout: duration.default(1_000),
         })
         .prefault({}),
     })

@@ -187,4 +187,25 @@ describe('SocketIoTransport', () => {
     assert.equal(disconnects, 0);
     socket.disconnect();
   });
+
+  it('takes and releases soft locks with lock / unlock events, and answers a bad body', async () => {
+    await using herald = await startHerald({ channels: { rules: [{ pattern: 'doc:*', subscribe: 'all', locks: { ttl: '5s' } }] } });
+    const ann = await connect(herald, { sub: 'ann' });
+    const bob = await connect(herald, { sub: 'bob' });
+    await join(bob, 'doc:1');
+    const acquired = once(bob, 'lock:acquired');
+    const taken = await ann.emitWithAck('lock', { channel: 'doc:1', name: 'title' });
+    assert.equal(taken.acquired, true);
+    assert.equal(taken.holder.userId, 'ann');
+    assert.equal((await acquired).userId, 'ann');
+    const refused = await bob.emitWithAck('lock', { channel: 'doc:1', name: 'title' });
+    assert.deepEqual([refused.acquired, refused.holder.userId], [false, 'ann']);
+    const released = once(bob, 'lock:released');
+    assert.deepEqual(await ann.emitWithAck('unlock', { channel: 'doc:1', name: 'title' }), { released: true });
+    assert.equal((await released).reason, 'released');
+    const bad = await ann.emitWithAck('lock', { channel: 'doc:1' });
+    assert.equal(bad.error.code, 'bad_request');
+    ann.disconnect();
+    bob.disconnect();
+  });
 });

@@ -251,6 +251,15 @@ export class SocketIoTransport {
           ack?.(await session.publish(p.channel, p.event, p.data, typeof p.idempotencyKey === 'string' ? p.idempotencyKey : undefined));
           return;
         }
+        case 'lock':
+        case 'unlock': {
+          const p = payload as { channel?: unknown; name?: unknown } | null;
+          if (typeof p?.channel !== 'string' || typeof p.name !== 'string') {
+            return fail({ code: ErrorCode.BadRequest, message: 'expected {channel, name}', event });
+          }
+          ack?.(event === 'lock' ? await session.lock(p.channel, p.name) : await session.unlock(p.channel, p.name));
+          return;
+        }
         case 'presence': {
           const channel = roomOf(payload);
           if (channel === undefined) return fail({ code: ErrorCode.BadRequest, message: 'expected {channel}', event });

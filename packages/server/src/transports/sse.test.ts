@@ -166,6 +166,26 @@ describe('SseTransport', () => {
       assert.equal(response.status, 406);
     });
 
+    it('refuses a stream past the route\'s maxConnections with 503, and takes one again when a stream ends', async () => {
+      await using herald = await startHerald({ routes: [{ ...routes[0], maxConnections: 2 }] });
+      const url = async (sub: string) => `${herald.url}/api/v1/proposals/9/events?token=${await herald.token({ sub })}`;
+      const first = new SseTestClient(await url('ann'));
+      const second = new SseTestClient(await url('bob'));
+      assert.deepEqual([await first.opened, await second.opened], [200, 200]);
+      await waitFor(() => herald.server.hub.localSubscribers('default', 'proposal:9') === 2, 3000, 'two streams subscribed');
+      const refused = await fetch(await url('cid'), { headers: { accept: 'text/event-stream' } });
+      assert.equal(refused.status, 503);
+      assert.match(((await refused.json()) as { error: { message: string } }).error.message, /proposal:9 has its maximum of 2 connections/);
+      // Another project of the same route has room of its own.
+      const other = new SseTestClient(`${herald.url}/api/v1/proposals/10/events?token=${await herald.token({ sub: 'cid' })}`);
+      assert.equal(await other.opened, 200);
+      first.close();
+      await waitFor(() => herald.server.hub.localSubscribers('default', 'proposal:9') === 1, 3000, 'the first stream gone');
+      const third = new SseTestClient(await url('cid'));
+      assert.equal(await third.opened, 200);
+      for (const s of [second, other, third]) s.close();
+    });
+
     it('works with the eventsource package, which reconnects with Last-Event-ID by itself', async () => {
       await using herald = await startHerald({ routes });
       const token = await herald.token({ sub: 'ann' });

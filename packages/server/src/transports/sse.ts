@@ -5,6 +5,7 @@ import type { RouteConfig } from '../config/schema.js';
 import { HubError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
 import { flushInOrder, type PendingSubscribe, type Session } from '../core/session.js';
+import { routeFullReason } from './route-capacity.js';
 import { channelFor } from './routes.js';
 import { decodeCursor } from './sse-cursor.js';
 import { SseLink, sseDataFormat, sseEnvelopeFormat } from './sse-link.js';
@@ -77,6 +78,12 @@ export class SseTransport {
       hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
       hub.logger.info({ event: 'denied', reason: 'unauthorized', transport: 'sse', detail: (err as Error).message }, 'connection denied');
       return fail(reply, 401, ErrorCode.Unauthorized, err instanceof AuthError ? err.message : 'token invalid');
+    }
+    const full = route ? await routeFullReason(hub, route, channels[0], identity) : undefined;
+    if (full) {
+      hub.metrics.denialsTotal.inc({ reason: 'route_full' });
+      hub.logger.info({ event: 'denied', reason: 'route_full', transport: 'sse', path: url.pathname }, 'connection denied');
+      return fail(reply, 503, ErrorCode.LimitExceeded, full);
     }
     channels = channels.map((c) => channelFor(c, identity));
     const lastEventId = (request.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('lastEventId') ?? undefined;

@@ -3,11 +3,11 @@ import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type RecoverySince } from '@herald/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AuthError, type Identity } from '../auth/identity.js';
-import { channelKey } from '../engine.js';
 import type { Hub } from '../core/hub.js';
 import { Heartbeat } from './heartbeat.js';
 import { NativeProtocol } from './native-protocol.js';
-import { channelFor, RouteTable, type RouteMatch } from './routes.js';
+import { routeFullReason } from './route-capacity.js';
+import { RouteTable, type RouteMatch } from './routes.js';
 import { refuseUpgrade } from './upgrade-response.js';
 import { dataFormat, envelopeFormat } from './wire-formats.js';
 import { WebSocketLink } from './ws-link.js';
@@ -32,10 +32,6 @@ function sinceFromQuery(url: URL): RecoverySince | undefined {
   const epoch = url.searchParams.get('epoch');
   if (offset !== null && epoch && /^\d+$/.test(offset)) return { offset: Number(offset), epoch };
   return undefined;
-}
-
-function routeFullMessage(route: RouteMatch, identity: Identity): string {
-  return `${channelFor(route.channel ?? '', identity)} has its maximum of ${route.route.maxConnections} connections`;
 }
 
 /** Whether an Origin header is allowed; no header (a non-browser client) is. */
@@ -93,9 +89,10 @@ export class WebSocketTransport {
         authFailure = err instanceof AuthError ? err.message : 'token invalid';
       }
     }
-    if (identity && route && !(await this.routeHasRoom(route, identity))) {
+    const full = identity && route ? await routeFullReason(this.hub, route.route, route.channel, identity) : undefined;
+    if (full) {
       this.deny('route_full', url.pathname);
-      return refuseUpgrade(socket, 503, ErrorCode.LimitExceeded, routeFullMessage(route, identity));
+      return refuseUpgrade(socket, 503, ErrorCode.LimitExceeded, full);
     }
     const limit = config.limits.connectionsPerTenant;
     if (identity && limit > 0 && (await this.hub.engine.connections.tenantCount(identity.tenant)) >= limit) {
@@ -129,9 +126,9 @@ export class WebSocketTransport {
     }
     const since = route ? sinceFromQuery(url) : undefined;
     const routeFull = async (who: Identity): Promise<string | undefined> => {
-      if (!route || (await this.routeHasRoom(route, who))) return undefined;
-      this.deny('route_full', url.pathname);
-      return routeFullMessage(route, who);
+      const full = route ? await routeFullReason(this.hub, route.route, route.channel, who) : undefined;
+      if (full) this.deny('route_full', url.pathname);
+      return full;
     };
     const protocol = new NativeProtocol(this.hub, link, {
       ...(route ? { route, routeFull } : {}),
@@ -152,18 +149,6 @@ export class WebSocketTransport {
       protocol.onClose(code);
     });
     protocol.start();
-  }
-
-  private async routeHasRoom(route: RouteMatch, identity: Identity): Promise<boolean> {
-    const max = route.route.maxConnections;
-    if (max === 0 || route.channel === undefined) return true;
-    const channel = channelFor(route.channel, identity);
-    const rule = this.hub.policy.resolve(channel)?.rule;
-    const tracked = rule !== undefined && (rule.presence || rule.joinLeave || rule.maxSubscribers > 0);
-    const count = tracked
-      ? await this.hub.engine.presence.count(channelKey(identity.tenant, channel))
-      : this.hub.localSubscribers(identity.tenant, channel);
-    return count < max;
   }
 
   private deny(reason: string, path: string): void {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import type { Browser, Frame, Page } from 'playwright-core';
 import { startHerald } from '@herald/server/testing';
-import { buildBrowserBundle, launchChromium } from '../support/browser.js';
+import { buildBrowserBundle, describeInChromium, launchChromium } from '../support/browser.js';
 import { testClient } from '../support/herald-client.js';
 import { startStaticServer, type StaticFiles } from '../support/static-server.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
@@ -51,7 +51,7 @@ herald.subscribe('notifications').onPublication((p) => window.t.received.push(p.
 herald.subscribe('secret').onError((e) => window.t.errors.push(e.code));
 </script>`;
 
-describe('@herald/client in Chromium', () => {
+describeInChromium('@herald/client in Chromium', () => {
   let browser: Browser;
   let files: StaticFiles;
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
+import { after, before, it } from 'node:test';
 import { build } from 'esbuild';
 import type { Browser, Page } from 'playwright-core';
 import { startHerald } from '@herald/server/testing';
-import { launchChromium } from '../support/browser.js';
+import { describeInChromium, launchChromium } from '../support/browser.js';
 import { testClient } from '../support/herald-client.js';
 import { startStaticServer } from '../support/static-server.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
@@ -27,7 +27,7 @@ async function bundleApp(): Promise<string> {
   return result.outputFiles[0].text;
 }
 
-describe('@herald/client with React in Chromium', () => {
+describeInChromium('@herald/client with React in Chromium', () => {
   let browser: Browser;
   let script: string;
 
