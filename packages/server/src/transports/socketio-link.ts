@@ -3,22 +3,35 @@ import type { Socket } from 'socket.io';
 import { Encoder, PacketType } from 'socket.io-parser';
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
 import type { Session } from '../core/session.js';
+import { preFraming, textFrame } from './ws-frames.js';
 
 /** Event names socket.io keeps for itself; a publication with one of them is not delivered to Socket.IO clients. */
 export const RESERVED_EVENTS = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 
 const encoder = new Encoder();
 
+/** Encoded Socket.IO packets and, for WebSocket transports, their finished frame. */
+export interface EncodedPackets {
+  packets: unknown[];
+  /** engine.io writes `wsPreEncodedFrame` as-is to WebSocket transports instead of encoding per socket. */
+  opts: { wsPreEncodedFrame?: Buffer[] };
+}
+
 /**
  * A publication as a Socket.IO EVENT packet of one namespace: `[event, data]`, plus the
  * publication id as the last argument when connection state recovery is on (socket.io-client
- * keeps it and sends it back as its offset). Encoded once per namespace, like socket.io's own
- * broadcasts.
+ * keeps it and sends it back as its offset). Encoded and framed once per namespace, as
+ * socket.io's own adapter does for a broadcast.
  */
-export function socketIoFormat(nsp: string, withOffset: boolean): WireFormat<unknown[]> {
+export function socketIoFormat(nsp: string, withOffset: boolean): WireFormat<EncodedPackets> {
   return {
     name: `socketio${nsp}`,
-    encode: (p) => encoder.encode({ type: PacketType.EVENT, nsp, data: withOffset ? [p.event, p.data, p.id] : [p.event, p.data] }),
+    encode: (p) => {
+      const packets = encoder.encode({ type: PacketType.EVENT, nsp, data: withOffset ? [p.event, p.data, p.id] : [p.event, p.data] }) as unknown[];
+      // "4" is engine.io's message packet type; one buffer makes one write per socket.
+      const frame = preFraming && packets.length === 1 && typeof packets[0] === 'string' ? [textFrame(Buffer.from(`4${packets[0]}`))] : undefined;
+      return { packets, opts: frame ? { wsPreEncodedFrame: frame } : {} };
+    },
   };
 }
 
@@ -34,7 +47,7 @@ export class SocketIoLink implements ClientLink {
 
   constructor(
     private readonly socket: Socket,
-    private readonly format: WireFormat<unknown[]>,
+    private readonly format: WireFormat<EncodedPackets>,
     private readonly sendQueueBytes: number,
   ) {}
 
@@ -50,7 +63,8 @@ export class SocketIoLink implements ClientLink {
       return;
     }
     // writeToEngine is how socket.io's own adapter sends a pre-encoded broadcast packet.
-    (this.socket.client as unknown as { writeToEngine(packets: unknown[], opts: object): void }).writeToEngine(out.encoded(this.format), {});
+    const { packets, opts } = out.encoded(this.format);
+    (this.socket.client as unknown as { writeToEngine(packets: unknown[], opts: object): void }).writeToEngine(packets, opts);
   }
 
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {

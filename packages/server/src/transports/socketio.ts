@@ -9,7 +9,7 @@ import { TokenBucket } from '../core/rate-limiter.js';
 import { flushInOrder, type PendingSubscribe, type Session } from '../core/session.js';
 import type { WireFormat } from '../core/outbound.js';
 import { key, resumableAdapter, type RestoredData } from './socketio-adapter.js';
-import { SocketIoLink, socketIoFormat } from './socketio-link.js';
+import { type EncodedPackets, SocketIoLink, socketIoFormat } from './socketio-link.js';
 import { originAllowed } from './websocket.js';
 
 /** How long a connected socket's resumable record lives without being rewritten. */
@@ -85,7 +85,7 @@ export class SocketIoTransport {
     this.io.engine.close();
   }
 
-  private serveNamespace(nsp: Namespace, format: WireFormat<unknown[]>, autoJoin: string[]): void {
+  private serveNamespace(nsp: Namespace, format: WireFormat<EncodedPackets>, autoJoin: string[]): void {
     nsp.use((socket, next) => {
       const token = tokenOf(socket);
       if (token === undefined) return next();
@@ -105,7 +105,7 @@ export class SocketIoTransport {
     nsp.on('connection', (socket) => this.onConnection(nsp, socket, format, autoJoin));
   }
 
-  private onConnection(nsp: Namespace, socket: Socket, format: WireFormat<unknown[]>, autoJoin: string[]): void {
+  private onConnection(nsp: Namespace, socket: Socket, format: WireFormat<EncodedPackets>, autoJoin: string[]): void {
     const hub = this.hub;
     const link = new SocketIoLink(socket, format, hub.config.limits.sendQueueBytes);
     let session: Session | undefined;

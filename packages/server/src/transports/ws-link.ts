@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
 import type { Session } from '../core/session.js';
 import type { Beating } from './heartbeat.js';
+import { framed, preFraming, writeFrame } from './ws-frames.js';
 
 const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const;
 
@@ -16,6 +17,8 @@ export class WebSocketLink implements ClientLink, Beating {
   session: Session | undefined;
   lastSeen = Date.now();
   private closing = false;
+  /** The format's frames, built once per publication for every socket; undefined without pre-framing. */
+  private readonly frames: WireFormat<Buffer> | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -24,7 +27,9 @@ export class WebSocketLink implements ClientLink, Beating {
     /** Whether control frames (joins, pings) are sent: not on `data` routes, whose clients expect only app JSON. */
     private readonly controlFrames: boolean,
     private readonly appPing: boolean,
-  ) {}
+  ) {
+    this.frames = preFraming ? framedFormat(format) : undefined;
+  }
 
   get open(): boolean {
     return !this.closing && this.ws.readyState === this.ws.OPEN;
@@ -33,7 +38,9 @@ export class WebSocketLink implements ClientLink, Beating {
   sendPublication(out: OutboundPublication): void {
     // Herald's own `$` channels (user:online / user:offline) are control frames, not the app's data.
     if (!this.controlFrames && out.publication.channel.startsWith('$')) return;
-    this.sendRaw(out.encoded(this.format));
+    if (!this.frames) return this.sendRaw(out.encoded(this.format));
+    if (!this.hasRoom()) return;
+    if (!writeFrame(this.ws, out.encoded(this.frames))) this.ws.send(out.encoded(this.format), SEND_OPTIONS);
   }
 
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {
@@ -42,13 +49,18 @@ export class WebSocketLink implements ClientLink, Beating {
 
   /** Sends a frame unless the connection is closing or its queue is full. */
   sendRaw(data: string | Buffer): void {
-    if (!this.open) return;
+    if (this.hasRoom()) this.ws.send(data, SEND_OPTIONS);
+  }
+
+  /** Whether a frame may be queued: the link is open and its send queue under the limit (else the slow reader is closed). */
+  private hasRoom(): boolean {
+    if (!this.open) return false;
     if (this.ws.bufferedAmount > this.sendQueueBytes) {
       if (this.session) this.session.tooSlow();
       else this.close(CloseCode.SlowConsumer, 'slow consumer: send queue full');
-      return;
+      return false;
     }
-    this.ws.send(data, SEND_OPTIONS);
+    return true;
   }
 
   close(code: number, reason: string): void {
@@ -77,4 +89,12 @@ export function fitCloseReason(reason: string): string {
   let out = reason;
   while (Buffer.byteLength(out) > 123) out = Array.from(out).slice(0, -1).join('');
   return out;
+}
+
+/** One framed format per wire format, shared by every link that uses it, so a publication is framed once. */
+const framedFormats = new WeakMap<WireFormat, WireFormat<Buffer>>();
+function framedFormat(format: WireFormat): WireFormat<Buffer> {
+  let frames = framedFormats.get(format);
+  if (!frames) framedFormats.set(format, (frames = framed(format)));
+  return frames;
 }

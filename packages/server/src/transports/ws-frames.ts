@@ -1,0 +1,50 @@
+import * as wsModule from 'ws';
+import type { WebSocket } from 'ws';
+import type { WireFormat } from '../core/outbound.js';
+
+/**
+ * `ws` frames a message on every `send()`. A publication going to many sockets is framed once
+ * here instead, header and payload in one buffer, and written as-is through the socket's sender,
+ * which is what engine.io does for its pre-encoded packets. `Sender.frame` and `_sender.sendFrame`
+ * are internals of `ws` without typings; where they are missing, links fall back to `send()`.
+ */
+interface Framing {
+  Sender?: { frame?(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
+}
+interface FramedSender {
+  _sender?: { sendFrame?(list: Buffer[]): void };
+}
+
+const { Sender } = wsModule as unknown as Framing;
+const TEXT_FRAME = { fin: true, opcode: 1, mask: false, readOnly: true, rsv1: false };
+
+/** Whether this `ws` can frame a message once for many sockets. */
+export const preFraming = typeof Sender?.frame === 'function';
+
+/** The complete unmasked text frame (header and payload) of a server message. */
+export function textFrame(payload: Buffer): Buffer {
+  return Buffer.concat(Sender!.frame!(payload, TEXT_FRAME));
+}
+
+/** A wire format whose output is the whole WebSocket frame of what `inner` encodes. */
+export function framed(inner: WireFormat): WireFormat<Buffer> {
+  return {
+    name: `${inner.name}+frame`,
+    encode: (publication) => {
+      const payload = inner.encode(publication);
+      return textFrame(typeof payload === 'string' ? Buffer.from(payload) : payload);
+    },
+  };
+}
+
+/**
+ * Writes a pre-built frame to the socket. False when this socket's sender cannot take one
+ * (the caller then sends the message the ordinary way). Only valid without per-message deflate,
+ * which Herald never enables: with it, `ws` may hold frames back, and a raw frame would overtake them.
+ */
+export function writeFrame(ws: WebSocket, frame: Buffer): boolean {
+  const sender = (ws as unknown as FramedSender)._sender;
+  if (typeof sender?.sendFrame !== 'function') return false;
+  sender.sendFrame([frame]);
+  return true;
+}
