@@ -54,10 +54,13 @@ export class SocketIoLink implements ClientLink {
   sendPublication(out: OutboundPublication): void {
     const p = out.publication;
     if (this.closed || RESERVED_EVENTS.has(p.event)) return;
-    // A publish to several channels this socket is in arrives once per channel with one id.
-    if (this.recent.includes(p.id)) return;
-    this.recent.push(p.id);
-    if (this.recent.length > RECENT_IDS) this.recent.shift();
+    // A publish to several channels this socket is in arrives once per channel with one id;
+    // a socket in one channel cannot get it twice, and skips the check.
+    if ((this.session?.subscriptions.size ?? 0) > 1) {
+      if (this.recent.includes(p.id)) return;
+      this.recent.push(p.id);
+      if (this.recent.length > RECENT_IDS) this.recent.shift();
+    }
     if (this.backlog() > this.sendQueueBytes) {
       this.session?.tooSlow();
       return;
