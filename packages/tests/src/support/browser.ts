@@ -1,30 +1,14 @@
-import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import { describeRequiring } from './requires.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/**
- * A `describe` that needs Chromium: in CI a missing browser fails the run; elsewhere the suite
- * is skipped, loudly.
- */
+/** A `describe` that needs Chromium: see describeRequiring. */
 export function describeInChromium(name: string, body: () => void): void {
-  if (existsSync(CHROMIUM)) {
-    void describe(name, body);
-    return;
-  }
-  const message = `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
-  if (process.env.CI === 'true') {
-    void describe(name, () => {
-      it('has a Chromium to test in', () => assert.fail(message));
-    });
-    return;
-  }
-  console.warn(`\n!!! SKIPPING ${name}: ${message}. With CI=true this fails.\n`);
-  void describe(name, { skip: message }, () => undefined);
+  describeRequiring(name, existsSync(CHROMIUM) ? undefined : `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`, body);
 }
 
 /** Launches Debian's Chromium headless, with nothing running in the background. */

@@ -1,10 +1,8 @@
-import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createRedisEngine, type HeraldConfigInput, type RedisEngineOptions } from '@herald/server';
 import {
@@ -16,6 +14,7 @@ import {
   type HeraldFixture,
   type RedisServer,
 } from '@herald/server/testing';
+import { describeRequiring } from './requires.js';
 
 const CLI = fileURLToPath(new URL('../../../server/dist/cli.js', import.meta.url));
 
@@ -24,24 +23,9 @@ export const CLUSTER_CHANNELS: HeraldConfigInput['channels'] = {
   rules: [{ pattern: '*', subscribe: 'all', publish: 'all', history: { size: 1000, ttl: '5m' }, presence: true, joinLeave: true }],
 };
 
-/**
- * A `describe` that needs redis-server: in CI a missing binary fails the run; elsewhere the
- * suite is skipped, loudly.
- */
+/** A `describe` that needs redis-server: see describeRequiring. */
 export function describeWithRedis(name: string, body: () => void): void {
-  if (redisServerAvailable()) {
-    void describe(name, body);
-    return;
-  }
-  const message = `redis-server not found at ${REDIS_SERVER_BIN} (set REDIS_SERVER or install redis-server)`;
-  if (process.env.CI === 'true') {
-    void describe(name, () => {
-      it('has a redis-server to test against', () => assert.fail(message));
-    });
-    return;
-  }
-  console.warn(`\n!!! SKIPPING ${name}: ${message}. With CI=true this fails.\n`);
-  void describe(name, { skip: message }, () => undefined);
+  describeRequiring(name, redisServerAvailable() ? undefined : `redis-server not found at ${REDIS_SERVER_BIN} (set REDIS_SERVER or install redis-server)`, body);
 }
 
 export interface Cluster {
