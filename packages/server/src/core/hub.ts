@@ -138,10 +138,13 @@ export class Hub implements EngineHandler {
       { event: 'connect', connection: session.id, tenant: identity.tenant, user: identity.userId, transport: link.transport, route: options.route },
       'client connected',
     );
-    const tenantSub = new Subscription(session, TENANT_CHANNEL, channelKey(identity.tenant, TENANT_CHANNEL), this.tenantRule, false, true);
-    session.tenantSubscription = tenantSub;
-    // Held until the transport has told the client it is connected (Session.ready).
-    await this.attach(tenantSub);
+    // The tenant-wide channel carries only user:online / user:offline: no subscription without them.
+    if (this.config.presence.userEvents) {
+      const tenantSub = new Subscription(session, TENANT_CHANNEL, channelKey(identity.tenant, TENANT_CHANNEL), this.tenantRule, false, true);
+      session.tenantSubscription = tenantSub;
+      // Held until the transport has told the client it is connected (Session.ready).
+      await this.attach(tenantSub);
+    }
     if (limits.connectionsPerUser > 0 && userConnections.length > limits.connectionsPerUser) {
       for (const victim of userConnections.slice(0, userConnections.length - limits.connectionsPerUser)) {
         void this.engine.broker.publishControl({

@@ -125,9 +125,11 @@ export class WebSocketTransport {
       return;
     }
     const since = route ? sinceFromQuery(url) : undefined;
+    // Closures below keep only the path: the URL (with its token) is not held for the connection's life.
+    const path = url.pathname;
     const routeFull = async (who: Identity): Promise<string | undefined> => {
       const full = route ? await routeFullReason(this.hub, route.route, route.channel, who) : undefined;
-      if (full) this.deny('route_full', url.pathname);
+      if (full) this.deny('route_full', path);
       return full;
     };
     const protocol = new NativeProtocol(this.hub, link, {
