@@ -8,3 +8,4 @@ const response = await fetch(`${base}/api/v1/broadcast/call-new`, {
   body: JSON.stringify({ token: process.env.WEBHOOK_TOKEN, call, rooms: ['operators', `operator:${call.operatorId}`] }),
 });
 console.log(response.status, await response.text());
+if (!response.ok) process.exitCode = 1;

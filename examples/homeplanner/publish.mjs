@@ -9,3 +9,4 @@ const response = await fetch(`${base}/api/v1/publish`, {
   body: JSON.stringify({ tenant: household, channel: 'tasks', event: message.event_type, data: message, idempotencyKey: `task-17@${revision}` }),
 });
 console.log(response.status, await response.text());
+if (!response.ok) process.exitCode = 1;

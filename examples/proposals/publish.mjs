@@ -9,7 +9,10 @@ async function send(message) {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.WEBHOOK_TOKEN}` },
     body: JSON.stringify({ channels: [`proposal:${proposal}`, `project:${project}`], event: message.type, data: message }),
   });
-  if (!response.ok) console.error(response.status, await response.text());
+  if (!response.ok) {
+    console.error(response.status, await response.text());
+    process.exitCode = 1;
+  }
 }
 
 await send({ type: 'validation_start', proposal_id: Number(proposal) });

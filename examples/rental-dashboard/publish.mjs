@@ -11,6 +11,7 @@ async function broadcast(type, data) {
     body: JSON.stringify({ tenant, channel: 'dashboard', event: type, data: event, idempotencyKey: event.eventId }),
   });
   console.log(type, response.status, await response.text());
+  if (!response.ok) process.exitCode = 1;
 }
 
 await broadcast('stock_alert', { productId: 'p1', productName: 'Fúrógép', currentQuantity: 1, threshold: 3, locationId: 'l1', locationName: 'Budapest', severity: 'CRITICAL' });

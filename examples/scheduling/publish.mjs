@@ -9,6 +9,7 @@ async function publish(channel, event, data) {
     body: JSON.stringify({ channel, event, data }),
   });
   console.log(event, response.status, await response.text());
+  if (!response.ok) process.exitCode = 1;
 }
 
 await publish('schedules', 'schedule:updated', { employeeId: 12, week: '2026-W48', changedBy: 'admin' });
