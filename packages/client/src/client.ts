@@ -110,6 +110,8 @@ export class HeraldClient<E extends EventMap = EventMap> {
   private readonly WebSocketCtor: WebSocketConstructor;
   private readonly backoff: Backoff;
   private readonly tokens: TokenProvider;
+  /** The last connection the server confirmed; a reconnect names it (ConnectFrame.replaces). */
+  private lastConnectionId: string | undefined;
   private readonly events = new Emitter<HeraldClientEvents<E>>();
   private readonly subs = new Map<string, ChannelSubscription<E>>();
   private readonly recent: RecentIds;
@@ -348,6 +350,8 @@ export class HeraldClient<E extends EventMap = EventMap> {
             frame: (frame) => this.linkOnFrame(frame),
             ended: (end) => this.linkOnEnded(generation, end),
           },
+          // The server may not have noticed the last connection end (a network cut): this one takes its place.
+          this.lastConnectionId,
         );
       },
       (err: unknown) => {
@@ -367,6 +371,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
       roles: frame.roles,
       ...(frame.expiresAt !== undefined ? { expiresAt: frame.expiresAt } : {}),
     };
+    this.lastConnectionId = frame.connectionId;
     this.attempt = 0;
     this.everConnected = true;
     this.setState({ status: 'connected', attempt: 0 });

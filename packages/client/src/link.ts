@@ -43,9 +43,11 @@ export class Link {
     token: string,
     private readonly options: LinkOptions,
     private readonly handlers: LinkHandlers,
+    /** The previous connection's id on a reconnect: the server closes it if it still holds it. */
+    replaces?: string,
   ) {
     this.socket = new WebSocketCtor(url);
-    this.socket.onopen = () => this.send({ type: 'connect', token });
+    this.socket.onopen = () => this.send({ type: 'connect', token, ...(replaces !== undefined ? { replaces } : {}) });
     this.socket.onmessage = (event: { data: unknown }) => this.socketOnMessage(event.data);
     this.socket.onclose = (event: { code: number; reason: string }) => this.end({ code: event.code, reason: event.reason || `closed with ${event.code}` });
     // An error is always followed by a close, which says more.

@@ -8,6 +8,11 @@ export interface ConnectFrame {
   type: 'connect' | 'authenticate' | 'hello' | 'handshake';
   id?: number;
   token: string;
+  /**
+   * The `connectionId` of this client's previous connection, when it reconnects: that one is
+   * closed (4005) if the server still holds it, and a full tenant takes this one in its place.
+   */
+  replaces?: string;
 }
 export interface SubscribeFrame {
   type: 'subscribe';

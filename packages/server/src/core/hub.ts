@@ -123,14 +123,37 @@ export class Hub implements EngineHandler {
     if (this.draining) throw unavailable('server is shutting down');
     const limits = this.config.limits;
     const registry = this.engine.connections;
-    if (limits.connectionsPerTenant > 0 && (await registry.tenantCount(identity.tenant)) >= limits.connectionsPerTenant) {
+    const tenantLimit = limits.connectionsPerTenant;
+    const tenantFull = () => {
       this.metrics.denialsTotal.inc({ reason: 'tenant_full' });
       this.logger.info({ event: 'denied', reason: 'tenant_full', tenant: identity.tenant, user: identity.userId }, 'connection denied');
-      throw limitExceeded(`tenant ${identity.tenant} has its maximum of ${limits.connectionsPerTenant} connections`);
-    }
+      return limitExceeded(`tenant ${identity.tenant} has its maximum of ${tenantLimit} connections`);
+    };
+    // A full tenant still takes a client back that names its own previous connection: that one
+    // is replaced, so the count does not grow (checked once this one is registered).
+    const full = tenantLimit > 0 && (await registry.tenantCount(identity.tenant)) >= tenantLimit;
+    if (full && options.replaces === undefined) throw tenantFull();
     const session = new Session(this, newConnectionId(), identity, link, options);
     const entry: ConnectionEntry = { connectionId: session.id, userId: identity.userId, connectedAt: session.connectedAt, announce: userEventData(identity) };
     const userConnections = await registry.add(identity.tenant, entry);
+    const predecessor = options.replaces !== undefined && userConnections.some((c) => c.connectionId === options.replaces) ? options.replaces : undefined;
+    // Without its predecessor there, the slot must really be free (it may have left meanwhile).
+    if (full && predecessor === undefined && (await registry.tenantCount(identity.tenant)) > tenantLimit) {
+      await registry.remove(identity.tenant, entry).catch(() => undefined);
+      throw tenantFull();
+    }
+    if (predecessor !== undefined) {
+      void this.engine.broker
+        .publishControl({
+          kind: 'disconnect',
+          tenant: identity.tenant,
+          userId: identity.userId,
+          connectionId: predecessor,
+          code: CloseCode.ConnectionReplaced,
+          reason: 'replaced by a new connection of the same client',
+        })
+        .catch((err) => this.logger.warn({ err, connection: predecessor }, 'replaced connection not closed'));
+    }
     this.sessions.set(session.id, session);
     this.metrics.connections.inc({ transport: link.transport });
     this.metrics.connectsTotal.inc({ transport: link.transport });
@@ -145,8 +168,10 @@ export class Hub implements EngineHandler {
       // Held until the transport has told the client it is connected (Session.ready).
       await this.attach(tenantSub);
     }
-    if (limits.connectionsPerUser > 0 && userConnections.length > limits.connectionsPerUser) {
-      for (const victim of userConnections.slice(0, userConnections.length - limits.connectionsPerUser)) {
+    // The replaced connection is on its way out: it counts neither against the user's limit nor as their presence.
+    const current = predecessor === undefined ? userConnections : userConnections.filter((c) => c.connectionId !== predecessor);
+    if (limits.connectionsPerUser > 0 && current.length > limits.connectionsPerUser) {
+      for (const victim of current.slice(0, current.length - limits.connectionsPerUser)) {
         void this.engine.broker.publishControl({
           kind: 'disconnect',
           tenant: identity.tenant,
@@ -156,7 +181,7 @@ export class Hub implements EngineHandler {
         });
       }
     }
-    if (userConnections.length === 1 && this.config.presence.userEvents) {
+    if (current.length === 1 && predecessor === undefined && this.config.presence.userEvents) {
       void this.announceUser(session, 'user:online');
     }
     return session;

@@ -1,4 +1,4 @@
-import type { RecoveryResult, RecoverySince } from '@herald/protocol';
+import type { RecoveryResult, RecoverySince, StreamPosition } from '@herald/protocol';
 import type { HistoryPage, StoredPublication } from '../engine.js';
 
 export interface RecoveryPlan {
@@ -10,15 +10,13 @@ export interface RecoveryPlan {
 }
 
 /**
- * Decides what a resubscribing client gets from a history page read after its position.
- * Never a silent gap: anything that cannot be replayed is reported with its offset range.
+ * Where a client stopped, as one of several stream positions: the one in the channel's current
+ * epoch counts, the furthest if several are. A Socket.IO cursor holds every room's position by
+ * epoch and cannot say which is whose; epochs are random per stream, so only the room's own
+ * can match. Server-side only.
  */
-/**
- * Where a Socket.IO client stopped: the id of the last publication it received on any of its
- * channels (ids are time-ordered ULIDs). Server-side only.
- */
-export interface AfterId {
-  afterId: string;
+export interface AnyPosition {
+  positions: StreamPosition[];
 }
 
 /** Where a client stopped by a field of the app's data, e.g. its last `revision`. Server-side only. */
@@ -27,13 +25,24 @@ export interface AfterField {
   after: number;
 }
 
-export type ResumeFrom = RecoverySince | AfterId | AfterField;
+export type ResumeFrom = RecoverySince | AnyPosition | AfterField;
 
 function fieldOf(p: StoredPublication, field: string): number {
   const value = (p.data as Record<string, unknown> | null)?.[field];
   return typeof value === 'number' ? value : Number.NaN;
 }
 
+/** The position among `positions` that belongs to the page's stream, or undefined when none does. */
+export function positionInEpoch(positions: readonly StreamPosition[], epoch: string): StreamPosition | undefined {
+  let found: StreamPosition | undefined;
+  for (const p of positions) if (p.epoch === epoch && (!found || p.offset > found.offset)) found = p;
+  return found;
+}
+
+/**
+ * Decides what a resubscribing client gets from a history page read after its position.
+ * Never a silent gap: anything that cannot be replayed is reported with its offset range.
+ */
 export function planRecovery(since: ResumeFrom, page: HistoryPage, historyKept: boolean): RecoveryPlan {
   const notRecovered = (reason: RecoveryResult['reason'], replay: StoredPublication[] = [], missing?: { from: number; to: number }): RecoveryPlan => ({
     result: { recovered: false, reason, replayed: replay.length, ...(missing ? { missing } : {}) },
@@ -51,15 +60,9 @@ export function planRecovery(since: ResumeFrom, page: HistoryPage, historyKept: 
     return { result: { recovered: true, replayed: replay.length }, replay, offset: page.offset };
   }
 
-  if ('afterId' in since) {
-    if (!historyKept) return page.offset === 0 ? { result: { recovered: true, replayed: 0 }, replay: [], offset: page.offset } : notRecovered('no_history');
-    const replay = page.publications.filter((p) => p.id > since.afterId);
-    const oldest = page.publications[0];
-    // Complete when nothing after the id can have been trimmed: the oldest kept publication is at
-    // or before it, or is the stream's first. Nothing kept means nothing was published within the TTL.
-    const complete = !oldest || oldest.id <= since.afterId || oldest.offset === 1;
-    if (!complete) return notRecovered('history_trimmed', replay, { from: 1, to: oldest.offset - 1 });
-    return { result: { recovered: true, replayed: replay.length }, replay, offset: page.offset };
+  if ('positions' in since) {
+    const position = positionInEpoch(since.positions, page.epoch);
+    return position ? planRecovery(position, page, historyKept) : notRecovered('epoch_changed');
   }
 
   if ('lastId' in since) {

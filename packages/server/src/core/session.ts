@@ -6,6 +6,7 @@ import {
   type PresenceUser,
   type Publication,
   type RecoverySince,
+  type StreamPosition,
   type SubscribeResult,
 } from '@herald/protocol';
 import { AuthError, type Identity } from '../auth/identity.js';
@@ -14,7 +15,7 @@ import { badRequest, forbidden, HubError, limitExceeded, unavailable } from './e
 import type { Hub } from './hub.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
 import { TokenBucket } from './rate-limiter.js';
-import { planRecovery, type ResumeFrom } from './recovery.js';
+import { planRecovery, positionInEpoch, type ResumeFrom } from './recovery.js';
 import { SessionLocks, type LockAnswer } from './locks.js';
 import { SignalTracker } from './signals.js';
 import { Subscription } from './subscription.js';
@@ -22,24 +23,52 @@ import { Subscription } from './subscription.js';
 export interface SessionOptions {
   /** The route the client connected through, for logs and stats. */
   route?: string;
+  /**
+   * The connection this one takes over: the same client's previous connection, which the
+   * gateway may not have seen end yet (a network cut). It is closed, and its slot counts for
+   * this one when the tenant is full.
+   */
+  replaces?: string;
 }
 
 /** A subscribe that succeeded: send the reply, then call `flush()` to send the replay and go live. */
 export interface PendingSubscribe {
   result: SubscribeResult;
+  /** The stream position just before the replay: what the client holds once it has the reply. */
+  start: StreamPosition;
+  /**
+   * Ids of kept publications at or before a resumed position, which the client therefore has
+   * (only for a resume from several positions, which reads the whole kept history).
+   */
+  seenIds: readonly string[];
   flush(): void;
-  /** Like flush, but returns what it would send (see flushInOrder). */
+  /** Like flush, but returns what it would send (see mergeInOrder). */
   take(): OutboundPublication[];
 }
 
 /**
- * Flushes several pending subscribes as one stream: replays and held publications of all of
- * them in publication order (ids are time-ordered), as a client resuming many channels expects.
+ * Merges several channels' publications into one stream: each channel's stay in offset order;
+ * across channels the earliest id goes first. Ids are minted by whichever node accepted the
+ * publish, so within a channel they need not follow offsets, and a plain sort by id could
+ * reorder a channel.
  */
+export function mergeInOrder(lists: OutboundPublication[][]): OutboundPublication[] {
+  const heads = lists.map(() => 0);
+  const out: OutboundPublication[] = [];
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < lists.length; i++) {
+      if (heads[i] >= lists[i].length) continue;
+      if (best < 0 || lists[i][heads[i]].publication.id < lists[best][heads[best]].publication.id) best = i;
+    }
+    if (best < 0) return out;
+    out.push(lists[best][heads[best]++]);
+  }
+}
+
+/** Flushes several pending subscribes as one stream, in the order of mergeInOrder. */
 export function flushInOrder(link: ClientLink, pending: PendingSubscribe[]): void {
-  const all = pending.flatMap((p) => p.take());
-  all.sort((a, b) => (a.publication.id < b.publication.id ? -1 : a.publication.id > b.publication.id ? 1 : a.publication.offset - b.publication.offset));
-  for (const out of all) link.sendPublication(out);
+  for (const out of mergeInOrder(pending.map((p) => p.take()))) link.sendPublication(out);
 }
 
 /**
@@ -123,8 +152,12 @@ export class Session {
         offset: page.offset,
         ...(plan ? { recovery: plan.result } : {}),
       };
+      const first = plan?.replay[0];
+      const resumedAt = since && 'positions' in since ? positionInEpoch(since.positions, page.epoch) : undefined;
       return {
         result,
+        start: { epoch: page.epoch, offset: first ? first.offset - 1 : (plan?.offset ?? page.offset) },
+        seenIds: resumedAt ? page.publications.filter((p) => p.offset <= resumedAt.offset).map((p) => p.id) : [],
         flush: () => sub.goLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch),
         take: () => sub.takeLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch),
       };

@@ -4,3 +4,4 @@ export * from './sse-client.js';
 export * from './redis-server.js';
 export * from './wait.js';
 export * from './upgrade-status.js';
+export * from './rss.js';

@@ -26,8 +26,8 @@ function next<T>(socket: Socket, events: string[]): Promise<{ event: string; val
 
 /**
  * A stock socket.io-client receiver that joins each channel with `join-room`. A publication's id
- * is the last argument of its event: the offset socket.io-client keeps for connection state
- * recovery. `cut()` closes the engine under the socket; `resume()` lets the same socket
+ * is the second argument of its event, and the last is the cursor socket.io-client keeps as its
+ * offset for connection state recovery. `cut()` closes the engine under the socket; `resume()` lets the same socket
  * reconnect, so socket.io-client sends its session id and offset as it does after a network cut.
  */
 export const openSocketIoReceiver: OpenReceiver = async (herald, token, channels, resumeFrom) => {
@@ -38,9 +38,10 @@ export const openSocketIoReceiver: OpenReceiver = async (herald, token, channels
   // Another socket's recovery state, as if this one had kept it (a page reload that saved it).
   const restore = resumeFrom?.value as SessionState | undefined;
   if (restore) [state._pid, state._lastOffset] = [restore.pid, restore.offset];
+  // With recovery on, a publication event is `data, id, cursor`: the cursor is the offset socket.io-client keeps.
   socket.onAny((event: string, ...args: unknown[]) => {
-    const id = args[args.length - 1];
-    if (CONTROL_EVENTS.has(event) || args.length !== 2 || typeof id !== 'string' || !ULID.test(id)) return;
+    const id = args[1];
+    if (CONTROL_EVENTS.has(event) || args.length !== 3 || typeof id !== 'string' || !ULID.test(id)) return;
     received.push({ id, channel: undefined, event, data: args[0] });
   });
   socket.on('herald:not_recovered', (body: NotRecovered) => notRecovered.push(body));

@@ -9,7 +9,12 @@ const since = z.union([
 
 /** Client frames of the native protocol (docs/protocol.md). Names are checked by the hub, with their own messages. */
 export const clientFrame = z.discriminatedUnion('type', [
-  z.object({ type: z.enum(['connect', 'authenticate', 'hello', 'handshake']), id: requestId, token: z.string().min(1).max(16_384) }),
+  z.object({
+    type: z.enum(['connect', 'authenticate', 'hello', 'handshake']),
+    id: requestId,
+    token: z.string().min(1).max(16_384),
+    replaces: z.string().min(1).max(64).optional(),
+  }),
   z.object({ type: z.literal('subscribe'), id: requestId, channel, since: since.optional() }),
   z.object({ type: z.literal('unsubscribe'), id: requestId, channel }),
   z.object({

@@ -18,6 +18,8 @@ export interface NativeProtocolOptions {
   since?: RecoverySince;
   /** The identity from a token given with the upgrade. */
   identity?: Identity;
+  /** The client's previous connection, from `?replaces=` on the upgrade (see ConnectFrame.replaces). */
+  replaces?: string;
   /**
    * Why the route cannot take this identity (its `maxConnections` is reached), checked when the
    * token comes in band; a token in the URL was checked at the upgrade, where HTTP 503 fits.
@@ -97,7 +99,7 @@ export class NativeProtocol {
       if (frame.type === 'connect' || frame.type === 'authenticate' || frame.type === 'hello' || frame.type === 'handshake') {
         if (this.authenticating) return this.fail(frame.id, { code: ErrorCode.BadRequest, message: 'already authenticating' });
         this.authenticating = true;
-        void this.authenticate(frame.token, frame.id);
+        void this.authenticate(frame.token, frame.id, frame.replaces);
         return;
       }
       if (!this.authenticating) return this.link.close(CloseCode.Unauthorized, 'send a connect frame with a token first');
@@ -115,7 +117,7 @@ export class NativeProtocol {
     this.session?.closed(code);
   }
 
-  private async authenticate(token: string, id?: number): Promise<void> {
+  private async authenticate(token: string, id?: number, replaces?: string): Promise<void> {
     let identity: Identity;
     try {
       identity = await this.hub.authenticator.verify(token);
@@ -127,14 +129,17 @@ export class NativeProtocol {
     }
     const full = await this.options.routeFull?.(identity);
     if (full !== undefined) return this.link.close(CloseCode.TooManyConnections, full);
-    await this.open(identity, id);
+    await this.open(identity, id, replaces);
   }
 
-  private async open(identity: Identity, connectId?: number): Promise<void> {
+  private async open(identity: Identity, connectId?: number, replaces = this.options.replaces): Promise<void> {
     if (this.closed) return;
     let session: Session;
     try {
-      session = await this.hub.openSession(identity, this.link, this.options.route ? { route: this.options.route.route.path } : {});
+      session = await this.hub.openSession(identity, this.link, {
+        ...(this.options.route ? { route: this.options.route.route.path } : {}),
+        ...(replaces !== undefined ? { replaces } : {}),
+      });
     } catch (err) {
       const message = err instanceof HubError ? err.message : 'cannot open session';
       return this.link.close(err instanceof HubError && err.code === ErrorCode.LimitExceeded ? CloseCode.TooManyConnections : CloseCode.ServiceRestart, message);

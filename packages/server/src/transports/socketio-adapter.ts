@@ -1,27 +1,51 @@
+import type { StreamPosition } from '@herald/protocol';
 import type { Namespace } from 'socket.io';
 import { Adapter, type Session } from 'socket.io-adapter';
 import type { SessionStore } from '../engine.js';
+import { decodeCursor } from './stream-cursor.js';
 
-/** What Herald keeps of a Socket.IO session so that any node can resume it. */
-export interface ResumableSession {
+/** A room of a resumable socket and the position its subscription started at. */
+export interface RoomRecord extends StreamPosition {
+  channel: string;
+}
+
+/** What Herald keeps of a Socket.IO socket so that any node can resume it. */
+export interface ResumableSocket {
   sid: string;
+  /** The Herald connection id of the socket: a resume replaces that connection. */
+  connectionId: string;
   tenant: string;
   userId: string;
-  channels: string[];
+  rooms: RoomRecord[];
 }
 
-/** Data a restored socket carries: the kept session and the last publication id the client received. */
+/** Data a restored socket carries: its record and the positions the client's cursor says it reached. */
 export interface RestoredData {
-  heraldRestore: ResumableSession & { afterId: string };
+  heraldRestore: ResumableSocket & { cursor: StreamPosition[] };
 }
 
-const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/** A record read back from the store; anything else (an older format, a damaged value) is not resumable. */
+function parseRecord(text: string): ResumableSocket | undefined {
+  try {
+    const r = JSON.parse(text) as Partial<ResumableSocket>;
+    const valid =
+      typeof r.sid === 'string' &&
+      typeof r.connectionId === 'string' &&
+      typeof r.tenant === 'string' &&
+      typeof r.userId === 'string' &&
+      Array.isArray(r.rooms) &&
+      r.rooms.every((room) => typeof room?.channel === 'string' && typeof room.epoch === 'string' && Number.isInteger(room.offset));
+    return valid ? (r as ResumableSocket) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * An adapter that does no broadcasting of its own (the hub delivers) and answers socket.io's
  * connection state recovery from the engine's session store, so a client may come back on any
- * node. The missed publications are replayed by the transport from the hub's history, not kept
- * as packets here.
+ * node. The missed publications are replayed by the transport from each room's history, after
+ * the positions in the client's cursor, not kept as packets here.
  */
 export function resumableAdapter(store: SessionStore, windowMs: number): typeof Adapter {
   return class ResumableAdapter extends Adapter {
@@ -37,11 +61,15 @@ export function resumableAdapter(store: SessionStore, windowMs: number): typeof 
     }
 
     override async restoreSession(pid: string, offset: string): Promise<Session> {
-      if (!ULID.test(offset)) return null as unknown as Session;
-      const record = await store.load(key(this.nsp.name, pid));
-      if (!record) return null as unknown as Session;
-      const kept = JSON.parse(record) as ResumableSession;
-      const data: RestoredData = { heraldRestore: { ...kept, afterId: offset } };
+      const cursor = decodeCursor(offset);
+      if (!cursor) return null as unknown as Session;
+      const text = await store.load(key(this.nsp.name, pid));
+      const kept = text === undefined ? undefined : parseRecord(text);
+      if (!kept) return null as unknown as Session;
+      // The restored socket takes its old id. If this node still holds the old socket (the client
+      // came back before the server noticed it was gone), it goes first: one id, one socket.
+      (this.nsp as unknown as Namespace).sockets.get(kept.sid)?.disconnect(true);
+      const data: RestoredData = { heraldRestore: { ...kept, cursor: cursor.positions } };
       return { sid: kept.sid, pid, rooms: [], data, missedPackets: [] };
     }
   };

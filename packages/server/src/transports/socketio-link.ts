@@ -1,73 +1,154 @@
-import { CloseCode, type PresenceUser } from '@herald/protocol';
+import { CloseCode, type PresenceUser, type StreamPosition } from '@herald/protocol';
 import type { Socket } from 'socket.io';
 import { Encoder, PacketType } from 'socket.io-parser';
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
 import type { Session } from '../core/session.js';
-import { preFraming, textFrame } from './ws-frames.js';
+import type { RoomRecord } from './socketio-adapter.js';
+import { encodeCursor } from './stream-cursor.js';
+import { firstFragment, lastFragment, preFraming, textFrame } from './ws-frames.js';
 
 /** Event names socket.io keeps for itself; a publication with one of them is not delivered to Socket.IO clients. */
 export const RESERVED_EVENTS = new Set(['connect', 'connect_error', 'disconnect', 'disconnecting', 'newListener', 'removeListener']);
 
 const encoder = new Encoder();
 
-/** Encoded Socket.IO packets and, for WebSocket transports, their finished frame. */
+/** A publication as a Socket.IO EVENT packet of one namespace, encoded once for every socket. */
 export interface EncodedPackets {
-  packets: unknown[];
-  /** engine.io writes `wsPreEncodedFrame` as-is to WebSocket transports instead of encoding per socket. */
-  opts: { wsPreEncodedFrame?: Buffer[] };
+  /**
+   * The packet, or with a cursor the packet without its closing `]`: each socket appends its
+   * own cursor as the last argument.
+   */
+  packet: string;
+  /** The WebSocket frame of `4` + packet (engine.io's message type): whole, or the first fragment with a cursor. */
+  frame: Buffer | undefined;
 }
 
 /**
- * A publication as a Socket.IO EVENT packet of one namespace: `[event, data]`, plus the
- * publication id as the last argument when connection state recovery is on (socket.io-client
- * keeps it and sends it back as its offset). Encoded and framed once per namespace, as
- * socket.io's own adapter does for a broadcast.
+ * A publication as a Socket.IO EVENT packet of one namespace: `[event, data]`, and with
+ * connection state recovery `[event, data, id, cursor]`. socket.io-client keeps the last string
+ * argument as its recovery offset; the cursor there is every room's position, so a socket that
+ * comes back resumes each room exactly where it stopped (see SocketIoLink). Everything but the
+ * cursor is encoded and framed once per namespace, as socket.io's own adapter does for a broadcast.
  */
-export function socketIoFormat(nsp: string, withOffset: boolean): WireFormat<EncodedPackets> {
+export function socketIoFormat(nsp: string, withCursor: boolean): WireFormat<EncodedPackets> & { withCursor: boolean } {
   return {
     name: `socketio${nsp}`,
+    withCursor,
     encode: (p) => {
-      const packets = encoder.encode({ type: PacketType.EVENT, nsp, data: withOffset ? [p.event, p.data, p.id] : [p.event, p.data] }) as unknown[];
-      // "4" is engine.io's message packet type; one buffer makes one write per socket.
-      const frame = preFraming && packets.length === 1 && typeof packets[0] === 'string' ? [textFrame(Buffer.from(`4${packets[0]}`))] : undefined;
-      return { packets, opts: frame ? { wsPreEncodedFrame: frame } : {} };
+      const [encoded] = encoder.encode({ type: PacketType.EVENT, nsp, data: withCursor ? [p.event, p.data, p.id] : [p.event, p.data] }) as string[];
+      const packet = withCursor ? encoded.slice(0, -1) : encoded;
+      const payload = preFraming ? Buffer.from(`4${packet}`) : undefined;
+      return { packet, frame: payload && (withCursor ? firstFragment(payload) : textFrame(payload)) };
     },
   };
 }
 
 /** How many recent publication ids a link remembers to deliver a multi-channel publish once. */
 const RECENT_IDS = 16;
+const WS_CLOSED = 3;
+/** How long a socket being closed may take to say goodbye before its transport is cut. */
+const CLOSE_GRACE_MS = 2000;
 
-/** A socket.io socket as the hub sees it. */
+interface EnginePacket {
+  data?: string | Buffer;
+  options?: { wsPreEncodedFrame?: Buffer[] };
+}
+
+/** Bytes a packet will take on the wire, near enough for a queue bound. */
+function packetBytes(packet: EnginePacket): number {
+  const frames = packet.options?.wsPreEncodedFrame;
+  if (frames) return frames.reduce((n, f) => n + f.length, 0);
+  const data = packet.data;
+  return typeof data === 'string' ? data.length : (data?.byteLength ?? 0);
+}
+
+/** The engine.io connection under a socket, as far as the link needs it (socket.io does not type these). */
+interface EngineConnection {
+  readyState: string;
+  transport: { name: string; socket?: { readyState?: number; bufferedAmount?: number; terminate?(): void } };
+  on(event: 'packetCreate', listener: (packet: EnginePacket) => void): void;
+  on(event: 'flush', listener: () => void): void;
+  close(discard?: boolean): void;
+}
+
+/**
+ * A socket.io socket as the hub sees it. It keeps the position it has sent of every room, and
+ * with recovery on sends them as the cursor of each event. What waits to be written (engine.io's
+ * queued packets and the WebSocket's buffered bytes) is counted in bytes: a reader that stops
+ * reading is closed once it passes the send-queue limit, on WebSocket and long-polling alike.
+ */
 export class SocketIoLink implements ClientLink {
   readonly transport = 'socketio';
   session: Session | undefined;
   private readonly recent: string[] = [];
+  private readonly positions = new Map<string, StreamPosition>();
+  /** Where each room's subscription started: what a restore falls back to for a room the cursor does not hold. */
+  private readonly starts = new Map<string, StreamPosition>();
+  private readonly conn: EngineConnection;
+  /** Bytes of the packets in engine.io's write buffer, not yet handed to the transport. */
+  private queued = 0;
   private closed = false;
 
   constructor(
     private readonly socket: Socket,
-    private readonly format: WireFormat<EncodedPackets>,
+    private readonly format: WireFormat<EncodedPackets> & { withCursor: boolean },
     private readonly sendQueueBytes: number,
-  ) {}
+  ) {
+    this.conn = socket.conn as unknown as EngineConnection;
+    this.conn.on('packetCreate', (packet) => (this.queued += packetBytes(packet)));
+    // engine.io hands its whole write buffer to the transport at once.
+    this.conn.on('flush', () => (this.queued = 0));
+  }
+
+  /** Sets a room's position before anything of it is sent: where its subscription (or its replay) starts. */
+  startRoom(channel: string, start: StreamPosition): void {
+    this.positions.set(channel, start);
+    this.starts.set(channel, start);
+  }
+
+  leaveRoom(channel: string): void {
+    this.positions.delete(channel);
+    this.starts.delete(channel);
+  }
+
+  /** The rooms and where they started, for the socket's resumable record. */
+  rooms(): RoomRecord[] {
+    return [...this.starts].map(([channel, start]) => ({ channel, ...start }));
+  }
+
+  /** Every room's position as sent so far: what the client holds once it has read everything sent. */
+  cursor(): string {
+    return encodeCursor([...this.positions.values()]);
+  }
 
   sendPublication(out: OutboundPublication): void {
     const p = out.publication;
-    if (this.closed || RESERVED_EVENTS.has(p.event)) return;
+    if (this.closed) return;
+    const room = this.positions.get(p.channel);
+    if (room) this.positions.set(p.channel, { epoch: p.epoch, offset: p.offset });
+    if (RESERVED_EVENTS.has(p.event)) return;
     // A publish to several channels this socket is in arrives once per channel with one id;
     // a socket in one channel cannot get it twice, and skips the check.
-    if ((this.session?.subscriptions.size ?? 0) > 1) {
+    if (this.positions.size > 1) {
       if (this.recent.includes(p.id)) return;
       this.recent.push(p.id);
       if (this.recent.length > RECENT_IDS) this.recent.shift();
     }
     if (this.backlog() > this.sendQueueBytes) {
-      this.session?.tooSlow();
+      if (this.session) this.session.tooSlow();
+      else this.close(CloseCode.SlowConsumer, 'slow consumer: send queue full');
       return;
     }
+    const { packet, frame } = out.encoded(this.format);
+    let data = packet;
+    let frames = frame ? [frame] : undefined;
+    if (this.format.withCursor) {
+      const end = `,"${this.cursor()}"]`;
+      data = packet + end;
+      if (frames) frames = [frame!, lastFragment(Buffer.from(end))];
+    }
     // writeToEngine is how socket.io's own adapter sends a pre-encoded broadcast packet.
-    const { packets, opts } = out.encoded(this.format);
-    (this.socket.client as unknown as { writeToEngine(packets: unknown[], opts: object): void }).writeToEngine(packets, opts);
+    (this.socket.client as unknown as { writeToEngine(packets: string[], opts: object): void }).writeToEngine([data], frames ? { wsPreEncodedFrame: frames } : {});
   }
 
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {
@@ -79,18 +160,37 @@ export class SocketIoLink implements ClientLink {
     this.closed = true;
     if (code === CloseCode.ServiceRestart) {
       // Closing the transport (not the socket) makes socket.io-client reconnect, as after a restart.
-      this.socket.conn.close();
+      this.conn.close();
       return;
     }
     this.socket.emit('error', { code, message: reason });
     this.socket.disconnect(true);
+    // engine.io closes only once its write buffer has drained, which a reader that stopped
+    // reading never lets happen: cut it after a grace period, so its memory is freed.
+    setTimeout(() => this.cut(), CLOSE_GRACE_MS).unref();
   }
 
-  /** Bytes (WebSocket) or packets (long-polling) waiting to be sent. */
+  /**
+   * Closes the transport after an `error` event, so that the client reconnects with its backoff
+   * (a server disconnect would stop socket.io-client for good): for refusals worth retrying.
+   */
+  closeTransport(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.conn.close();
+    setTimeout(() => this.cut(), CLOSE_GRACE_MS).unref();
+  }
+
+  private cut(): void {
+    // engine.io may count the connection closed while its WebSocket still waits for a close
+    // handshake the peer will never read: terminate that one too.
+    const ws = this.conn.transport.socket;
+    if (ws && ws.readyState !== WS_CLOSED) ws.terminate?.();
+    if (this.conn.readyState !== 'closed') this.conn.close(true);
+  }
+
+  /** Bytes waiting to be sent: engine.io's queued packets plus what the WebSocket has buffered. */
   private backlog(): number {
-    const conn = this.socket.conn as unknown as { writeBuffer: unknown[]; transport: { socket?: { bufferedAmount?: number } } };
-    const buffered = conn.transport.socket?.bufferedAmount ?? 0;
-    // A packet of a publication is at least ~64 bytes; count queued packets at that.
-    return Math.max(buffered, conn.writeBuffer.length * 64);
+    return this.queued + (this.conn.transport.socket?.bufferedAmount ?? 0);
   }
 }

@@ -188,6 +188,25 @@ describe('SocketIoTransport', () => {
     socket.disconnect();
   });
 
+  it('publishes, locks and unlocks for a client that passes no ack callback', async () => {
+    await using herald = await startHerald({ channels: { rules: [{ pattern: 'doc:*', subscribe: 'all', publish: 'all', locks: { ttl: '5s' } }] } });
+    const ann = await connect(herald, { sub: 'ann' });
+    const bob = await connect(herald, { sub: 'bob' });
+    await join(bob, 'doc:1');
+    const published = once(bob, 'note');
+    ann.emit('publish', { channel: 'doc:1', event: 'note', data: { text: 'hi' } });
+    assert.deepEqual(await published, { text: 'hi' });
+    const acquired = once(bob, 'lock:acquired');
+    ann.emit('lock', { channel: 'doc:1', name: 'title' });
+    assert.equal((await acquired).userId, 'ann');
+    assert.equal((await bob.emitWithAck('lock', { channel: 'doc:1', name: 'title' })).holder.userId, 'ann');
+    const released = once(bob, 'lock:released');
+    ann.emit('unlock', { channel: 'doc:1', name: 'title' });
+    assert.equal((await released).userId, 'ann');
+    ann.disconnect();
+    bob.disconnect();
+  });
+
   it('takes and releases soft locks with lock / unlock events, and answers a bad body', async () => {
     await using herald = await startHerald({ channels: { rules: [{ pattern: 'doc:*', subscribe: 'all', locks: { ttl: '5s' } }] } });
     const ann = await connect(herald, { sub: 'ann' });

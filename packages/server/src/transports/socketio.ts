@@ -4,12 +4,12 @@ import { Server, type Namespace, type Socket } from 'socket.io';
 import { AuthError, type Identity } from '../auth/identity.js';
 import { HubError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
-import { newPublicationId } from '../core/ids.js';
+import type { OutboundPublication } from '../core/outbound.js';
 import { TokenBucket } from '../core/rate-limiter.js';
-import { flushInOrder, type PendingSubscribe, type Session } from '../core/session.js';
-import type { WireFormat } from '../core/outbound.js';
-import { key, resumableAdapter, type RestoredData } from './socketio-adapter.js';
-import { type EncodedPackets, SocketIoLink, socketIoFormat } from './socketio-link.js';
+import { mergeInOrder, type PendingSubscribe, type Session } from '../core/session.js';
+import { key, resumableAdapter, type RestoredData, type ResumableSocket } from './socketio-adapter.js';
+import { SocketIoLink, socketIoFormat } from './socketio-link.js';
+import { encodeCursor } from './stream-cursor.js';
 import { originAllowed } from './websocket.js';
 
 /** How long a connected socket's resumable record lives without being rewritten. */
@@ -30,6 +30,22 @@ function errorBody(err: unknown): ErrorBody {
   if (err instanceof HubError) return err.toBody();
   return { code: ErrorCode.Internal, message: 'internal error' };
 }
+
+/** The kept record of a recovered socket, when it is this identity's; otherwise the socket starts afresh. */
+function restoredFor(socket: Socket, identity: Identity): RestoredData['heraldRestore'] | undefined {
+  const restore = (socket.data as Partial<RestoredData> | undefined)?.heraldRestore;
+  return socket.recovered && restore && restore.tenant === identity.tenant && restore.userId === identity.userId ? restore : undefined;
+}
+
+/** What socket.io's decoder reports, in words for the client; its own messages go to the log. */
+function malformedPacketMessage(err: Error): string {
+  const text = err.message;
+  if (/attachment|binary|plaintext/i.test(text)) return 'malformed packet: binary attachments do not match their placeholders';
+  if (/unknown packet type/i.test(text)) return 'malformed packet: unknown packet type';
+  return 'malformed packet: expected a Socket.IO packet with valid JSON and an event name that is a string and not reserved';
+}
+
+type Format = ReturnType<typeof socketIoFormat>;
 
 /** `{room}` as seed 001 sends it, or a bare string. */
 function roomOf(payload: unknown): string | undefined {
@@ -85,12 +101,20 @@ export class SocketIoTransport {
     this.io.engine.close();
   }
 
-  private serveNamespace(nsp: Namespace, format: WireFormat<EncodedPackets>, autoJoin: string[]): void {
+  private serveNamespace(nsp: Namespace, format: Format, autoJoin: string[]): void {
     nsp.use((socket, next) => {
       const token = tokenOf(socket);
       if (token === undefined) return next();
       this.hub.authenticator.verify(token).then(
-        (identity) => {
+        async (identity) => {
+          if (await this.tenantFull(socket, identity)) {
+            // A refusal socket.io-client retries: a connect_error from middleware would stop it
+            // for good, a closed transport makes it reconnect with its backoff.
+            this.hub.metrics.denialsTotal.inc({ reason: 'tenant_full' });
+            this.hub.logger.info({ event: 'denied', reason: 'tenant_full', transport: 'socketio', tenant: identity.tenant, user: identity.userId }, 'connection denied');
+            socket.conn.close();
+            return next(new Error('tenant full'));
+          }
           this.identities.set(socket, identity);
           next();
         },
@@ -105,7 +129,22 @@ export class SocketIoTransport {
     nsp.on('connection', (socket) => this.onConnection(nsp, socket, format, autoJoin));
   }
 
-  private onConnection(nsp: Namespace, socket: Socket, format: WireFormat<EncodedPackets>, autoJoin: string[]): void {
+  /**
+   * Whether the tenant has no room for this socket. A socket resuming its session may take its
+   * predecessor's slot (the hub checks that it is still there), so it is let through.
+   */
+  private async tenantFull(socket: Socket, identity: Identity): Promise<boolean> {
+    const limit = this.hub.config.limits.connectionsPerTenant;
+    if (limit === 0 || restoredFor(socket, identity)) return false;
+    try {
+      return (await this.hub.engine.connections.tenantCount(identity.tenant)) >= limit;
+    } catch {
+      // The hub answers an engine outage when the session opens.
+      return false;
+    }
+  }
+
+  private onConnection(nsp: Namespace, socket: Socket, format: Format, autoJoin: string[]): void {
     const hub = this.hub;
     const link = new SocketIoLink(socket, format, hub.config.limits.sendQueueBytes);
     let session: Session | undefined;
@@ -116,47 +155,46 @@ export class SocketIoTransport {
 
     const open = async (identity: Identity) => {
       authenticating = true;
+      const restore = restoredFor(socket, identity);
       try {
-        session = await hub.openSession(identity, link, { route: nsp.name });
+        session = await hub.openSession(identity, link, { route: nsp.name, ...(restore ? { replaces: restore.connectionId } : {}) });
       } catch (err) {
+        // A full tenant or an engine outage passes: the client is told, and reconnects with its backoff.
         socket.emit('error', errorBody(err));
-        socket.disconnect(true);
+        link.closeTransport();
         return;
       }
       link.session = session;
       if (socket.disconnected) return session.closed(CloseCode.Normal);
       clearTimeout(authTimer);
-      const restore = (socket.data as Partial<RestoredData>)?.heraldRestore;
-      const restoring = socket.recovered && restore !== undefined && restore.tenant === identity.tenant && restore.userId === identity.userId;
       // socket.io-client keeps an event's last string argument as its recovery offset. Giving one
       // here means a client cut before its first publication still comes back with a position.
-      const offset = this.recovery ? [restoring ? restore.afterId : newPublicationId()] : [];
+      const offset = this.recovery ? [restore ? encodeCursor(restore.cursor) : link.cursor()] : [];
       socket.emit('connected', { userId: identity.userId, role: identity.roles[0] ?? null, roles: identity.roles, tenant: identity.tenant, socketId: socket.id }, ...offset);
       const pending: PendingSubscribe[] = [];
-      if (restoring) {
-        for (const channel of restore.channels) {
-          try {
-            const sub = await session.subscribe(channel, { afterId: restore.afterId });
-            const recovery = sub.result.recovery;
-            if (recovery && !recovery.recovered) socket.emit('herald:not_recovered', { channel, ...recovery });
-            pending.push(sub);
-          } catch (err) {
-            socket.emit('error', { event: 'join-room', room: channel, ...errorBody(err) });
-          }
-        }
-      }
-      for (const template of autoJoin) {
-        const channel = template.replaceAll('{userId}', identity.userId).replaceAll('{tenant}', identity.tenant);
-        if (session.subscriptions.has(channel)) continue;
+      const subscribe = async (channel: string, since?: Parameters<Session['subscribe']>[1]) => {
         try {
-          pending.push(await session.subscribe(channel));
+          const sub = await session!.subscribe(channel, since);
+          link.startRoom(channel, sub.start);
+          const recovery = sub.result.recovery;
+          if (recovery && !recovery.recovered) socket.emit('herald:not_recovered', { channel, ...recovery });
+          pending.push(sub);
         } catch (err) {
           socket.emit('error', { event: 'join-room', room: channel, ...errorBody(err) });
         }
+      };
+      // Each room resumes from its position in the client's cursor, or from where it was joined
+      // when the client got nothing of it since.
+      for (const room of restore?.rooms ?? []) {
+        await subscribe(room.channel, { positions: [...restore!.cursor, { epoch: room.epoch, offset: room.offset }] });
+      }
+      for (const template of autoJoin) {
+        const channel = template.replaceAll('{userId}', identity.userId).replaceAll('{tenant}', identity.tenant);
+        if (!session.subscriptions.has(channel)) await subscribe(channel);
       }
       session.ready();
-      flushInOrder(link, pending);
-      this.keep(nsp, socket, session);
+      for (const out of withoutSeen(pending)) link.sendPublication(out);
+      this.keep(nsp, socket, session, link);
     };
 
     const authTimer = setTimeout(() => {
@@ -183,12 +221,15 @@ export class SocketIoTransport {
         open,
         socket,
         nsp,
+        link,
       });
     });
     // socket.io reports a packet it cannot decode (bad JSON, a reserved or non-string event name,
     // broken attachments) here and then closes the connection; the client is told why first.
     socket.on('error', (err: unknown) => {
-      if (err instanceof Error) socket.emit('error', { code: ErrorCode.BadRequest, message: `malformed packet: ${err.message}` });
+      if (!(err instanceof Error)) return;
+      hub.logger.debug({ err: err.message, transport: 'socketio' }, 'malformed packet');
+      socket.emit('error', { code: ErrorCode.BadRequest, message: malformedPacketMessage(err) });
     });
     socket.on('disconnect', () => {
       clearTimeout(authTimer);
@@ -200,7 +241,7 @@ export class SocketIoTransport {
     event: unknown,
     payload: unknown,
     ack: Ack,
-    ctx: { session(): Session | undefined; claimAuth(): boolean; open(identity: Identity): Promise<void>; socket: Socket; nsp: Namespace },
+    ctx: { session(): Session | undefined; claimAuth(): boolean; open(identity: Identity): Promise<void>; socket: Socket; nsp: Namespace; link: SocketIoLink },
   ): Promise<void> {
     const { socket } = ctx;
     const fail = (body: ErrorBody & Record<string, unknown>) => {
@@ -230,17 +271,19 @@ export class SocketIoTransport {
           const room = roomOf(payload);
           if (room === undefined) return fail({ code: ErrorCode.BadRequest, message: 'room: expected {room: string}', field: 'room', event });
           const sub = await session.subscribe(room);
+          ctx.link.startRoom(room, sub.start);
           ack?.({ ok: true, room, ...sub.result });
           sub.flush();
-          this.keep(ctx.nsp, socket, session);
+          this.keep(ctx.nsp, socket, session, ctx.link);
           return;
         }
         case 'leave-room': {
           const room = roomOf(payload);
           if (room === undefined) return fail({ code: ErrorCode.BadRequest, message: 'room: expected {room: string}', field: 'room', event });
           await session.unsubscribe(room);
+          ctx.link.leaveRoom(room);
           ack?.({ ok: true, room });
-          this.keep(ctx.nsp, socket, session);
+          this.keep(ctx.nsp, socket, session, ctx.link);
           return;
         }
         case 'publish': {
@@ -248,7 +291,9 @@ export class SocketIoTransport {
           if (typeof p?.channel !== 'string' || typeof p.event !== 'string') {
             return fail({ code: ErrorCode.BadRequest, message: 'expected {channel, event, data}', event });
           }
-          ack?.(await session.publish(p.channel, p.event, p.data, typeof p.idempotencyKey === 'string' ? p.idempotencyKey : undefined));
+          // Awaited before the ack: `ack?.(await ...)` would skip the work itself when there is no ack.
+          const published = await session.publish(p.channel, p.event, p.data, typeof p.idempotencyKey === 'string' ? p.idempotencyKey : undefined);
+          ack?.(published);
           return;
         }
         case 'lock':
@@ -257,13 +302,15 @@ export class SocketIoTransport {
           if (typeof p?.channel !== 'string' || typeof p.name !== 'string') {
             return fail({ code: ErrorCode.BadRequest, message: 'expected {channel, name}', event });
           }
-          ack?.(event === 'lock' ? await session.lock(p.channel, p.name) : await session.unlock(p.channel, p.name));
+          const answer = event === 'lock' ? await session.lock(p.channel, p.name) : await session.unlock(p.channel, p.name);
+          ack?.(answer);
           return;
         }
         case 'presence': {
           const channel = roomOf(payload);
           if (channel === undefined) return fail({ code: ErrorCode.BadRequest, message: 'expected {channel}', event });
-          ack?.(await session.presence(channel));
+          const presence = await session.presence(channel);
+          ack?.(presence);
           return;
         }
         default:
@@ -275,12 +322,22 @@ export class SocketIoTransport {
     }
   }
 
-  /** Writes the socket's resumable record: its channels, for a return on any node. */
-  private keep(nsp: Namespace, socket: Socket, session: Session): void {
+  /** Writes the socket's resumable record: its rooms and where they started, for a return on any node. */
+  private keep(nsp: Namespace, socket: Socket, session: Session, link: SocketIoLink): void {
     const store = this.hub.engine.sessions;
     const pid = (socket as unknown as { pid?: string }).pid;
     if (!this.recovery || !store || !pid) return;
-    const record = JSON.stringify({ sid: socket.id, tenant: session.tenant, userId: session.identity.userId, channels: [...session.subscriptions.keys()] });
-    store.save(key(nsp.name, pid), record, LIVE_RECORD_TTL).catch((err) => this.hub.logger.warn({ err }, 'socket.io session record not saved'));
+    const record: ResumableSocket = { sid: socket.id, connectionId: session.id, tenant: session.tenant, userId: session.identity.userId, rooms: link.rooms() };
+    store.save(key(nsp.name, pid), JSON.stringify(record), LIVE_RECORD_TTL).catch((err) => this.hub.logger.warn({ err }, 'socket.io session record not saved'));
   }
+}
+
+/**
+ * The replays and held publications of a resume as one stream, each publication once: a
+ * publish to several rooms of the socket is sent once, and not at all when the client already
+ * has it from a room whose position is past it.
+ */
+function withoutSeen(pending: PendingSubscribe[]): OutboundPublication[] {
+  const sent = new Set(pending.flatMap((p) => p.seenIds));
+  return mergeInOrder(pending.map((p) => p.take())).filter((out) => !sent.has(out.publication.id) && sent.add(out.publication.id));
 }

@@ -9,7 +9,7 @@ import { waitFor } from '../testing/wait.js';
 
 /** Every line of an SSE stream is a field Herald writes, a comment, or blank: nothing was injected. */
 function assertOnlyOwnFields(raw: string): void {
-  for (const line of raw.split('\n')) assert.match(line, /^(event: [^\r]*|data: [^\r]*|id: [A-Za-z0-9_:,-]*|: [^\r]*|)$/, JSON.stringify(line));
+  for (const line of raw.split('\n')) assert.match(line, /^(event: [^\r]*|data: [^\r]*|id: [A-Za-z0-9_:,;-]*|: [^\r]*|)$/, JSON.stringify(line));
   assert.doesNotMatch(raw, /\r/);
 }
 
@@ -123,7 +123,7 @@ describe('SseTransport bad input', () => {
 
     it("gives nothing of another tenant's stream for its cursor", async () => {
       const theirs = await cursorFor('eve', 'globex', 'a');
-      const sse = await readStream(`${herald.url}/sse?channels=a&token=${token}`, { 'last-event-id': theirs.replace(/:\d+$/, ':0') });
+      const sse = await readStream(`${herald.url}/sse?channels=a&token=${token}`, { 'last-event-id': theirs.replace(/:\d+;/, ':0;') });
       const notice = JSON.parse(sse.events.find((e) => e.event === 'not_recovered')!.data);
       assert.ok(['epoch_changed', 'offset_ahead'].includes(notice.reason), notice.reason);
       assert.doesNotMatch(sse.raw, /globex/);
@@ -131,7 +131,7 @@ describe('SseTransport bad input', () => {
 
     it('says offset_ahead for a position past the end of the stream', async () => {
       const mine = await cursorFor('ann', 'acme', 'b');
-      const ahead = mine.replace(/:(\d+)$/, (_m, n: string) => `:${Number(n) + 1000}`);
+      const ahead = mine.replace(/:(\d+);/, (_m, n: string) => `:${Number(n) + 1000};`);
       const sse = await readStream(`${herald.url}/sse?channels=b&token=${token}`, { 'last-event-id': ahead });
       assert.equal(JSON.parse(sse.events.find((e) => e.event === 'not_recovered')!.data).reason, 'offset_ahead');
     });

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { CloseCode, type PresenceUser, type StreamPosition } from '@herald/protocol';
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
 import type { Session } from '../core/session.js';
-import { encodeCursor } from './sse-cursor.js';
+import { encodeCursor } from './stream-cursor.js';
 
 /**
  * An event name as an SSE field value. Names are validated at publish; this keeps the framing
@@ -57,7 +57,7 @@ export class SseLink implements ClientLink {
 
   /** Sends the current cursor alone: an event without data updates the client's last event id without dispatching. */
   sendCursor(): void {
-    this.write(`id: ${encodeCursor(this.positions)}\n\n`);
+    this.write(`id: ${encodeCursor(this.positions, this.session?.id)}\n\n`);
   }
 
   sendPublication(out: OutboundPublication): void {
@@ -67,7 +67,7 @@ export class SseLink implements ClientLink {
     const i = this.index.get(p.channel);
     if (i !== undefined) {
       this.positions[i] = { epoch: p.epoch, offset: p.offset };
-      this.write(`id: ${encodeCursor(this.positions)}\n`);
+      this.write(`id: ${encodeCursor(this.positions, this.session?.id)}\n`);
     }
     this.write(out.encoded(this.format));
   }

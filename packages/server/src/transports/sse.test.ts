@@ -22,7 +22,8 @@ describe('SseTransport', () => {
       const one = sse.events.find((e) => e.event === 'one')!;
       assert.deepEqual(JSON.parse(one.data).data, { n: 1 });
       assert.equal(JSON.parse(two.data).channel, 'b');
-      assert.match(two.id, /^[A-Za-z0-9_-]+:1,[A-Za-z0-9_-]+:1$/);
+      const connected = JSON.parse(sse.events.find((e) => e.event === 'connected')!.data);
+      assert.equal(two.id, `${JSON.parse(one.data).epoch}:1,${JSON.parse(two.data).epoch}:1;${connected.connectionId}`);
       sse.close();
     });
 

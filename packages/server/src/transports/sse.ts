@@ -7,7 +7,7 @@ import type { Hub } from '../core/hub.js';
 import { flushInOrder, type PendingSubscribe, type Session } from '../core/session.js';
 import { routeFullReason } from './route-capacity.js';
 import { channelFor } from './routes.js';
-import { decodeCursor } from './sse-cursor.js';
+import { decodeCursor } from './stream-cursor.js';
 import { SseLink, sseDataFormat, sseEnvelopeFormat } from './sse-link.js';
 import { upgradeToken, originAllowed } from './websocket.js';
 
@@ -110,7 +110,8 @@ export class SseTransport {
       session?.closed(CloseCode.Normal);
     });
     try {
-      session = await hub.openSession(identity, link, route ? { route: route.path } : {});
+      // A cursor names the connection it came from: the same reader coming back replaces it.
+      session = await hub.openSession(identity, link, { ...(route ? { route: route.path } : {}), ...(resume?.connectionId ? { replaces: resume.connectionId } : {}) });
     } catch (err) {
       link.sendEvent('error', err instanceof HubError ? err.toBody() : { code: ErrorCode.Internal, message: 'cannot open session' });
       this.links.delete(link);
@@ -126,16 +127,13 @@ export class SseTransport {
     }
     const pending: PendingSubscribe[] = [];
     for (const [i, channel] of channels.entries()) {
-      const since: RecoverySince | undefined = resume?.[i];
+      const since: RecoverySince | undefined = resume?.positions[i];
       try {
         const sub = await session.subscribe(channel, since);
-        link.setPosition(channel, { epoch: sub.result.epoch, offset: sub.result.offset });
+        // Replayed publications advance the cursor from where the replay starts.
+        link.setPosition(channel, sub.start);
         const recovery = sub.result.recovery;
-        if (since) {
-          // Replayed publications advance the cursor from where the client stopped.
-          if (recovery?.recovered || recovery?.reason === 'history_trimmed') link.setPosition(channel, since);
-          if (recovery && !recovery.recovered) link.sendEvent('not_recovered', { channel, ...recovery });
-        }
+        if (recovery && !recovery.recovered) link.sendEvent('not_recovered', { channel, ...recovery });
         pending.push(sub);
       } catch (err) {
         const body = err instanceof HubError ? err.toBody() : { code: ErrorCode.Internal, message: 'subscribe failed' };

@@ -68,6 +68,38 @@ describe('WebSocketTransport limits', () => {
       assert.match(reason, /acme/);
       a.close();
     });
+    it('takes back a client that names the connection it replaces, in a URL or a connect frame', async () => {
+      await using herald = await startHerald({ limits: { connectionsPerTenant: 2 } });
+      const annToken = await herald.token({ sub: 'ann', tenant: 'acme' });
+      const bob = await connectClient(herald.wsUrl, await herald.token({ sub: 'bob', tenant: 'acme' }));
+      // Ann's first connection, which the server would not yet know to be gone after a network cut.
+      const first = await connectClient(herald.wsUrl, annToken);
+      const firstId = first.frames.find((f) => f.type === 'connected').connectionId;
+      assert.equal(await refusedStatus(`${herald.wsUrl}/ws?token=${annToken}`), 503);
+
+      const second = new TestClient(`${herald.wsUrl}/ws?token=${annToken}&replaces=${firstId}`);
+      await second.next((f) => f?.type === 'connected');
+      assert.equal((await within(first.closed)).code, CloseCode.ConnectionReplaced);
+      const secondId = second.frames.find((f) => f.type === 'connected').connectionId;
+
+      // Without naming it, a connect frame finds the tenant full.
+      const third = await connectInBand(`${herald.wsUrl}/ws`, annToken);
+      assert.equal((await within(third.closed)).code, CloseCode.TooManyConnections);
+      const fourth = new TestClient(`${herald.wsUrl}/ws`);
+      await fourth.opened();
+      fourth.send({ type: 'connect', token: annToken, replaces: secondId });
+      await fourth.next((f) => f?.type === 'connected');
+      assert.equal((await within(second.closed)).code, CloseCode.ConnectionReplaced);
+
+      // Naming someone else's connection takes nothing from them.
+      const carl = new TestClient(`${herald.wsUrl}/ws`);
+      await carl.opened();
+      carl.send({ type: 'connect', token: await herald.token({ sub: 'carl', tenant: 'acme' }), replaces: bob.frames.find((f) => f.type === 'connected').connectionId });
+      assert.equal((await within(carl.closed)).code, CloseCode.TooManyConnections);
+      assert.ok((await bob.request({ type: 'subscribe', channel: 'x' })).result);
+      await waitFor(() => herald.server.hub.sessions.size === 2, 3000, 'two sessions');
+      for (const c of [bob, fourth]) c.close();
+    });
   });
 
   describe('subscriptions', () => {

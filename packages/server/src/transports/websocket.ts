@@ -34,6 +34,12 @@ function sinceFromQuery(url: URL): RecoverySince | undefined {
   return undefined;
 }
 
+/** `?replaces=<connectionId>`: the client's previous connection, which this one takes over. */
+function replacesFromQuery(url: URL): string | undefined {
+  const value = url.searchParams.get('replaces');
+  return value && value.length <= 64 ? value : undefined;
+}
+
 /** Whether an Origin header is allowed; no header (a non-browser client) is. */
 export function originAllowed(origins: string[], origin: string | undefined): boolean {
   return origins.length === 0 || origin === undefined || origins.includes(origin) || origins.includes('*');
@@ -95,12 +101,14 @@ export class WebSocketTransport {
       return refuseUpgrade(socket, 503, ErrorCode.LimitExceeded, full);
     }
     const limit = config.limits.connectionsPerTenant;
-    if (identity && limit > 0 && (await this.hub.engine.connections.tenantCount(identity.tenant)) >= limit) {
+    const replaces = replacesFromQuery(url);
+    // A client naming its previous connection may take that one's slot: the hub decides once it is registered.
+    if (identity && limit > 0 && replaces === undefined && (await this.hub.engine.connections.tenantCount(identity.tenant)) >= limit) {
       this.deny('tenant_full', url.pathname);
       return refuseUpgrade(socket, 503, ErrorCode.LimitExceeded, `tenant ${identity.tenant} has its maximum of ${limit} connections`);
     }
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, route, url, identity, authFailure));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, route, url, identity, authFailure, replaces));
   }
 
   /** Stops the heartbeat; connections are closed by the hub's shutdown. */
@@ -109,7 +117,7 @@ export class WebSocketTransport {
     for (const link of this.links) link.close(CloseCode.ServiceRestart, 'server shutting down');
   }
 
-  private accept(ws: WebSocket, route: RouteMatch | undefined, url: URL, identity: Identity | undefined, authFailure: string | undefined): void {
+  private accept(ws: WebSocket, route: RouteMatch | undefined, url: URL, identity: Identity | undefined, authFailure: string | undefined, replaces: string | undefined): void {
     const config = this.hub.config;
     const dataRoute = route?.route.format === 'data';
     const appPing = route?.route.appPing ?? (dataRoute ? false : config.heartbeat.appPing);
@@ -136,6 +144,7 @@ export class WebSocketTransport {
       ...(route ? { route, routeFull } : {}),
       ...(since ? { since } : {}),
       ...(identity ? { identity } : {}),
+      ...(replaces !== undefined ? { replaces } : {}),
     });
     this.links.add(link);
     this.heartbeat.add(link);

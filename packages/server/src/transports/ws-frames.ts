@@ -48,3 +48,19 @@ export function writeFrame(ws: WebSocket, frame: Buffer): boolean {
   sender.sendFrame([frame]);
   return true;
 }
+
+const FIRST_FRAGMENT = { fin: false, opcode: 1, mask: false, readOnly: true, rsv1: false };
+const LAST_FRAGMENT = { fin: true, opcode: 0, mask: false, readOnly: true, rsv1: false };
+
+/**
+ * A text message in two frames: the first fragment, shared by every socket, and the last,
+ * built per socket. A message that differs between sockets only at its end (a Socket.IO
+ * event whose last argument is the socket's own cursor) is then framed once, not copied per socket.
+ */
+export function firstFragment(payload: Buffer): Buffer {
+  return Buffer.concat(Sender!.frame!(payload, FIRST_FRAGMENT));
+}
+
+export function lastFragment(payload: Buffer): Buffer {
+  return Buffer.concat(Sender!.frame!(payload, LAST_FRAGMENT));
+}

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { startHerald } from '../testing/herald-fixture.js';
+import { publishMeasuringRss } from '../testing/rss.js';
 import { waitFor, within } from '../testing/wait.js';
 
 /** A masked text frame, as a client must send it (RFC 6455 §5.3). */
@@ -54,21 +55,8 @@ describe('WebSocketLink', () => {
       const hub = herald.server.hub;
       assert.equal(hub.sessions.size, 1);
 
-      const data = 'x'.repeat(100_000);
-      const count = 2000;
-      const published = count * data.length;
-      const rssBefore = process.memoryUsage().rss;
-      let peakRss = rssBefore;
-      // Published through the hub, as the HTTP API does after validation, so that request parsing
-      // garbage does not blur the measurement; 200 MB is far past what kernel buffers can hold.
-      for (let i = 0; i < count; i++) {
-        await hub.publish('default', { channels: ['firehose'], event: 'chunk', data }, 'api');
-        if (i % 10 === 0) {
-          await new Promise((resolve) => setImmediate(resolve));
-          peakRss = Math.max(peakRss, process.memoryUsage().rss);
-        }
-      }
-      const growth = peakRss - rssBefore;
+      // 200 MB is far past what kernel buffers can hold.
+      const { growth, published } = await publishMeasuringRss(hub, 'firehose', 'x'.repeat(100_000), 2000);
       // Unbounded, the server would hold nearly all of it; bounded, what remains is garbage awaiting GC.
       assert.ok(growth < published / 5, `rss grew by ${(growth / 1e6).toFixed(1)} MB while ${(published / 1e6).toFixed(0)} MB were published`);
 

@@ -96,6 +96,20 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * The clients' network goes away: their side of every open connection closes, while the
+   * server's side stays open and hears nothing more, as when Wi-Fi drops without a goodbye.
+   */
+  dropClients(): void {
+    for (const pair of this.pairs) {
+      pair.stalled = true;
+      pair.upstream.unpipe(pair.client);
+      pair.client.unpipe(pair.upstream);
+      pair.upstream.pause();
+      pair.client.destroy();
+    }
+  }
+
   async close(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
