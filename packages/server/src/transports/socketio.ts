@@ -9,6 +9,7 @@ import { TokenBucket } from '../core/rate-limiter.js';
 import { mergeInOrder, type PendingSubscribe, type Session } from '../core/session.js';
 import { key, resumableAdapter, type RestoredData, type ResumableSocket } from './socketio-adapter.js';
 import { SocketIoLink, socketIoFormat } from './socketio-link.js';
+import { closeSessionsOnLostPolls } from './socketio-polling.js';
 import { encodeCursor } from './stream-cursor.js';
 import { originAllowed } from './websocket.js';
 
@@ -86,6 +87,7 @@ export class SocketIoTransport {
         ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindow, skipMiddlewares: false }, adapter: resumableAdapter(store!, options.recoveryWindow) }
         : {}),
     });
+    if (options.polling) closeSessionsOnLostPolls(this.io);
     for (const entry of options.namespaces) {
       const { name, channels } = typeof entry === 'string' ? { name: entry, channels: [] } : entry;
       this.serveNamespace(this.io.of(name), socketIoFormat(name, this.recovery), channels);
