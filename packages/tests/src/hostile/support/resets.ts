@@ -10,7 +10,7 @@ export const RESET_TIMINGS: readonly ResetTiming[] = ['at once', 'next turn', 'a
  * Connects, runs `send` (which may wait for the server, e.g. for a 101), then resets the
  * connection at `timing`. "after an answer" waits up to `answerMs` for any byte from the server.
  */
-export async function sendThenReset(url: string, send: (raw: RawSocket) => void | Promise<void>, timing: ResetTiming, answerMs = 1000): Promise<void> {
+export async function sendThenReset(url: string, send: (raw: RawSocket) => void | Promise<void>, timing: ResetTiming, answerMs = 300): Promise<void> {
   const raw = await RawSocket.open(url);
   try {
     await send(raw);
