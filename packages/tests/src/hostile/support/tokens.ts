@@ -19,8 +19,8 @@ const claimsFor = (sub: string, extra: Record<string, unknown> = {}) => ({ sub, 
 export function forgedSecretTokens(sub = 'mallory'): { name: string; token: string; reason: RegExp }[] {
   const { privateKey } = strangerKeys();
   return [
-    { name: 'alg none', token: jwt({ alg: 'none', typ: 'JWT' }, claimsFor(sub), () => ''), reason: /algorithm not allowed|token invalid/ },
-    { name: 'alg none with a signature', token: jwt({ alg: 'none' }, claimsFor(sub), hs256(TEST_SECRET)), reason: /algorithm not allowed|token invalid/ },
+    { name: 'alg none', token: jwt({ alg: 'none', typ: 'JWT' }, claimsFor(sub), () => ''), reason: /algorithm not allowed/ },
+    { name: 'alg none with a signature', token: jwt({ alg: 'none' }, claimsFor(sub), hs256(TEST_SECRET)), reason: /algorithm not allowed/ },
     { name: 'an RS256 token for an HMAC secret', token: jwt({ alg: 'RS256' }, claimsFor(sub), rs256(privateKey)), reason: /algorithm not allowed/ },
     { name: 'expired', token: jwt({ alg: 'HS256' }, claimsFor(sub, { iat: now() - 7200, exp: now() - 3600 }), hs256(TEST_SECRET)), reason: /expired/ },
     { name: 'not yet valid', token: jwt({ alg: 'HS256' }, claimsFor(sub, { nbf: now() + 3600 }), hs256(TEST_SECRET)), reason: /claim invalid/ },
