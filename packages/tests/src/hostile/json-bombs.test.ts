@@ -101,6 +101,7 @@ describe('JSON bombs', () => {
       const response = await herald.api('POST', '/api/v1/publish', { channel, event: 'e', data });
       assert.equal(response.status, 200, JSON.stringify(response.body));
       assert.deepEqual((await watcher.next((f) => f?.type === 'pub' && f.channel === channel)).data, data);
+      await assertStillServes(herald);
     });
   });
 
@@ -119,6 +120,7 @@ describe('JSON bombs', () => {
       const data = 'ж'.repeat(450_000);
       assert.equal((await herald.api('POST', '/api/v1/publish', { channel, event: 'e', data })).status, 200);
       assert.equal((await watcher.next((f) => f?.type === 'pub' && f.channel === channel)).data, data);
+      await assertStillServes(herald);
     });
 
     for (const [what, data] of [
@@ -132,6 +134,7 @@ describe('JSON bombs', () => {
         assert.equal(response.body.error.code, ErrorCode.BadRequest);
         assert.equal(response.body.error.field, 'body');
         await assertNothingKept(channel);
+        await assertStillServes(herald);
       });
     }
 
@@ -149,6 +152,7 @@ describe('JSON bombs', () => {
         assert.equal(response.body.error.code, ErrorCode.BadRequest);
       }
       assert.equal(({} as { polluted?: unknown }).polluted, undefined);
+      await assertStillServes(herald);
     });
   });
 });

@@ -36,11 +36,8 @@ describe('JWT attacks on every transport', () => {
           assertRefused(route, token, refusal, reason);
         });
       }
+      it(`still serves a valid token after ${name} on every route`, () => assertStillServes(herald));
     }
-
-    it('still serves a valid token after all of them', async () => {
-      await assertStillServes(herald);
-    });
   });
 
   describe('against a public key', () => {
@@ -58,6 +55,8 @@ describe('JWT attacks on every transport', () => {
         .filter((t) => ['alg none', 'garbage', 'too long'].includes(t.name))
         .map((t): [string, string, RegExp] => [t.name, t.token, t.reason]),
     ];
+    // A token signed with the private key is accepted: the refusals are about the attacks.
+    const probe = { token: (sub: string, tenant: string) => keys.valid(sub, { tenant }) };
     for (const [name, token, reason] of attacks) {
       for (const [route, present] of Object.entries(TOKEN_ROUTES)) {
         it(`refuses ${name} on ${route}`, async () => {
@@ -65,10 +64,7 @@ describe('JWT attacks on every transport', () => {
           assertRefused(route, token, refusal, reason);
         });
       }
+      it(`still serves a token signed with the private key after ${name} on every route`, () => assertStillServes(herald, probe));
     }
-
-    it('accepts a token signed with the private key, so the refusals above are about the attacks', async () => {
-      await assertStillServes(herald, { token: (sub, tenant) => keys.valid(sub, { tenant }) });
-    });
   });
 });

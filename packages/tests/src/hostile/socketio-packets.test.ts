@@ -108,6 +108,7 @@ describe('hostile Socket.IO packets', () => {
     assert.deepEqual(pub.data, data);
     client.close();
     subscriber.close();
+    await assertStillServes(herald);
   });
 
   describe('over long-polling', () => {

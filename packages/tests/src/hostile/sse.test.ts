@@ -60,6 +60,7 @@ describe('hostile input on Server-Sent Events', () => {
         } finally {
           client.close();
         }
+        await assertStillServes(herald);
       });
     }
 
@@ -87,6 +88,7 @@ describe('hostile input on Server-Sent Events', () => {
       } finally {
         client.close();
       }
+      await assertStillServes(herald);
     });
   });
 
@@ -102,6 +104,7 @@ describe('hostile input on Server-Sent Events', () => {
         assert.equal(response.status, 400);
         assert.equal(response.body.error.code, ErrorCode.BadRequest);
         assert.equal(response.body.error.field, 'event');
+        await assertStillServes(herald);
       });
     }
 
@@ -118,6 +121,7 @@ describe('hostile input on Server-Sent Events', () => {
       } finally {
         client.close();
       }
+      await assertStillServes(herald);
     });
   });
 

@@ -18,7 +18,7 @@ process.on('unhandledRejection', (err) => uncaught.push(err));
  */
 export async function assertStillServes(herald: HeraldFixture, options: { token?: (sub: string, tenant: string) => string | Promise<string> } = {}): Promise<void> {
   // Errors of resets and writes land a moment after the act: give them a turn of the loop.
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 5));
   // Taken, not just read: each check answers for what happened since the last one.
   assert.deepEqual(uncaught.splice(0).map(String), [], 'nothing may go unhandled: in a server process it would end the process');
   const health = await fetch(`${herald.url}/health`);
