@@ -70,7 +70,13 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
   const socketio = config.socketio.enabled ? new SocketIoTransport(hub, http.server) : undefined;
   const upgradeHandlers: { handles(path: string): boolean; handleUpgrade: WebSocketTransport['handleUpgrade'] }[] = [websocket];
 
-  http.server.on('upgrade', (req, socket, head) => {
+  // Node's HTTP server removes its socket error listener before 'upgrade'. Without one, a reset
+  // while an upgrade is refused or waits on a token check ends the process. One shared listener
+  // is attached first thing, ahead of engine.io's upgrade listener (hence prepended), for the
+  // socket's whole life: ws and engine.io add and remove their own at later stages.
+  const onUpgradeSocketError = (err: Error) => logger.debug({ err: err.message }, 'upgrade socket error');
+  http.server.prependListener('upgrade', (req, socket, head) => {
+    socket.on('error', onUpgradeSocketError);
     const fail = (err: unknown) => {
       logger.error({ err }, 'upgrade failed');
       refuseUpgrade(socket, 500, 'internal', 'upgrade failed');
