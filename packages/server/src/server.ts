@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator } from './auth/authenticator.js';
 import type { HeraldConfig } from './config/schema.js';
@@ -68,14 +70,17 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
   const websocket = new WebSocketTransport(hub);
   const sse = new SseTransport(hub, http);
   const socketio = config.socketio.enabled ? new SocketIoTransport(hub, http.server) : undefined;
-  const upgradeHandlers: { handles(path: string): boolean; handleUpgrade: WebSocketTransport['handleUpgrade'] }[] = [websocket];
+  const upgradeHandlers: { handles(path: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> | void }[] = [
+    websocket,
+    ...(socketio ? [socketio] : []),
+  ];
 
   // Node's HTTP server removes its socket error listener before 'upgrade'. Without one, a reset
   // while an upgrade is refused or waits on a token check ends the process. One shared listener
-  // is attached first thing, ahead of engine.io's upgrade listener (hence prepended), for the
-  // socket's whole life: ws and engine.io add and remove their own at later stages.
+  // is attached first thing, for the socket's whole life: ws and engine.io add and remove their
+  // own at later stages. This is the only 'upgrade' listener: every transport is routed from here.
   const onUpgradeSocketError = (err: Error) => logger.debug({ err: err.message }, 'upgrade socket error');
-  http.server.prependListener('upgrade', (req, socket, head) => {
+  http.server.on('upgrade', (req, socket, head) => {
     socket.on('error', onUpgradeSocketError);
     const fail = (err: unknown) => {
       logger.error({ err }, 'upgrade failed');
@@ -83,11 +88,9 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
     };
     try {
       const path = (req.url ?? '/').split('?')[0];
-      // socket.io's engine listens for its own upgrades.
-      if (socketio?.handles(path)) return;
       const handler = upgradeHandlers.find((h) => h.handles(path));
       if (!handler) return refuseUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${path}`);
-      handler.handleUpgrade(req, socket, head).catch(fail);
+      void Promise.resolve(handler.handleUpgrade(req, socket, head)).catch(fail);
     } catch (err) {
       // An exception in an 'upgrade' listener would end the process.
       fail(err);

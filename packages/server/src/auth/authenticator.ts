@@ -4,6 +4,9 @@ import type { HeraldConfig } from '../config/schema.js';
 import { identityFromClaims } from './claims.js';
 import { AuthError, type Identity } from './identity.js';
 
+/** Longest token accepted, wherever it comes from. */
+export const MAX_TOKEN_LENGTH = 16_384;
+
 const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 
@@ -45,7 +48,7 @@ export function createAuthenticator(config: HeraldConfig): Authenticator {
   return {
     async verify(token) {
       if (!token) throw new AuthError('missing', 'no token');
-      if (token.length > 16_384) throw new AuthError('invalid', 'token too long');
+      if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('invalid', 'token too long');
       try {
         const { payload } = await jwtVerify(token, key as Uint8Array, options);
         return identityFromClaims(payload as Record<string, unknown>, config);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_TOKEN_LENGTH } from '../auth/authenticator.js';
 
 const requestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
 const channel = z.string();
@@ -12,7 +13,7 @@ export const clientFrame = z.discriminatedUnion('type', [
   z.object({
     type: z.enum(['connect', 'authenticate', 'hello', 'handshake']),
     id: requestId,
-    token: z.string().min(1).max(16_384),
+    token: z.string().min(1).max(MAX_TOKEN_LENGTH),
     replaces: z.string().min(1).max(64).optional(),
   }),
   z.object({ type: z.literal('subscribe'), id: requestId, channel, since: since.optional() }),
@@ -31,7 +32,7 @@ export const clientFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('unlock'), id: requestId, channel, name: z.string() }),
   z.object({ type: z.literal('ping'), id: requestId }),
   z.object({ type: z.literal('pong') }),
-  z.object({ type: z.literal('refresh'), id: requestId, token: z.string().min(1).max(16_384) }),
+  z.object({ type: z.literal('refresh'), id: requestId, token: z.string().min(1).max(MAX_TOKEN_LENGTH) }),
 ]);
 export type ParsedClientFrame = z.infer<typeof clientFrame>;
 

@@ -5,6 +5,7 @@ import type { AfterField } from '../core/recovery.js';
 import type { Hub } from '../core/hub.js';
 import { TokenBucket } from '../core/rate-limiter.js';
 import type { Session } from '../core/session.js';
+import { MAX_TOKEN_LENGTH } from '../auth/authenticator.js';
 import { clientFrame, describeIssue, KNOWN_TYPES, type ParsedClientFrame } from './client-frames.js';
 import { channelFor, type RouteMatch } from './routes.js';
 import type { WebSocketLink } from './ws-link.js';
@@ -274,7 +275,9 @@ export class NativeProtocol {
     }
     if (!this.session && !this.authenticating && (type === 'connect' || type === 'authenticate' || type === 'hello' || type === 'handshake')) {
       // A connect without a usable token is a missing token, not a request to retry.
-      return this.link.close(CloseCode.Unauthorized, 'connect frame needs a token');
+      const token = (value as { token?: unknown }).token;
+      const tooLong = typeof token === 'string' && token.length > MAX_TOKEN_LENGTH;
+      return this.link.close(CloseCode.Unauthorized, tooLong ? 'token too long' : 'connect frame needs a token');
     }
     if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
       return this.fail(id, { code: ErrorCode.UnknownFrame, message: `unknown frame type ${JSON.stringify(type)}`.slice(0, 200), field: 'type' });

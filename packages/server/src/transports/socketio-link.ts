@@ -161,12 +161,13 @@ export class SocketIoLink implements ClientLink {
     if (code === CloseCode.ServiceRestart) {
       // Closing the transport (not the socket) makes socket.io-client reconnect, as after a restart.
       this.conn.close();
-      return;
+    } else {
+      this.socket.emit('error', { code, message: reason });
+      this.socket.disconnect(true);
     }
-    this.socket.emit('error', { code, message: reason });
-    this.socket.disconnect(true);
-    // engine.io closes only once its write buffer has drained, which a reader that stopped
-    // reading never lets happen: cut it after a grace period, so its memory is freed.
+    // engine.io closes only once its write buffer has drained (or, on long-polling, once the next
+    // poll comes), which a reader that stopped reading never lets happen: cut it after a grace
+    // period, so its memory is freed and a shutdown is not held up.
     setTimeout(() => this.cut(), CLOSE_GRACE_MS).unref();
   }
 

@@ -1,4 +1,5 @@
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type ErrorBody } from '@herald/protocol';
 import { Server, type Namespace, type Socket } from 'socket.io';
 import { AuthError, type Identity } from '../auth/identity.js';
@@ -11,6 +12,7 @@ import { key, resumableAdapter, type RestoredData, type ResumableSocket } from '
 import { SocketIoLink, socketIoFormat } from './socketio-link.js';
 import { closeSessionsOnLostPolls } from './socketio-polling.js';
 import { encodeCursor } from './stream-cursor.js';
+import { refuseUpgradeWith } from './upgrade-response.js';
 import { originAllowed } from './websocket.js';
 
 /** How long a connected socket's resumable record lives without being rewritten. */
@@ -71,6 +73,7 @@ export class SocketIoTransport {
     const options = config.socketio;
     const store = hub.engine.sessions;
     this.recovery = options.recoveryWindow > 0 && store !== undefined;
+    const ownUpgradeListeners = new Set(httpServer.listeners('upgrade'));
     this.io = new Server(httpServer, {
       path: options.path,
       serveClient: false,
@@ -79,14 +82,16 @@ export class SocketIoTransport {
       pingInterval: config.heartbeat.interval,
       pingTimeout: config.heartbeat.timeout,
       connectTimeout: config.auth.connectTimeout,
-      // Upgrades on other paths belong to the native WebSocket transport.
-      destroyUpgrade: false,
       cors: { origin: config.server.corsOrigins.length === 0 ? true : config.server.corsOrigins, credentials: true },
       allowRequest: (req, callback) => callback(originAllowed(config.server.corsOrigins, req.headers.origin) ? null : 'origin not allowed', originAllowed(config.server.corsOrigins, req.headers.origin)),
       ...(this.recovery
         ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindow, skipMiddlewares: false }, adapter: resumableAdapter(store!, options.recoveryWindow) }
         : {}),
     });
+    // engine.io refuses some upgrades only after switching protocols (an unsupported EIO version)
+    // and the others as text/html: Herald routes upgrades itself and hands socket.io's to the
+    // engine once handleUpgrade has checked them.
+    for (const listener of httpServer.listeners('upgrade')) if (!ownUpgradeListeners.has(listener)) httpServer.off('upgrade', listener as never);
     if (options.polling) closeSessionsOnLostPolls(this.io);
     for (const entry of options.namespaces) {
       const { name, channels } = typeof entry === 'string' ? { name: entry, channels: [] } : entry;
@@ -97,6 +102,20 @@ export class SocketIoTransport {
   /** Whether an upgrade path is socket.io's (the server's upgrade dispatcher leaves those to it). */
   handles(pathname: string): boolean {
     return pathname.startsWith(this.hub.config.socketio.path.replace(/\/?$/, '/'));
+  }
+
+  /**
+   * A WebSocket upgrade on socket.io's path: refused here, before switching protocols and in
+   * engine.io's error shape (`{code, message}`), when engine.io could not serve it.
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    if (!originAllowed(this.hub.config.server.corsOrigins, req.headers.origin)) {
+      return refuseUpgradeWith(socket, 403, { code: 4, message: 'origin not allowed' });
+    }
+    if (query.get('EIO') !== '4') return refuseUpgradeWith(socket, 400, { code: 5, message: 'Unsupported protocol version' });
+    if (query.get('transport') !== 'websocket') return refuseUpgradeWith(socket, 400, { code: 0, message: 'Transport unknown' });
+    (this.io.engine as unknown as { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void }).handleUpgrade(req, socket, head);
   }
 
   close(): void {

@@ -81,7 +81,6 @@ describe('hostile Socket.IO packets', () => {
 
       it(
         'answers a bare engine.io message packet 4 with a documented error or a clean close',
-        { todo: 'fixed in another branch: packet 4 with no socket.io payload is answered "Cannot read properties of undefined (reading \'base64\')"' },
         async () => {
           const client = await open();
           client.send('4');
@@ -116,7 +115,6 @@ describe('hostile Socket.IO packets', () => {
   describe('upgrades engine.io refuses', () => {
     it(
       'refuses an upgrade for an Engine.IO protocol it does not speak with 400, before switching protocols',
-      { todo: 'not fixed (engine.io): it answers 101, then writes "HTTP/1.1 400 Bad Request ... Unsupported protocol version" into the WebSocket stream' },
       async () => {
         for (const query of ['EIO=3&transport=websocket', 'transport=websocket']) {
           const response = await rawRequest(herald.url, upgradeRequest(`/socket.io/?${query}`));
@@ -128,7 +126,6 @@ describe('hostile Socket.IO packets', () => {
 
     it(
       'refuses a WebSocket upgrade from an Origin not in server.corsOrigins with 403, as the handshake does',
-      { todo: 'not fixed (engine.io): a refused upgrade is answered 400 text/html "origin not allowed"; docs/transports.md says 403 {"code":4,"message":"origin not allowed"}' },
       async () => {
         await using guarded = await startHerald({ server: { corsOrigins: ['https://allowed.example'] } });
         const response = await rawRequest(guarded.url, upgradeRequest('/socket.io/?EIO=4&transport=websocket', { Origin: 'https://evil.example' }));
@@ -248,7 +245,6 @@ describe('hostile Socket.IO packets', () => {
 
     it(
       'answers a bare packet 4 in a POST with a documented error or a clean close',
-      { todo: 'fixed in another branch: packet 4 with no socket.io payload is answered "Cannot read properties of undefined (reading \'base64\')"' },
       async () => {
         const session = await pollingSession();
         assert.equal((await session.post('4')).status, 200);
