@@ -1,4 +1,4 @@
-import { channelNameProblem, CloseCode, eventNameProblem, type Audience, type Publication, type RecoverySince } from '@herald/protocol';
+import { channelNameProblem, CloseCode, dataProblem, eventNameProblem, type Audience, type Publication, type RecoverySince } from '@herald/protocol';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
@@ -297,7 +297,16 @@ export class Hub implements EngineHandler {
     });
     const eventProblem = eventNameProblem(request.event);
     if (eventProblem) throw badRequest(eventProblem, 'event');
+    // On the parsed value, before anything encodes it: a value too deep would overflow JSON.stringify.
+    const problem = this.dataProblem(request.data);
+    if (problem) throw badRequest(`data: ${problem}`, 'data');
     return this.store(tenant, request, source);
+  }
+
+  /** Why `data` may not be published under `limits.maxDataDepth` and `limits.maxDataBytes`, or undefined. */
+  dataProblem(data: unknown): string | undefined {
+    const { maxDataDepth, maxDataBytes } = this.config.limits;
+    return dataProblem(data, { maxDepth: maxDataDepth, maxBytes: maxDataBytes });
   }
 
   /** Publishes without validating names (the hub's own `$` channels). */
