@@ -69,6 +69,14 @@ export interface HistoryPage {
   publications: StoredPublication[];
 }
 
+/**
+ * The engine could not serve a request for now (its backend is unreachable, timed out, or refused
+ * for the moment): worth a retry, answered 503. Anything else an engine throws is a fault (500).
+ */
+export class EngineUnavailableError extends Error {
+  override name = 'EngineUnavailableError';
+}
+
 /** What travels between nodes for a channel. */
 export type ChannelMessage =
   | { kind: 'pub'; key: ChannelKey; publication: StoredPublication }

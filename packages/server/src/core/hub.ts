@@ -11,6 +11,7 @@ import {
   type ControlCommand,
   type Engine,
   type EngineHandler,
+  EngineUnavailableError,
   type ExpiredEntry,
   type HistoryOptions,
 } from '../engine.js';
@@ -18,7 +19,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ChannelPolicy, type ResolvedRule } from './channel-policy.js';
 import { DeliveryRepair, type RepairableChannel } from './delivery-repair.js';
-import { badRequest, HubError, limitExceeded, unavailable } from './errors.js';
+import { badRequest, HubError, internal, limitExceeded, unavailable } from './errors.js';
 import { newConnectionId, newPublicationId } from './ids.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
 import { planRecovery } from './recovery.js';
@@ -328,7 +329,9 @@ export class Hub implements EngineHandler {
     } catch (err) {
       if (err instanceof HubError) throw err;
       this.logger.error({ err, tenant }, 'publish failed');
-      throw unavailable('engine unavailable, publication not accepted');
+      // Only an engine that cannot answer now is worth a retry; anything else would fail again.
+      if (err instanceof EngineUnavailableError) throw unavailable('engine unavailable, publication not accepted');
+      throw internal('publication failed: internal error');
     }
     const offsets: Record<string, number> = {};
     for (const r of results) offsets[r.publication.channel] = r.publication.offset;

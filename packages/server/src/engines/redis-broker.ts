@@ -13,6 +13,7 @@ import type {
 } from '../engine.js';
 import { type RunId, type ScriptCall, defineScript } from './redis-client.js';
 import { decodePublication, encodeControl, encodeJoinLeave, encodePublishBody } from './redis-codec.js';
+import { asEngineError } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './redis-scripts.js';
 import type { RedisSubscriber } from './redis-subscriber.js';
@@ -77,7 +78,10 @@ export class RedisBroker implements Broker {
   }
 
   async publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void> {
-    await this.redis.publish(this.names.channel(key), encodeJoinLeave(kind, user));
+    const payload = encodeJoinLeave(kind, user);
+    await this.redis.publish(this.names.channel(key), payload).catch((err: unknown) => {
+      throw asEngineError(err);
+    });
   }
 
   async history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage> {
@@ -96,6 +100,9 @@ export class RedisBroker implements Broker {
   }
 
   async publishControl(command: ControlCommand): Promise<void> {
-    await this.redis.publish(this.names.control, encodeControl(command));
+    const payload = encodeControl(command);
+    await this.redis.publish(this.names.control, payload).catch((err: unknown) => {
+      throw asEngineError(err);
+    });
   }
 }
