@@ -20,6 +20,7 @@ import type { Metrics } from '../metrics.js';
 import { ChannelPolicy, type ResolvedRule } from './channel-policy.js';
 import { DeliveryRepair, type RepairableChannel } from './delivery-repair.js';
 import { badRequest, HubError, internal, limitExceeded, unavailable } from './errors.js';
+import { readHistory } from './history-read.js';
 import { newConnectionId, newPublicationId } from './ids.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
 import { planRecovery } from './recovery.js';
@@ -347,14 +348,21 @@ export class Hub implements EngineHandler {
     channel: string,
     query: { limit?: number; since?: RecoverySince },
     rule = this.policy.resolve(channel),
-  ): Promise<{ channel: string; epoch: string; offset: number; publications: Publication[]; recovery?: ReturnType<typeof planRecovery>['result'] }> {
+  ): Promise<{
+    channel: string;
+    epoch: string;
+    offset: number;
+    publications: Publication[];
+    recovery?: ReturnType<typeof planRecovery>['result'];
+    unreadable?: number[];
+  }> {
     if (!TENANT_NAME.test(tenant)) throw badRequest(TENANT_NAME_RULE, 'tenant');
     const key = channelKey(tenant, channel);
     const since = query.since;
     // With `since`, the limit applies to what follows the position, so the page is read whole
     // (a last id older than the newest `limit` publications must still be found).
     const read = since ? ('offset' in since ? { afterOffset: since.offset } : {}) : query.limit !== undefined ? { limit: query.limit } : {};
-    const page = await this.engine.broker.history(key, read);
+    const page = await readHistory(this.engine, this.logger, key, read);
     let publications = page.publications;
     let recovery;
     if (since) {
@@ -370,6 +378,7 @@ export class Hub implements EngineHandler {
       offset: page.offset,
       publications: publications.map(({ audience: _a, ...p }) => p),
       ...(recovery ? { recovery } : {}),
+      ...(page.unreadable ? { unreadable: page.unreadable } : {}),
     };
   }
 

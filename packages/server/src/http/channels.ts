@@ -31,6 +31,10 @@ const historyResult = z.object({
   offset: z.number().int().meta({ description: "The stream's latest offset." }),
   publications: z.array(publication).meta({ description: 'In offset order.' }),
   recovery: recoveryResult.optional().meta({ description: 'Present when a position (`offset`/`epoch` or `lastId`) was given: whether everything after it could be returned.' }),
+  unreadable: z
+    .array(z.number().int())
+    .optional()
+    .meta({ description: 'Offsets of kept entries that could not be read and are left out (logged on the server); absent when there are none.' }),
 });
 
 const presenceResult = z.object({ channel: z.string(), users: z.array(presenceUser) });
