@@ -2,9 +2,9 @@ import { CloseCode, ErrorCode, type RecoverySince, type StreamPosition } from '@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, type Identity } from '../auth/identity.js';
 import type { RouteConfig } from '../config/schema.js';
-import { HubError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
 import { flushInOrder, type PendingSubscribe, type Session } from '../core/session.js';
+import { sessionRefusal, subscribeRefusal } from './refusals.js';
 import { routeFullReason } from './route-capacity.js';
 import { channelFor } from './routes.js';
 import { decodeCursor } from './sse-cursor.js';
@@ -112,9 +112,10 @@ export class SseTransport {
     try {
       session = await hub.openSession(identity, link, route ? { route: route.path } : {});
     } catch (err) {
-      link.sendEvent('error', err instanceof HubError ? err.toBody() : { code: ErrorCode.Internal, message: 'cannot open session' });
+      const refusal = sessionRefusal(err, hub.logger, 'sse');
+      link.sendEvent('error', refusal.error);
       this.links.delete(link);
-      return link.close(CloseCode.TooManyConnections, (err as Error).message);
+      return link.close(refusal.code, refusal.error.message);
     }
     link.session = session;
     if (!link.open) {
@@ -138,9 +139,9 @@ export class SseTransport {
         }
         pending.push(sub);
       } catch (err) {
-        const body = err instanceof HubError ? err.toBody() : { code: ErrorCode.Internal, message: 'subscribe failed' };
-        link.sendEvent('error', { channel, ...body });
-        return link.close(CloseCode.Forbidden, body.message);
+        const refusal = subscribeRefusal(err, hub.logger, 'sse');
+        link.sendEvent('error', { channel, ...refusal.error });
+        return link.close(refusal.code, refusal.error.message);
       }
     }
     if (format === sseEnvelopeFormat) {
