@@ -22,7 +22,8 @@ export function createHttpApp(hub: Hub): FastifyInstance {
     bodyLimit: hub.config.server.bodyLimit,
     // Clients reconnecting after a 1012 should not find keep-alive sockets of a closing node.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Answered by the hook below instead, in the API's error shape.
+    return503OnClosing: false,
     // Channel names travel URL-encoded in paths: 255 characters can take 9 bytes each. Longer ones
     // must reach the handler, to be answered 400 naming `channel` rather than 404.
     routerOptions: { maxParamLength: 16_384 },
@@ -36,6 +37,16 @@ export function createHttpApp(hub: Hub): FastifyInstance {
   trackRoutes(app);
   // The API takes JSON only: a text/plain body is answered 415 instead of reaching the handlers as a string.
   app.removeContentTypeParser('text/plain');
+  // Requests that still arrive on busy keep-alive connections once the close began are sent elsewhere.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('Connection', 'close');
+    return reply.code(503).send({ error: { code: ErrorCode.Unavailable, message: 'server is shutting down' } });
+  });
   const origins = hub.config.server.corsOrigins;
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
