@@ -8,8 +8,8 @@ import {
   type SubscribeResult,
 } from '@herald/protocol';
 import { AuthError, type Identity } from '../auth/identity.js';
-import { channelKey } from '../engine.js';
-import { badRequest, forbidden, HubError, limitExceeded, unavailable } from './errors.js';
+import { channelKey, EngineUnavailableError } from '../engine.js';
+import { badRequest, forbidden, HubError, internal, limitExceeded, unavailable } from './errors.js';
 import { readHistory } from './history-read.js';
 import type { Hub } from './hub.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
@@ -132,7 +132,9 @@ export class Session {
       if (this.subscriptions.get(channel) === sub) await this.dropSubscription(sub);
       if (err instanceof HubError) throw err;
       this.hub.logger.warn({ err, channel, tenant: this.tenant }, 'subscribe failed');
-      throw unavailable('subscription unavailable, try again');
+      // As for a publish: only an engine that cannot answer now is worth a retry.
+      if (err instanceof EngineUnavailableError) throw unavailable('subscription unavailable, try again');
+      throw internal('subscribe failed: internal error');
     }
   }
 

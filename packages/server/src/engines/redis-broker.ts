@@ -14,7 +14,7 @@ import type {
 } from '../engine.js';
 import { type RunId, type ScriptCall, defineScript } from './redis-client.js';
 import { decodeHistoryEntry, decodePublication, encodeControl, encodeJoinLeave, encodePublishBody } from './redis-codec.js';
-import { asEngineError } from './redis-errors.js';
+import { sorted } from './redis-errors.js';
 import { assertStorable } from './storable-data.js';
 import type { RedisKeys } from './redis-keys.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './redis-scripts.js';
@@ -108,15 +108,11 @@ export class RedisBroker implements Broker {
 
   async publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void> {
     const payload = encodeJoinLeave(kind, user);
-    await this.redis.publish(this.names.channel(key), payload).catch((err: unknown) => {
-      throw asEngineError(err);
-    });
+    await sorted(this.redis.publish(this.names.channel(key), payload));
   }
 
   async publishControl(command: ControlCommand): Promise<void> {
     const payload = encodeControl(command);
-    await this.redis.publish(this.names.control, payload).catch((err: unknown) => {
-      throw asEngineError(err);
-    });
+    await sorted(this.redis.publish(this.names.control, payload));
   }
 }

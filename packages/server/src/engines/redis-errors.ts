@@ -19,3 +19,10 @@ export function asEngineError(err: unknown): Error {
   if (error.name === 'ReplyError' && !TRANSIENT_REPLIES.test(error.message)) return error;
   return new EngineUnavailableError(`Redis unavailable: ${error.message}`, { cause: error });
 }
+
+/** A Redis call whose failure is sorted by asEngineError. */
+export function sorted<T>(call: Promise<T>): Promise<T> {
+  return call.catch((err: unknown) => {
+    throw asEngineError(err);
+  });
+}

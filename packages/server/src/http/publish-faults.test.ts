@@ -11,7 +11,7 @@ import { waitFor } from '../testing/wait.js';
 import { connectClient } from '../testing/ws-client.js';
 
 /** What 503 means: the engine cannot answer now. A fault that would fail again is 500, and says nothing of Redis. */
-describeWithRedis('HTTP publish: 503 only when the engine is unavailable', () => {
+describeWithRedis('503 / unavailable only when the engine is unavailable', () => {
   let redis: RedisServer;
   let herald: HeraldFixture;
   const prefix = `herald-faults-${randomUUID().slice(0, 8)}:`;
@@ -39,16 +39,22 @@ describeWithRedis('HTTP publish: 503 only when the engine is unavailable', () =>
     const client = await connectClient(herald.wsUrl, await herald.token({ sub: 'u' }));
     const reply = await client.request({ type: 'publish', channel: 'broken', event: 'e' });
     assert.deepEqual(reply.error, { code: 'internal', message: 'publication failed: internal error' });
+    const subscribe = await client.request({ type: 'subscribe', channel: 'broken' });
+    assert.deepEqual(subscribe.error, { code: 'internal', message: 'subscribe failed: internal error' });
     client.close();
   });
 
   it('answers 503 unavailable while Redis is down, and nothing else', async () => {
+    const client = await connectClient(herald.wsUrl, await herald.token({ sub: 'u' }));
     await redis.stop();
     await waitFor(async () => (await fetch(`${herald.url}/ready`)).status === 503, 5000, '/ready to report the engine');
     const res = await herald.api('POST', '/api/v1/publish', { channel: 'fine', event: 'e' });
     assert.deepEqual({ status: res.status, body: res.body }, { status: 503, body: { error: { code: 'unavailable', message: 'engine unavailable, publication not accepted' } } });
     const history = await herald.api('GET', '/api/v1/channels/fine/history');
     assert.deepEqual({ status: history.status, body: history.body }, { status: 503, body: { error: { code: 'unavailable', message: 'engine unavailable, try again' } } });
+    const subscribe = await client.request({ type: 'subscribe', channel: 'fine' });
+    assert.deepEqual(subscribe.error, { code: 'unavailable', message: 'subscription unavailable, try again' });
+    client.close();
     // Input that can never be stored is refused as such, outage or not.
     const deep = await herald.api('POST', '/api/v1/publish', `{"channel":"fine","event":"e","data":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
     assert.equal(deep.status, 400);
