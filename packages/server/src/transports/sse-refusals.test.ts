@@ -21,6 +21,22 @@ describe('SSE refusals after the stream started', () => {
     }
   });
 
+  it('closes a stream past the tenant connection limit with 4008 and the limit', async () => {
+    await using herald = await startHerald({ limits: { connectionsPerTenant: 1 } });
+    const first = new SseTestClient(`${herald.url}/sse?channels=a&token=${await herald.token({ sub: 'first' })}`);
+    const second = new SseTestClient(`${herald.url}/sse?channels=a&token=${await herald.token({ sub: 'second' })}`);
+    try {
+      await first.next((e) => e.event === 'connected');
+      const error = JSON.parse((await second.next((e) => e.event === 'error')).data);
+      assert.deepEqual(error, { code: 'limit_exceeded', message: 'tenant default has its maximum of 1 connections' });
+      const close = JSON.parse((await second.next((e) => e.event === 'close')).data);
+      assert.deepEqual(close, { code: CloseCode.TooManyConnections, reason: 'tenant default has its maximum of 1 connections' });
+    } finally {
+      first.close();
+      second.close();
+    }
+  });
+
   it('still closes a channel the rules refuse with 4003', async () => {
     await using herald = await startHerald({ channels: { rules: [{ pattern: 'staff', subscribe: 'none' }] } });
     const sse = new SseTestClient(`${herald.url}/sse?channels=staff&token=${await herald.token({ sub: 'u' })}`);
