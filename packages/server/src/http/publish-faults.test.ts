@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { after, before, it } from 'node:test';
+import { pino } from 'pino';
 import { channelKey } from '../engine.js';
 import { RedisKeys } from '../engines/redis-keys.js';
 import { createRedisEngine } from '../engines/redis.js';
@@ -15,10 +17,17 @@ describeWithRedis('503 / unavailable only when the engine is unavailable', () =>
   let redis: RedisServer;
   let herald: HeraldFixture;
   const prefix = `herald-faults-${randomUUID().slice(0, 8)}:`;
+  let log = '';
+  const logged = new Writable({
+    write(chunk, _encoding, done) {
+      log += chunk.toString();
+      done();
+    },
+  });
 
   before(async () => {
     redis = await startRedisServer();
-    herald = await startHerald({}, { engine: createRedisEngine({ url: redis.url, prefix }) });
+    herald = await startHerald({}, { engine: createRedisEngine({ url: redis.url, prefix }), logger: pino({ level: 'error' }, logged) });
     // A channel whose Redis key holds the wrong type: every command on it fails with WRONGTYPE, now and later.
     await redis.command('SET', new RedisKeys(prefix).meta(channelKey('default', 'broken')), 'not a hash');
   });
@@ -31,6 +40,8 @@ describeWithRedis('503 / unavailable only when the engine is unavailable', () =>
     const res = await herald.api('POST', '/api/v1/publish', { channel: 'broken', event: 'e' });
     assert.equal(res.status, 500);
     assert.deepEqual(res.body, { error: { code: 'internal', message: 'publication failed: internal error' } });
+    // The cause is for the operator.
+    assert.match(log, /WRONGTYPE/);
     const batch = await herald.api('POST', '/api/v1/publish/batch', { publications: [{ channel: 'broken', event: 'e' }, { channel: 'fine', event: 'e' }] });
     assert.deepEqual(batch.body.results[0], { error: { code: 'internal', message: 'publication failed: internal error' } });
     assert.equal(batch.body.results[1].offset, 1);
