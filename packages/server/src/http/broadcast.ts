@@ -40,7 +40,7 @@ function broadcastRoute(config: HeraldConfig): RouteDoc {
     auth: 'apiKey',
     params: broadcastParams,
     body: broadcastBody,
-    responses: { 200: { description: 'Published.', schema: broadcastResult }, 404: { description: 'No alias of that name.' }, ...errors(400, 401, 403, 413, 415, 503) },
+    responses: { 200: { description: 'Published.', schema: broadcastResult }, 404: { description: 'No alias of that name.' }, ...errors(400, 401, 403, 413, 415, 500, 503) },
   };
 }
 

@@ -49,7 +49,7 @@ export const historyRoute = {
   auth: 'apiKey',
   params: channelParams,
   query: historyQuery,
-  responses: { 200: { description: 'History page.', schema: historyResult }, ...errors(400, 401, 403, 503) },
+  responses: { 200: { description: 'History page.', schema: historyResult }, ...errors(400, 401, 403, 500, 503) },
 } satisfies RouteDoc;
 
 export const presenceRoute = {
@@ -62,7 +62,7 @@ export const presenceRoute = {
   auth: 'apiKey',
   params: channelParams,
   query: tenantQuery,
-  responses: { 200: { description: 'Users with their connection counts.', schema: presenceResult }, ...errors(400, 401, 403, 503) },
+  responses: { 200: { description: 'Users with their connection counts.', schema: presenceResult }, ...errors(400, 401, 403, 500, 503) },
 } satisfies RouteDoc;
 
 function notKept(reply: FastifyReply, what: string, channel: string): FastifyReply {

@@ -67,7 +67,7 @@ export const publishRoute = {
   description: 'Answers once the publication is stored. With `channel` the result has `offset`; with `channels`, `offsets` by channel.',
   auth: 'apiKey',
   body: publishBody,
-  responses: { 200: { description: 'Published (or a duplicate of an earlier publish).', schema: publishResult }, ...errors(400, 401, 403, 413, 415, 503) },
+  responses: { 200: { description: 'Published (or a duplicate of an earlier publish).', schema: publishResult }, ...errors(400, 401, 403, 413, 415, 500, 503) },
 } satisfies RouteDoc;
 
 export const batchRoute = {
