@@ -167,7 +167,16 @@ export interface ReplyResults {
   unsubscribe: Record<string, never>;
   publish: { id: string; offset: number };
   presence: { channel: string; users: PresenceUser[] };
-  history: { channel: string; epoch: string; offset: number; publications: Publication[] };
+  history: {
+    channel: string;
+    epoch: string;
+    offset: number;
+    publications: Publication[];
+    /** Present when `since` was given, as for `subscribe`. */
+    recovery?: RecoveryResult;
+    /** Offsets of kept entries the server could not read, left out of `publications`. */
+    unreadable?: number[];
+  };
   refresh: { expiresAt?: number };
   lock: { acquired: boolean; holder: { userId: string; info?: Record<string, unknown> }; expiresAt: number };
   unlock: { released: boolean };

@@ -37,7 +37,7 @@ export type RecoverySince = StreamPosition | { lastId: string };
 export type NotRecoveredReason =
   /** The stream was reset (history expired, server restarted, Redis flushed): offsets mean nothing now. */
   | 'epoch_changed'
-  /** Part of what was missed is older than the channel keeps. */
+  /** Part of what was missed is no longer in the history: older than the channel keeps, or an entry the server could not read. */
   | 'history_trimmed'
   /** The channel keeps no history. */
   | 'no_history'

@@ -67,6 +67,20 @@ export interface HistoryPage {
   offset: number;
   /** In increasing offset order. */
   publications: StoredPublication[];
+  /**
+   * Offsets of kept entries in the range read that could not be decoded, or hold data JSON
+   * cannot encode: left out of `publications`, so that one bad entry never fails a read. Absent
+   * when there were none. Readers must treat them as missed, never as a complete read.
+   */
+  unreadable?: number[];
+}
+
+/**
+ * The engine could not serve a request for now (its backend is unreachable, timed out, or refused
+ * for the moment): worth a retry, answered 503. Anything else an engine throws is a fault (500).
+ */
+export class EngineUnavailableError extends Error {
+  override name = 'EngineUnavailableError';
 }
 
 /** What travels between nodes for a channel. */
@@ -123,11 +137,16 @@ export interface Broker {
    * subscribed node, atomically per key: two publishes to one key are stored and delivered in the
    * same order. Resolves once the publication is stored (acknowledged). A rejection does not
    * prove it was not stored (a timeout may race the write): retry with an idempotency key.
+   * Data JSON cannot encode (see `dataProblem` at DATA_DEPTH_CEILING) is rejected before anything
+   * is stored, with an error other than EngineUnavailableError.
    */
   publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult>;
   /** Delivers a join or leave to every subscribed node. Not stored. May be asynchronous, even to this node. */
   publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void>;
-  /** Reads history. An unknown or expired stream answers with a fresh epoch and offset 0. */
+  /**
+   * Reads history. An unknown or expired stream answers with a fresh epoch and offset 0. An entry
+   * that cannot be read is skipped and listed in `unreadable`, never a failed read.
+   */
   history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage>;
   /** Delivers a command to every node, this one included; may be asynchronous. */
   publishControl(command: ControlCommand): Promise<void>;

@@ -5,6 +5,7 @@ export type { HeraldConfig, HeraldConfigInput } from './config/schema.js';
 export { signToken, createAuthenticator } from './auth/authenticator.js';
 export type { Identity } from './auth/identity.js';
 export type * from './engine.js';
+export { EngineUnavailableError } from './engine.js';
 export { createMemoryEngine } from './engines/memory.js';
 export { createRedisEngine, type RedisEngineOptions } from './engines/redis.js';
 export { Hub } from './core/hub.js';

@@ -85,6 +85,13 @@ describe('Authenticator', () => {
       await rejectsWith(auth.verify(await hs256({ sub: 'alice', tenant: 'a:b' })), 'invalid', /tenant/);
     });
 
+    it('refuses an info claim nested deeper than limits.maxDataDepth: presence and user events carry it', async () => {
+      const deep = JSON.parse('['.repeat(100) + ']'.repeat(100));
+      await rejectsWith(auth.verify(await hs256({ sub: 'deep', name: deep })), 'invalid', /^token's name claim is nested deeper than 64 levels$/);
+      const shallow = await auth.verify(await hs256({ sub: 'ok', name: [['fine']] }));
+      assert.deepEqual(shallow.info.name, [['fine']]);
+    });
+
     it('refuses a token longer than 16 KiB', async () => {
       await rejectsWith(auth.verify('x'.repeat(16_385)), 'invalid', /too long/);
     });

@@ -1,3 +1,4 @@
+import { dataProblem } from '@herald/protocol';
 import type { HeraldConfig } from '../config/schema.js';
 import { AuthError, type Identity } from './identity.js';
 import { TENANT_NAME } from '../core/tenant-name.js';
@@ -39,7 +40,11 @@ export function identityFromClaims(claims: Record<string, unknown>, config: Hera
   const info: Record<string, unknown> = {};
   for (const path of map.info) {
     const value = claimAt(claims, path);
-    if (value !== undefined) info[path.split('.').pop()!] = value;
+    if (value === undefined) continue;
+    // Info is stored and sent with presence and user events: it must be encodable like publication data.
+    const problem = dataProblem(value, { maxDepth: config.limits.maxDataDepth, maxBytes: config.limits.maxDataBytes });
+    if (problem) throw new AuthError('invalid', `token's ${path} claim is ${problem}`);
+    info[path.split('.').pop()!] = value;
   }
   const exp = claims.exp;
   return {

@@ -1,3 +1,4 @@
+import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH } from '@herald/protocol';
 import { z } from 'zod';
 import { duration } from './duration.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
@@ -202,6 +203,10 @@ export const configSchema = z.strictObject({
       connectionsPerTenant: z.number().int().min(0).default(0),
       subscriptionsPerConnection: z.number().int().min(1).default(100),
       maxMessageBytes: z.number().int().min(1024).default(65_536),
+      /** Levels of arrays and objects a publication's `data` may nest (400 / `bad_request` past it). */
+      maxDataDepth: z.number().int().min(1).max(DATA_DEPTH_CEILING).default(DEFAULT_MAX_DATA_DEPTH),
+      /** Bytes of a publication's `data` as UTF-8 JSON, from the API or a client (400 / `bad_request` past it). */
+      maxDataBytes: z.number().int().min(1024).default(DEFAULT_MAX_DATA_BYTES),
       /** Fragments one WebSocket message may arrive in (close 1008 past it). */
       maxFragments: z.number().int().min(1).default(128),
       messageRate: z

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CloseCode } from '@herald/protocol';
 import { splitChannelKey, type ChannelKey, type ChannelMessage, type Engine, type HistoryPage } from '../engine.js';
 import type { Logger } from '../logger.js';
+import { readHistory } from './history-read.js';
 import { OutboundPublication } from './outbound.js';
 import type { Session } from './session.js';
 import type { Subscription } from './subscription.js';
@@ -100,7 +101,7 @@ export class DeliveryRepair {
     for (const sub of subs) from = Math.min(from, sub.pending ? 0 : sub.offset);
     let page: HistoryPage;
     try {
-      page = await this.deps.engine.broker.history(key, { afterOffset: from });
+      page = await readHistory(this.deps.engine, this.deps.logger, key, { afterOffset: from });
     } catch (err) {
       if (!this.deps.engine.isReady()) return false;
       this.deps.logger.warn({ err, key }, 'history read for a delivery repair failed');
@@ -118,7 +119,9 @@ export class DeliveryRepair {
       }
       const missed = outs.filter((o) => o.publication.offset > after);
       const first = missed[0]?.publication.offset ?? page.offset + 1;
-      if (!sub.pending && after < page.offset && first !== after + 1) {
+      // An entry that could not be read is a gap like a trimmed one: the subscriber must recover on its own.
+      const unreadable = page.unreadable?.some((o) => o > after) ?? false;
+      if (!sub.pending && after < page.offset && (first !== after + 1 || unreadable)) {
         lost.push(sub);
         continue;
       }

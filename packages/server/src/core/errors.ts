@@ -15,3 +15,4 @@ export const forbidden = (message: string) => new HubError(ErrorCode.Forbidden, 
 export const badRequest = (message: string, field?: string) => new HubError(ErrorCode.BadRequest, message, field);
 export const limitExceeded = (message: string) => new HubError(ErrorCode.LimitExceeded, message);
 export const unavailable = (message: string) => new HubError(ErrorCode.Unavailable, message);
+export const internal = (message: string) => new HubError(ErrorCode.Internal, message);

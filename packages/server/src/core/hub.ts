@@ -1,4 +1,4 @@
-import { channelNameProblem, CloseCode, eventNameProblem, type Audience, type Publication, type RecoverySince } from '@herald/protocol';
+import { channelNameProblem, CloseCode, dataProblem, eventNameProblem, type Audience, type Publication, type RecoverySince } from '@herald/protocol';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
@@ -11,6 +11,7 @@ import {
   type ControlCommand,
   type Engine,
   type EngineHandler,
+  EngineUnavailableError,
   type ExpiredEntry,
   type HistoryOptions,
 } from '../engine.js';
@@ -18,7 +19,8 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { ChannelPolicy, type ResolvedRule } from './channel-policy.js';
 import { DeliveryRepair, type RepairableChannel } from './delivery-repair.js';
-import { badRequest, HubError, limitExceeded, unavailable } from './errors.js';
+import { badRequest, HubError, internal, limitExceeded, unavailable } from './errors.js';
+import { readHistory } from './history-read.js';
 import { newConnectionId, newPublicationId } from './ids.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
 import { planRecovery } from './recovery.js';
@@ -322,7 +324,16 @@ export class Hub implements EngineHandler {
     });
     const eventProblem = eventNameProblem(request.event);
     if (eventProblem) throw badRequest(eventProblem, 'event');
+    // On the parsed value, before anything encodes it: a value too deep would overflow JSON.stringify.
+    const problem = this.dataProblem(request.data);
+    if (problem) throw badRequest(`data: ${problem}`, 'data');
     return this.store(tenant, request, source);
+  }
+
+  /** Why `data` may not be published under `limits.maxDataDepth` and `limits.maxDataBytes`, or undefined. */
+  dataProblem(data: unknown): string | undefined {
+    const { maxDataDepth, maxDataBytes } = this.config.limits;
+    return dataProblem(data, { maxDepth: maxDataDepth, maxBytes: maxDataBytes });
   }
 
   /** Publishes without validating names (the hub's own `$` channels). */
@@ -344,7 +355,9 @@ export class Hub implements EngineHandler {
     } catch (err) {
       if (err instanceof HubError) throw err;
       this.logger.error({ err, tenant }, 'publish failed');
-      throw unavailable('engine unavailable, publication not accepted');
+      // Only an engine that cannot answer now is worth a retry; anything else would fail again.
+      if (err instanceof EngineUnavailableError) throw unavailable('engine unavailable, publication not accepted');
+      throw internal('publication failed: internal error');
     }
     const offsets: Record<string, number> = {};
     for (const r of results) offsets[r.publication.channel] = r.publication.offset;
@@ -360,14 +373,21 @@ export class Hub implements EngineHandler {
     channel: string,
     query: { limit?: number; since?: RecoverySince },
     rule = this.policy.resolve(channel),
-  ): Promise<{ channel: string; epoch: string; offset: number; publications: Publication[]; recovery?: ReturnType<typeof planRecovery>['result'] }> {
+  ): Promise<{
+    channel: string;
+    epoch: string;
+    offset: number;
+    publications: Publication[];
+    recovery?: ReturnType<typeof planRecovery>['result'];
+    unreadable?: number[];
+  }> {
     if (!TENANT_NAME.test(tenant)) throw badRequest(TENANT_NAME_RULE, 'tenant');
     const key = channelKey(tenant, channel);
     const since = query.since;
     // With `since`, the limit applies to what follows the position, so the page is read whole
     // (a last id older than the newest `limit` publications must still be found).
     const read = since ? ('offset' in since ? { afterOffset: since.offset } : {}) : query.limit !== undefined ? { limit: query.limit } : {};
-    const page = await this.engine.broker.history(key, read);
+    const page = await readHistory(this.engine, this.logger, key, read);
     let publications = page.publications;
     let recovery;
     if (since) {
@@ -383,6 +403,7 @@ export class Hub implements EngineHandler {
       offset: page.offset,
       publications: publications.map(({ audience: _a, ...p }) => p),
       ...(recovery ? { recovery } : {}),
+      ...(page.unreadable ? { unreadable: page.unreadable } : {}),
     };
   }
 

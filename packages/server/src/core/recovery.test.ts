@@ -72,6 +72,19 @@ describe('planRecovery', () => {
     });
   });
 
+  describe('with several positions', () => {
+    it("resumes from the position in the channel's epoch, the furthest if several are", () => {
+      const plan = planRecovery({ positions: [{ epoch: 'other', offset: 1 }, { epoch: EPOCH, offset: 4 }, { epoch: EPOCH, offset: 5 }] }, page(7, [1, 7]), true);
+      assert.deepEqual(plan.result, { recovered: true, replayed: 2 });
+      assert.deepEqual(offsets(plan), [6, 7]);
+    });
+
+    it('reports epoch_changed when none is in the epoch', () => {
+      const plan = planRecovery({ positions: [{ epoch: 'other', offset: 3 }] }, page(7, [1, 7]), true);
+      assert.deepEqual(plan.result, { recovered: false, reason: 'epoch_changed', replayed: 0 });
+    });
+  });
+
   describe('with a last id', () => {
     it('replays what follows the id', () => {
       const plan = planRecovery({ lastId: 'id5' }, page(8, [3, 8]), true);
@@ -93,6 +106,45 @@ describe('planRecovery', () => {
     it('reports no_history when the channel keeps none', () => {
       const plan = planRecovery({ lastId: 'id1' }, page(8), false);
       assert.deepEqual(plan.result, { recovered: false, reason: 'no_history', replayed: 0 });
+    });
+  });
+
+  describe('with entries the engine could not read', () => {
+    /** A page keeping `kept` whose offsets in `unreadable` could not be read (left out, as engines do). */
+    const withUnreadable = (offset: number, kept: [number, number], unreadable: number[]): HistoryPage => {
+      const p = page(offset, kept);
+      return { ...p, publications: p.publications.filter((x) => !unreadable.includes(x.offset)), unreadable };
+    };
+
+    it('reports the unreadable offsets after the position as missing, and replays the rest', () => {
+      const plan = planRecovery({ offset: 2, epoch: EPOCH }, withUnreadable(8, [1, 8], [4, 6]), true);
+      assert.deepEqual(plan.result, { recovered: false, reason: 'history_trimmed', missing: { from: 4, to: 6 }, replayed: 4 });
+      assert.deepEqual(offsets(plan), [3, 5, 7, 8]);
+    });
+
+    it('joins them to a trimmed range', () => {
+      const plan = planRecovery({ offset: 2, epoch: EPOCH }, withUnreadable(8, [5, 8], [7]), true);
+      assert.deepEqual(plan.result, { recovered: false, reason: 'history_trimmed', missing: { from: 3, to: 7 }, replayed: 3 });
+    });
+
+    it('still recovers when they are at or before the position', () => {
+      const plan = planRecovery({ offset: 4, epoch: EPOCH }, withUnreadable(8, [1, 8], [2, 4]), true);
+      assert.deepEqual(plan.result, { recovered: true, replayed: 4 });
+    });
+
+    it('reports them after a last id', () => {
+      const plan = planRecovery({ lastId: 'id3' }, withUnreadable(8, [1, 8], [2, 5]), true);
+      assert.deepEqual(plan.result, { recovered: false, reason: 'history_trimmed', missing: { from: 5, to: 5 }, replayed: 4 });
+    });
+
+    it('reports them after one of several positions (a Socket.IO cursor) and after a field value', () => {
+      const byCursor = planRecovery({ positions: [{ epoch: 'other', offset: 7 }, { epoch: EPOCH, offset: 3 }] }, withUnreadable(8, [1, 8], [6]), true);
+      assert.deepEqual(byCursor.result, { recovered: false, reason: 'history_trimmed', missing: { from: 6, to: 6 }, replayed: 4 });
+      // pub(n) carries data n: the field is the data itself, so use a page whose data is an object.
+      const p = withUnreadable(8, [1, 8], [6]);
+      const fielded = { ...p, publications: p.publications.map((x) => ({ ...x, data: { rev: x.offset } })) };
+      const byField = planRecovery({ field: 'rev', after: 3 }, fielded, true);
+      assert.deepEqual(byField.result, { recovered: false, reason: 'history_trimmed', missing: { from: 6, to: 6 }, replayed: 4 });
     });
   });
 });

@@ -39,6 +39,26 @@ export function positionInEpoch(positions: readonly StreamPosition[], epoch: str
   return found;
 }
 
+/** The offset of the last publication at or before a client's position, found by `atOrBefore`; 0 when none. */
+function lastOffsetWhere(page: HistoryPage, atOrBefore: (p: StoredPublication) => boolean): number {
+  let offset = 0;
+  for (const p of page.publications) if (atOrBefore(p)) offset = p.offset;
+  return offset;
+}
+
+/**
+ * A plan that would replay across entries the engine could not read (after `position`) becomes
+ * a reported gap: `history_trimmed` with `missing` spanning every offset lost. What could be read
+ * is still replayed.
+ */
+function reportUnreadable(plan: RecoveryPlan, page: HistoryPage, position: number): RecoveryPlan {
+  const lost = (page.unreadable ?? []).filter((o) => o > position);
+  if (lost.length === 0) return plan;
+  const earlier = plan.result.missing;
+  const missing = { from: Math.min(...lost, earlier?.from ?? Infinity), to: Math.max(...lost, earlier?.to ?? -Infinity) };
+  return { ...plan, result: { recovered: false, reason: 'history_trimmed', replayed: plan.replay.length, missing } };
+}
+
 /**
  * Decides what a resubscribing client gets from a history page read after its position.
  * Never a silent gap: anything that cannot be replayed is reported with its offset range.
@@ -56,8 +76,9 @@ export function planRecovery(since: ResumeFrom, page: HistoryPage, historyKept: 
     // Complete when the oldest kept publication is at or before the client's value, or is the stream's first.
     const complete = !oldest || fieldOf(oldest, since.field) <= since.after || oldest.offset === 1;
     if (!historyKept && page.offset > 0) return notRecovered('no_history');
-    if (!complete) return notRecovered('history_trimmed', replay, { from: 1, to: oldest.offset - 1 });
-    return { result: { recovered: true, replayed: replay.length }, replay, offset: page.offset };
+    const position = lastOffsetWhere(page, (p) => fieldOf(p, since.field) <= since.after);
+    if (!complete) return reportUnreadable(notRecovered('history_trimmed', replay, { from: 1, to: oldest.offset - 1 }), page, position);
+    return reportUnreadable({ result: { recovered: true, replayed: replay.length }, replay, offset: page.offset }, page, position);
   }
 
   if ('positions' in since) {
@@ -69,7 +90,7 @@ export function planRecovery(since: ResumeFrom, page: HistoryPage, historyKept: 
     const i = page.publications.findIndex((p) => p.id === since.lastId);
     if (i < 0) return notRecovered(historyKept ? 'unknown_id' : 'no_history');
     const replay = page.publications.slice(i + 1);
-    return { result: { recovered: true, replayed: replay.length }, replay, offset: page.offset };
+    return reportUnreadable({ result: { recovered: true, replayed: replay.length }, replay, offset: page.offset }, page, page.publications[i].offset);
   }
 
   if (since.epoch !== page.epoch) return notRecovered('epoch_changed');
@@ -78,6 +99,6 @@ export function planRecovery(since: ResumeFrom, page: HistoryPage, historyKept: 
   if (!historyKept) return notRecovered('no_history', [], { from: since.offset + 1, to: page.offset });
   const replay = page.publications.filter((p) => p.offset > since.offset);
   const first = replay.length > 0 ? replay[0].offset : page.offset + 1;
-  if (first > since.offset + 1) return notRecovered('history_trimmed', replay, { from: since.offset + 1, to: first - 1 });
-  return { result: { recovered: true, replayed: replay.length }, replay, offset: page.offset };
+  if (first > since.offset + 1) return reportUnreadable(notRecovered('history_trimmed', replay, { from: since.offset + 1, to: first - 1 }), page, since.offset);
+  return reportUnreadable({ result: { recovered: true, replayed: replay.length }, replay, offset: page.offset }, page, since.offset);
 }

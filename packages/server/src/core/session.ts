@@ -4,14 +4,14 @@ import {
   ErrorCode,
   eventNameProblem,
   type PresenceUser,
-  type Publication,
   type RecoverySince,
   type StreamPosition,
   type SubscribeResult,
 } from '@herald/protocol';
 import { AuthError, type Identity } from '../auth/identity.js';
-import { channelKey } from '../engine.js';
-import { badRequest, forbidden, HubError, limitExceeded, unavailable } from './errors.js';
+import { channelKey, EngineUnavailableError } from '../engine.js';
+import { badRequest, forbidden, HubError, internal, limitExceeded, unavailable } from './errors.js';
+import { readHistory } from './history-read.js';
 import type { Hub } from './hub.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
 import { TokenBucket } from './rate-limiter.js';
@@ -139,7 +139,7 @@ export class Session {
     try {
       await this.hub.attach(sub);
       const historyKept = rule.rule.history.size > 0;
-      const page = await engine.broker.history(key, since ? (('offset' in since) ? { afterOffset: since.offset } : {}) : { limit: 0 });
+      const page = await readHistory(engine, this.hub.logger, key, since ? (('offset' in since) ? { afterOffset: since.offset } : {}) : { limit: 0 });
       if (tracked) {
         const { first } = await engine.presence.join(key, this.presenceEntry());
         if (first && joinLeave) await engine.broker.publishJoinLeave('join', key, this.presenceUser(1));
@@ -165,7 +165,9 @@ export class Session {
       if (this.subscriptions.get(channel) === sub) await this.dropSubscription(sub);
       if (err instanceof HubError) throw err;
       this.hub.logger.warn({ err, channel, tenant: this.tenant }, 'subscribe failed');
-      throw unavailable('subscription unavailable, try again');
+      // As for a publish: only an engine that cannot answer now is worth a retry.
+      if (err instanceof EngineUnavailableError) throw unavailable('subscription unavailable, try again');
+      throw internal('subscribe failed: internal error');
     }
   }
 
@@ -198,7 +200,7 @@ export class Session {
     return { channel, users: await this.hub.engine.presence.list(channelKey(this.tenant, channel)) };
   }
 
-  async history(channel: string, limit?: number, since?: RecoverySince): Promise<{ channel: string; epoch: string; offset: number; publications: Publication[] }> {
+  async history(channel: string, limit?: number, since?: RecoverySince): ReturnType<Hub['history']> {
     const rule = this.readableRule(channel);
     if (rule.rule.history.size === 0) throw badRequest(`history is not kept for ${channel}`, 'channel');
     return this.hub.history(this.tenant, this.identity, channel, { limit, since }, rule);

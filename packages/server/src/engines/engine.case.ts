@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type {
-  ChannelKey,
-  ChannelMessage,
-  ControlCommand,
-  Engine,
-  EngineHandler,
-  HistoryOptions,
-  PublishInput,
-  PublishOptions,
-  StoredPublication,
+import {
+  EngineUnavailableError,
+  type ChannelKey,
+  type ChannelMessage,
+  type ControlCommand,
+  type Engine,
+  type EngineHandler,
+  type HistoryOptions,
+  type PublishInput,
+  type PublishOptions,
+  type StoredPublication,
 } from '../engine.js';
 
 /**
@@ -28,6 +29,12 @@ export interface EngineSuiteOptions {
   shared?: boolean;
   /** Only subscribed keys reach the handler (memory's subscribe is a no-op: every key does). */
   deliversOnlySubscribed?: boolean;
+  /**
+   * Makes the key's next offset an entry the engine cannot read back, the way this engine can
+   * come to hold one (memory: data changed after publishing; Redis: an entry written by
+   * something else). Resolves with its offset.
+   */
+  plantUnreadable: (engine: Engine, key: ChannelKey) => Promise<number>;
 }
 
 const WAIT_MS = 3000;
@@ -221,6 +228,21 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         assert.equal(again.publication.offset, first.publication.offset + 1);
       });
 
+      test(g, 'refuses data it could not read back, as a fault, and stores nothing', async () => {
+        const key = await subscribed();
+        const { broker } = node.engine;
+        const tooDeep = JSON.parse('['.repeat(100_000) + ']'.repeat(100_000));
+        const cycle: unknown[] = [];
+        cycle.push(cycle);
+        for (const data of [tooDeep, cycle, { n: 1n }]) {
+          await assert.rejects(broker.publish(key, input(key, 'bad', data), OPTS), (err: Error) => !(err instanceof EngineUnavailableError));
+        }
+        const next = await broker.publish(key, input(key, 'good'), OPTS);
+        assert.equal(next.publication.offset, 1);
+        assert.deepEqual((await node.handler.waitPublications(key, 1)).map((p) => p.event), ['good']);
+        assert.deepEqual((await broker.history(key, {})).publications.map((p) => p.event), ['good']);
+      });
+
       test(g, 'scopes idempotency keys to the channel key', async () => {
         const a = uniqueKey();
         const b = uniqueKey();
@@ -299,6 +321,27 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         assert.deepEqual({ offset: page.offset, n: page.publications.length }, { offset: 0, n: 0 });
         const next = await broker.publish(key, input(key), opts);
         assert.deepEqual({ offset: next.publication.offset, epoch: next.publication.epoch }, { offset: 1, epoch: page.epoch });
+      });
+
+      test(g, 'skips an entry it cannot read and lists its offset, whatever the query', async () => {
+        const key = uniqueKey();
+        const { broker } = node.engine;
+        await broker.publish(key, input(key, 'before'), OPTS);
+        const bad = await options.plantUnreadable(node.engine, key);
+        await broker.publish(key, input(key, 'after'), OPTS);
+        assert.equal(bad, 2);
+        const read = async (query: Parameters<Engine['broker']['history']>[1]) => {
+          const page = await broker.history(key, query);
+          // Whatever is handed out can be encoded.
+          JSON.stringify(page);
+          return { offsets: page.publications.map((p) => p.offset), unreadable: page.unreadable, offset: page.offset };
+        };
+        assert.deepEqual(await read({}), { offsets: [1, 3], unreadable: [2], offset: 3 });
+        assert.deepEqual(await read({ afterOffset: 1 }), { offsets: [3], unreadable: [2], offset: 3 });
+        assert.deepEqual(await read({ limit: 2 }), { offsets: [3], unreadable: [2], offset: 3 });
+        assert.deepEqual(await read({ afterOffset: 2 }), { offsets: [3], unreadable: undefined, offset: 3 });
+        // The stream goes on.
+        assert.equal((await broker.publish(key, input(key), OPTS)).publication.offset, 4);
       });
 
       describe('queries', () => {

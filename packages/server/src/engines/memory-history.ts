@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ChannelKey, HistoryOptions, HistoryPage, HistoryQuery, StoredPublication } from '../engine.js';
+import { unstorable } from './storable-data.js';
 
 interface Stream {
   epoch: string;
@@ -52,7 +53,10 @@ export class MemoryHistory {
     } else {
       items = items.slice();
     }
-    return { epoch: stream.epoch, offset: stream.offset, publications: items };
+    // Stored data is held by reference: a caller that changed it since may have made it unencodable.
+    const bad = new Set(items.filter((p) => unstorable(p.data) !== undefined));
+    if (bad.size === 0) return { epoch: stream.epoch, offset: stream.offset, publications: items };
+    return { epoch: stream.epoch, offset: stream.offset, publications: items.filter((p) => !bad.has(p)), unreadable: [...bad].map((p) => p.offset) };
   }
 
   /** Forgets streams whose meta TTL has passed and history items past their TTL. */

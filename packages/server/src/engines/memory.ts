@@ -16,6 +16,7 @@ import { ExpiringMap } from './expiring-map.js';
 import { MemoryLocks } from './memory-locks.js';
 import { MemoryHistory } from './memory-history.js';
 import { MemoryConnections, MemoryPresence } from './memory-presence.js';
+import { assertStorable } from './storable-data.js';
 
 export interface MemoryEngineOptions {
   /** How long a stream created by a read (no publish yet) keeps its epoch, in ms. Default 1 day. */
@@ -42,6 +43,7 @@ class MemoryBroker implements Broker {
   async unsubscribe(_key: ChannelKey): Promise<void> {}
 
   async publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult> {
+    assertStorable(input.data);
     const idemKey = options.idempotency ? `${key}\u0000${options.idempotency.key}` : undefined;
     if (idemKey) {
       const first = this.idempotency.get(idemKey);

@@ -10,9 +10,12 @@ import type {
   PublishInput,
   PublishOptions,
   PublishResult,
+  StoredPublication,
 } from '../engine.js';
 import { type RunId, type ScriptCall, defineScript } from './redis-client.js';
-import { decodePublication, encodeControl, encodeJoinLeave, encodePublishBody } from './redis-codec.js';
+import { decodeHistoryEntry, decodePublication, encodeControl, encodeJoinLeave, encodePublishBody } from './redis-codec.js';
+import { sorted } from './redis-errors.js';
+import { assertStorable } from './storable-data.js';
 import type { RedisKeys } from './redis-keys.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './redis-scripts.js';
 import type { RedisSubscriber } from './redis-subscriber.js';
@@ -57,6 +60,9 @@ export class RedisBroker implements Broker {
   }
 
   async publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult> {
+    // Checked and encoded first: data that cannot be stored fails as what it is, before Redis is asked anything.
+    assertStorable(input.data);
+    const body = encodePublishBody(input);
     const runId = await this.runId.get();
     const { history, idempotency } = options;
     const idempotencyTtl = idempotency ? ms(idempotency.ttlMs) : 0;
@@ -71,13 +77,9 @@ export class RedisBroker implements Broker {
       ms(history.metaTtlMs),
       idempotencyTtl,
       this.names.channel(key),
-      encodePublishBody(input),
+      body,
     )) as [number, string];
     return { publication: decodePublication(reply[1]), duplicate: reply[0] === 1 };
-  }
-
-  async publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void> {
-    await this.redis.publish(this.names.channel(key), encodeJoinLeave(kind, user));
   }
 
   async history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage> {
@@ -90,12 +92,27 @@ export class RedisBroker implements Broker {
       ms(this.defaultMetaTtlMs),
       query.afterOffset === undefined ? '' : Math.floor(query.afterOffset),
       query.limit === undefined ? '' : ms(query.limit),
-    )) as [string, number, ...string[]];
-    const [epoch, offset, ...publications] = reply;
-    return { epoch, offset: Number(offset), publications: publications.map(decodePublication) };
+    )) as [string, number, ...(string | null)[]];
+    const [epoch, offset, ...entries] = reply;
+    const publications: StoredPublication[] = [];
+    const unreadable: number[] = [];
+    for (let i = 0; i < entries.length; i += 2) {
+      // Entry ids are `<offset>-0`.
+      const at = Number.parseInt(String(entries[i]), 10);
+      const publication = decodeHistoryEntry(entries[i + 1], at);
+      if (publication) publications.push(publication);
+      else unreadable.push(at);
+    }
+    return { epoch, offset: Number(offset), publications, ...(unreadable.length > 0 ? { unreadable } : {}) };
+  }
+
+  async publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void> {
+    const payload = encodeJoinLeave(kind, user);
+    await sorted(this.redis.publish(this.names.channel(key), payload));
   }
 
   async publishControl(command: ControlCommand): Promise<void> {
-    await this.redis.publish(this.names.control, encodeControl(command));
+    const payload = encodeControl(command);
+    await sorted(this.redis.publish(this.names.control, payload));
   }
 }

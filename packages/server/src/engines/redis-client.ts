@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { asEngineError } from './redis-errors.js';
 
 export interface RedisConnectionOptions {
   url?: string;
@@ -44,12 +45,18 @@ export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
  * Registers a Lua script (EVALSHA, falling back to EVAL after a Redis restart forgot it) and
- * returns a typed caller taking KEYS then ARGV.
+ * returns a typed caller taking KEYS then ARGV. Its failures are sorted by asEngineError.
  */
 export function defineScript(redis: Redis, name: string, lua: string, numberOfKeys: number): ScriptCall {
   redis.defineCommand(name, { lua, numberOfKeys });
   const command = (redis as unknown as Record<string, ScriptCall>)[name];
-  return (...args) => command.apply(redis, args);
+  return async (...args) => {
+    try {
+      return await command.apply(redis, args);
+    } catch (err) {
+      throw asEngineError(err);
+    }
+  };
 }
 
 /**
@@ -77,7 +84,9 @@ export class RunId {
   get(): Promise<string> {
     if (this.value !== undefined) return Promise.resolve(this.value);
     if (!this.pending && this.redis.status === 'ready') this.fetch();
-    return this.pending ?? Promise.reject(new Error('Redis engine unavailable: not connected'));
+    return (this.pending ?? Promise.reject(new Error('Redis engine unavailable: not connected'))).catch((err: unknown) => {
+      throw asEngineError(err);
+    });
   }
 
   private fetch(): void {

@@ -1,5 +1,6 @@
 import type { PresenceUser } from '@herald/protocol';
 import type { ChannelKey, ChannelMessage, ControlCommand, PublishInput, StoredPublication } from '../engine.js';
+import { unstorable } from './storable-data.js';
 
 /**
  * The JSON of a publication without `offset` and `epoch`, which only the publish script knows.
@@ -20,6 +21,46 @@ export function encodePublishBody(input: PublishInput): string {
 /** A stored publication JSON (history entry, idempotency value, pub/sub payload) back to an object. */
 export function decodePublication(json: string): StoredPublication {
   const raw = JSON.parse(json) as StoredPublication;
+  return publicationOf(raw);
+}
+
+/**
+ * A history entry (stored at `offset`) back to a publication, or undefined when it cannot be
+ * one: not JSON, not a publication of that offset, or data nested deeper than anything may be
+ * encoded (JSON.parse takes any depth; JSON.stringify overflows the stack on it). What Herald
+ * wrote always decodes; this is for whatever else ended up in the stream.
+ */
+export function decodeHistoryEntry(json: string | null, offset: number): StoredPublication | undefined {
+  if (typeof json !== 'string') return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (!isPublicationShape(raw) || raw.offset !== offset) return undefined;
+  if (unstorable(raw.data) !== undefined) return undefined;
+  return publicationOf(raw);
+}
+
+const isStringList = (v: unknown): boolean => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
+
+function isPublicationShape(raw: unknown): raw is StoredPublication {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return false;
+  const p = raw as Record<string, unknown>;
+  const audience = p.audience as Record<string, unknown> | null | undefined;
+  return (
+    typeof p.id === 'string' &&
+    typeof p.channel === 'string' &&
+    typeof p.event === 'string' &&
+    typeof p.epoch === 'string' &&
+    typeof p.offset === 'number' &&
+    typeof p.ts === 'number' &&
+    (audience === undefined || (typeof audience === 'object' && audience !== null && isStringList(audience.roles) && isStringList(audience.users)))
+  );
+}
+
+function publicationOf(raw: StoredPublication): StoredPublication {
   return {
     id: raw.id,
     channel: raw.channel,

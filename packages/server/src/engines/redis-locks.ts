@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { LockHolder, LockState, LockStore } from '../engine.js';
 import { defineScript, type ScriptCall } from './redis-client.js';
+import { sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
 
 // KEYS[1] lock; ARGV: connection id, holder JSON, ttl ms. Takes or extends; answers {1|0, holder JSON, pttl}.
@@ -51,7 +52,7 @@ export class RedisLocks implements LockStore {
 
   async get(key: string): Promise<LockState | undefined> {
     const lock = this.names.lock(key);
-    const [json, pttl] = await Promise.all([this.redis.get(lock), this.redis.pttl(lock)]);
+    const [json, pttl] = await sorted(Promise.all([this.redis.get(lock), this.redis.pttl(lock)]));
     // pttl < 0: the key expired between the two reads.
     if (json === null || pttl < 0) return undefined;
     return { holder: JSON.parse(json) as LockHolder, expiresAt: Date.now() + pttl };

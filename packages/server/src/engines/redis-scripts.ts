@@ -36,6 +36,21 @@ local function load_meta(meta, hist, run_id, candidate)
   return candidate, 0, 0, true
 end
 
+-- An entry's field value by name ('t' or 'p'), or false. Herald writes t then p, but an entry
+-- written by something else must not break a read.
+local function field(entry, name)
+  local fields = entry[2]
+  for i = 1, #fields - 1, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return false
+end
+
+-- When an entry was stored; one without a readable time counts as expired.
+local function stored_at(entry)
+  return tonumber(field(entry, 't')) or 0
+end
+
 -- Drops entries stored at or before the cutoff; they are at the head, oldest first. Looks at
 -- the head alone first: on most calls nothing has expired.
 local function trim_expired(hist, cutoff)
@@ -44,7 +59,7 @@ local function trim_expired(hist, cutoff)
     local head = redis.call('XRANGE', hist, '-', '+', 'COUNT', batch)
     if #head == 0 then return end
     for i = 1, #head do
-      if tonumber(head[i][2][2]) > cutoff then
+      if stored_at(head[i]) > cutoff then
         if i > 1 then redis.call('XTRIM', hist, 'MINID', head[i][1]) end
         return
       end
@@ -103,7 +118,8 @@ return {0, json}
  * KEYS: meta, history.
  * ARGV: run id, epoch candidate, metaTtlMs for a stream created by this read,
  *       afterOffset ('' when absent), limit ('' when absent).
- * Returns `{epoch, offset, publication JSON...}` in increasing offset order.
+ * Returns `{epoch, offset, entry id, publication JSON (false when absent), ...}` in increasing
+ * offset order.
  */
 export const HISTORY_LUA = `${COMMON}
 local meta, hist = KEYS[1], KEYS[2]
@@ -126,15 +142,18 @@ if after then
   else
     entries = redis.call('XRANGE', hist, from, '+')
   end
-  for i = 1, #entries do out[#out + 1] = entries[i][2][4] end
 else
   if limit then
-    entries = redis.call('XREVRANGE', hist, '+', '-', 'COUNT', int(limit))
-    for i = #entries, 1, -1 do out[#out + 1] = entries[i][2][4] end
+    local newest = redis.call('XREVRANGE', hist, '+', '-', 'COUNT', int(limit))
+    entries = {}
+    for i = #newest, 1, -1 do entries[#entries + 1] = newest[i] end
   else
     entries = redis.call('XRANGE', hist, '-', '+')
-    for i = 1, #entries do out[#out + 1] = entries[i][2][4] end
   end
+end
+for i = 1, #entries do
+  out[#out + 1] = entries[i][1]
+  out[#out + 1] = field(entries[i], 'p')
 end
 return out
 `;

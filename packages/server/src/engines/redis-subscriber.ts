@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { ChannelKey, EngineHandler } from '../engine.js';
 import { decodeChannelMessage, decodeControl } from './redis-codec.js';
+import { sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /** How many channels one SUBSCRIBE carries when resubscribing after a reconnect. */
@@ -51,7 +52,7 @@ export class RedisSubscriber {
   subscribe(key: ChannelKey): Promise<void> {
     const existing = this.keys.get(key);
     if (existing) return existing;
-    const subscribed = this.redis.subscribe(this.names.channel(key)).then(() => undefined);
+    const subscribed = sorted(this.redis.subscribe(this.names.channel(key))).then(() => undefined);
     this.keys.set(key, subscribed);
     subscribed.catch(() => {
       // A failed subscribe leaves the key unsubscribed, as the caller was told.
@@ -64,7 +65,7 @@ export class RedisSubscriber {
   async unsubscribe(key: ChannelKey): Promise<void> {
     if (!this.keys.delete(key)) return;
     if (this.redis.status !== 'ready') return;
-    await this.redis.unsubscribe(this.names.channel(key));
+    await sorted(this.redis.unsubscribe(this.names.channel(key)));
   }
 
   private async resubscribe(): Promise<void> {

@@ -38,6 +38,13 @@ if (!redisServerAvailable()) {
       create: () => createRedisEngine({ url: server.url, prefix }),
       shared: true,
       deliversOnlySubscribed: true,
+      // Written by hand, as another program (or an older version) could: the next offset, and an entry that is not JSON.
+      async plantUnreadable(_engine, key) {
+        const names = new RedisKeys(prefix);
+        const offset = Number((await server.command('HINCRBY', names.meta(key), 'o', '1')).slice(1));
+        await server.command('XADD', names.history(key), `${offset}-0`, 't', String(Date.now()), 'p', 'not json');
+        return offset;
+      },
     });
   });
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Engine, EngineHandler, ExpiredEntry } from '../engine.js';
 import { RedisBroker } from './redis-broker.js';
 import { RunId, createRedisConnection } from './redis-client.js';
+import { sorted } from './redis-errors.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisLocks } from './redis-locks.js';
 import { Refresher } from './redis-refresher.js';
@@ -106,13 +107,13 @@ export function createRedisEngine(options: RedisEngineOptions = {}): Engine {
     locks: new RedisLocks(command, names),
     sessions: {
       async save(id, record, ttlMs) {
-        await command.set(names.session(id), record, 'PX', Math.max(1, Math.round(ttlMs)));
+        await sorted(command.set(names.session(id), record, 'PX', Math.max(1, Math.round(ttlMs))));
       },
       async load(id) {
-        return (await command.get(names.session(id))) ?? undefined;
+        return (await sorted(command.get(names.session(id)))) ?? undefined;
       },
       async remove(id) {
-        await command.del(names.session(id));
+        await sorted(command.del(names.session(id)));
       },
     },
     async start(node: EngineHandler) {

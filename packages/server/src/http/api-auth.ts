@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HeraldConfig } from '../config/schema.js';
+import { forbidden } from '../core/errors.js';
 
 /** Who called the HTTP API: the key's name and the tenant it is limited to, if any. */
 export interface ApiCaller {
@@ -59,12 +60,7 @@ export function apiKeyGuard(config: HeraldConfig, options: { optional?: boolean 
  */
 export function tenantScope(request: FastifyRequest, asked: string | undefined): string | undefined {
   const own = request.apiCaller?.tenant;
-  if (own && asked !== undefined && asked !== own) {
-    const err = new Error(`this API key is limited to tenant ${own}`) as Error & { statusCode: number; code: string };
-    err.statusCode = 403;
-    err.code = ErrorCode.Forbidden;
-    throw err;
-  }
+  if (own && asked !== undefined && asked !== own) throw forbidden(`this API key is limited to tenant ${own}`);
   return asked ?? own;
 }
 

@@ -1,8 +1,9 @@
 import { broadcastRoutes } from './broadcast.js';
 import { ErrorCode } from '@herald/protocol';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Hub } from '../core/hub.js';
 import { channelRoutes } from './channels.js';
+import { errorReply } from './error-replies.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { openapiRoutes } from './openapi.js';
@@ -21,14 +22,31 @@ export function createHttpApp(hub: Hub): FastifyInstance {
     bodyLimit: hub.config.server.bodyLimit,
     // Clients reconnecting after a 1012 should not find keep-alive sockets of a closing node.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Answered by the hook below instead, in the API's error shape.
+    return503OnClosing: false,
     // Channel names travel URL-encoded in paths: 255 characters can take 9 bytes each. Longer ones
     // must reach the handler, to be answered 400 naming `channel` rather than 404.
     routerOptions: { maxParamLength: 16_384 },
+    // Errors fastify answers before routing (a path that is not valid percent-encoding, a segment
+    // past maxParamLength) get the API's error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const { status, error: body } = errorReply(error, hub.logger, hub.config.server.bodyLimit);
+      return (reply as FastifyReply).code(status).send({ error: body });
+    },
   });
   trackRoutes(app);
   // The API takes JSON only: a text/plain body is answered 415 instead of reaching the handlers as a string.
   app.removeContentTypeParser('text/plain');
+  // Requests that still arrive on busy keep-alive connections once the close began are sent elsewhere.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('Connection', 'close');
+    return reply.code(503).send({ error: { code: ErrorCode.Unavailable, message: 'server is shutting down' } });
+  });
   const origins = hub.config.server.corsOrigins;
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
@@ -42,14 +60,9 @@ export function createHttpApp(hub: Hub): FastifyInstance {
       }
     }
   });
-  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status >= 500) hub.logger.error({ err: error }, 'http request failed');
-    const code = status === 413 ? ErrorCode.BadRequest : status === 415 || status === 400 ? ErrorCode.BadRequest : (error.code as string) ?? ErrorCode.Internal;
-    const known = Object.values(ErrorCode).includes(code as ErrorCode) ? code : status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest;
-    // Body parsing failures (not JSON, empty, too large, wrong type) name the body as the bad field.
-    const field = status < 500 && error.code?.startsWith('FST_ERR_CTP_') ? { field: 'body' } : {};
-    return reply.code(status).send({ error: { code: known, message: status >= 500 ? 'internal error' : error.message, ...field } });
+  app.setErrorHandler((error, _request, reply) => {
+    const { status, error: body } = errorReply(error, hub.logger, hub.config.server.bodyLimit);
+    return reply.code(status).send({ error: body });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: ErrorCode.NotFound, message: `no route ${request.method} ${request.url.split('?')[0]}` } }),

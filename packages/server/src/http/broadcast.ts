@@ -40,7 +40,7 @@ function broadcastRoute(config: HeraldConfig): RouteDoc {
     auth: 'apiKey',
     params: broadcastParams,
     body: broadcastBody,
-    responses: { 200: { description: 'Published.', schema: broadcastResult }, 404: { description: 'No alias of that name.' }, ...errors(400, 401, 403, 413, 415, 503) },
+    responses: { 200: { description: 'Published.', schema: broadcastResult }, 404: { description: 'No alias of that name.' }, ...errors(400, 401, 403, 413, 415, 500, 503) },
   };
 }
 
@@ -76,6 +76,10 @@ export function broadcastRoutes(app: FastifyInstance, hub: Hub): void {
     if (alias.payload !== undefined && data === undefined) {
       return reply.code(400).send({ error: { code: ErrorCode.BadRequest, message: `${alias.payload}: required`, field: alias.payload } });
     }
+    // Named as the body has it (`call`, `data`), before the hub would call it `data`.
+    const dataField = alias.payload ?? ('data' in body ? 'data' : 'body');
+    const problem = hub.dataProblem(data);
+    if (problem) return reply.code(400).send({ error: { code: ErrorCode.BadRequest, message: `${dataField}: ${problem}`, field: dataField } });
     const rooms = body.rooms ?? alias.rooms;
     if (rooms.length === 0) return reply.code(400).send({ error: { code: ErrorCode.BadRequest, message: 'rooms: give at least one room', field: 'rooms' } });
     const tenant = callerTenant(request, hub.config, body.tenant);

@@ -31,6 +31,10 @@ const historyResult = z.object({
   offset: z.number().int().meta({ description: "The stream's latest offset." }),
   publications: z.array(publication).meta({ description: 'In offset order.' }),
   recovery: recoveryResult.optional().meta({ description: 'Present when a position (`offset`/`epoch` or `lastId`) was given: whether everything after it could be returned.' }),
+  unreadable: z
+    .array(z.number().int())
+    .optional()
+    .meta({ description: 'Offsets of kept entries that could not be read and are left out (logged on the server); absent when there are none.' }),
 });
 
 const presenceResult = z.object({ channel: z.string(), users: z.array(presenceUser) });
@@ -45,7 +49,7 @@ export const historyRoute = {
   auth: 'apiKey',
   params: channelParams,
   query: historyQuery,
-  responses: { 200: { description: 'History page.', schema: historyResult }, ...errors(400, 401, 403, 503) },
+  responses: { 200: { description: 'History page.', schema: historyResult }, ...errors(400, 401, 403, 500, 503) },
 } satisfies RouteDoc;
 
 export const presenceRoute = {
@@ -58,7 +62,7 @@ export const presenceRoute = {
   auth: 'apiKey',
   params: channelParams,
   query: tenantQuery,
-  responses: { 200: { description: 'Users with their connection counts.', schema: presenceResult }, ...errors(400, 401, 403, 503) },
+  responses: { 200: { description: 'Users with their connection counts.', schema: presenceResult }, ...errors(400, 401, 403, 500, 503) },
 } satisfies RouteDoc;
 
 function notKept(reply: FastifyReply, what: string, channel: string): FastifyReply {

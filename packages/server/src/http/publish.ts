@@ -5,7 +5,7 @@ import type { Hub } from '../core/hub.js';
 import { callerTenant } from './api-auth.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { audience, channelName, tenantName } from './schemas.js';
-import { issueBody, parseOr400, sendHubError } from './validation.js';
+import { failureBody, issueBody, parseOr400, sendFailure } from './validation.js';
 
 const MAX_CHANNELS = 100;
 const MAX_BATCH = 1000;
@@ -67,7 +67,7 @@ export const publishRoute = {
   description: 'Answers once the publication is stored. With `channel` the result has `offset`; with `channels`, `offsets` by channel.',
   auth: 'apiKey',
   body: publishBody,
-  responses: { 200: { description: 'Published (or a duplicate of an earlier publish).', schema: publishResult }, ...errors(400, 401, 403, 413, 415, 503) },
+  responses: { 200: { description: 'Published (or a duplicate of an earlier publish).', schema: publishResult }, ...errors(400, 401, 403, 413, 415, 500, 503) },
 } satisfies RouteDoc;
 
 export const batchRoute = {
@@ -96,8 +96,7 @@ async function publishBatchItem(hub: Hub, request: FastifyRequest, defaultTenant
   try {
     return await publishOne(hub, callerTenant(request, hub.config, parsed.data.tenant ?? defaultTenant), parsed.data);
   } catch (err) {
-    const e = err as { code?: string; message: string; field?: string };
-    return { error: { code: e.code ?? 'internal', message: e.message, ...(e.field ? { field: e.field } : {}) } };
+    return { error: failureBody(err, hub.logger).error };
   }
 }
 
@@ -110,7 +109,7 @@ export function publishRoutes(app: FastifyInstance, hub: Hub): void {
     try {
       return await publishOne(hub, tenant, body);
     } catch (err) {
-      return sendHubError(err, reply);
+      return sendFailure(err, reply, hub.logger);
     }
   });
 

@@ -40,13 +40,14 @@ export interface RouteDoc {
 }
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request; `error.field` names the offending field.',
+  400: 'Invalid request; `error.field` names the offending field (for publication data past `limits.maxDataDepth` or `limits.maxDataBytes`, `data`).',
   401: 'Missing or invalid API key.',
   403: 'The API key is limited to another tenant.',
   413: 'Body larger than `server.bodyLimit`.',
   406: 'The request does not accept `text/event-stream`.',
   415: 'Body is not `application/json`.',
-  503: 'Not ready, or the engine did not accept the request.',
+  500: 'The request failed for a reason other than an outage and would fail again (`internal`); the cause is in the server log.',
+  503: 'The engine is unavailable (Redis down or not answering) or the server is shutting down (`unavailable`): retry, with the same `idempotencyKey` for a publish.',
 };
 
 /** Standard error responses, all with the `{ error }` body. */

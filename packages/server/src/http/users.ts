@@ -39,7 +39,7 @@ export const disconnectRoute = {
   params: userParams,
   body: disconnectBody,
   optionalBody: true,
-  responses: { 200: { description: 'Disconnect sent.', schema: disconnectResult }, ...errors(400, 401, 403, 413, 415, 503) },
+  responses: { 200: { description: 'Disconnect sent.', schema: disconnectResult }, ...errors(400, 401, 403, 413, 415, 500, 503) },
 } satisfies RouteDoc;
 
 /** `POST /api/v1/users/:userId/disconnect`. */

@@ -2,6 +2,7 @@ import { ErrorCode } from '@herald/protocol';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { HubError } from '../core/errors.js';
+import { EngineUnavailableError } from '../engine.js';
 import type { Logger } from '../logger.js';
 
 /** The `{ code, message, field }` error for the first issue of a failed parse. */
@@ -33,18 +34,35 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCode.NotFound]: 404,
   [ErrorCode.LimitExceeded]: 429,
   [ErrorCode.RateLimited]: 429,
+  [ErrorCode.Internal]: 500,
   [ErrorCode.Unavailable]: 503,
 };
 
+/** The HTTP status of a HubError. */
+export function hubErrorStatus(err: HubError): number {
+  return STATUS[err.code] ?? 500;
+}
+
 /** Answers a HubError with its HTTP status and body; rethrows anything else. */
 export function sendHubError(err: unknown, reply: FastifyReply): FastifyReply {
-  if (err instanceof HubError) return reply.code(STATUS[err.code] ?? 500).send({ error: err.toBody() });
+  if (err instanceof HubError) return reply.code(hubErrorStatus(err)).send({ error: err.toBody() });
   throw err;
 }
 
-/** Answers a HubError with its status, and anything else (an engine call that failed) with 503. */
+/**
+ * The `{ code, message, field? }` a caller gets for a failure: a HubError's own; for an engine
+ * that cannot answer now, `unavailable` (503); for anything else, `internal` (500). Only the
+ * HubError's message reaches the caller; the rest goes to the log.
+ */
+export function failureBody(err: unknown, logger: Logger): { status: number; error: { code: ErrorCode; message: string; field?: string } } {
+  if (err instanceof HubError) return { status: hubErrorStatus(err), error: err.toBody() };
+  logger.error({ err }, 'request failed');
+  if (err instanceof EngineUnavailableError) return { status: 503, error: { code: ErrorCode.Unavailable, message: 'engine unavailable, try again' } };
+  return { status: 500, error: { code: ErrorCode.Internal, message: 'internal error' } };
+}
+
+/** Answers a failure as failureBody says. */
 export function sendFailure(err: unknown, reply: FastifyReply, logger: Logger): FastifyReply {
-  if (err instanceof HubError) return sendHubError(err, reply);
-  logger.error({ err }, 'engine call failed');
-  return reply.code(503).send({ error: { code: ErrorCode.Unavailable, message: 'engine unavailable, try again' } });
+  const { status, error } = failureBody(err, logger);
+  return reply.code(status).send({ error });
 }

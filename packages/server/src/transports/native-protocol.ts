@@ -280,7 +280,10 @@ export class NativeProtocol {
       return this.link.close(CloseCode.Unauthorized, tooLong ? 'token too long' : 'connect frame needs a token');
     }
     if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
-      return this.fail(id, { code: ErrorCode.UnknownFrame, message: `unknown frame type ${JSON.stringify(type)}`.slice(0, 200), field: 'type' });
+      // Only a string is quoted back: any other value may be nested too deep for JSON.stringify.
+      const kind = Array.isArray(type) ? 'an array' : type === null ? 'null' : `a ${typeof type}`;
+      const message = typeof type === 'string' ? `unknown frame type ${JSON.stringify(type.slice(0, 100))}` : type === undefined ? 'frame has no type' : `frame type must be a string, not ${kind}`;
+      return this.fail(id, { code: ErrorCode.UnknownFrame, message, field: 'type' });
     }
     const { field, message } = describeIssue(error);
     this.fail(id, { code: ErrorCode.BadRequest, message, field });

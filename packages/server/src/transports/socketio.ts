@@ -10,6 +10,7 @@ import { TokenBucket } from '../core/rate-limiter.js';
 import { mergeInOrder, type PendingSubscribe, type Session } from '../core/session.js';
 import { key, resumableAdapter, type RestoredData, type ResumableSocket } from './socketio-adapter.js';
 import { SocketIoLink, socketIoFormat } from './socketio-link.js';
+import { sessionRefusal } from './refusals.js';
 import { closeSessionsOnLostPolls } from './socketio-polling.js';
 import { encodeCursor } from './stream-cursor.js';
 import { refuseUpgradeWith } from './upgrade-response.js';
@@ -181,7 +182,7 @@ export class SocketIoTransport {
         session = await hub.openSession(identity, link, { route: nsp.name, ...(restore ? { replaces: restore.connectionId } : {}) });
       } catch (err) {
         // A full tenant or an engine outage passes: the client is told, and reconnects with its backoff.
-        socket.emit('error', errorBody(err));
+        socket.emit('error', sessionRefusal(err, hub.logger, 'socketio').error);
         link.closeTransport();
         return;
       }

@@ -2,9 +2,9 @@ import { CloseCode, ErrorCode, type RecoverySince, type StreamPosition } from '@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthError, type Identity } from '../auth/identity.js';
 import type { RouteConfig } from '../config/schema.js';
-import { HubError } from '../core/errors.js';
 import type { Hub } from '../core/hub.js';
 import { flushInOrder, type PendingSubscribe, type Session } from '../core/session.js';
+import { sessionRefusal, subscribeRefusal } from './refusals.js';
 import { routeFullReason } from './route-capacity.js';
 import { channelFor } from './routes.js';
 import { decodeCursor } from './stream-cursor.js';
@@ -113,9 +113,10 @@ export class SseTransport {
       // A cursor names the connection it came from: the same reader coming back replaces it.
       session = await hub.openSession(identity, link, { ...(route ? { route: route.path } : {}), ...(resume?.connectionId ? { replaces: resume.connectionId } : {}) });
     } catch (err) {
-      link.sendEvent('error', err instanceof HubError ? err.toBody() : { code: ErrorCode.Internal, message: 'cannot open session' });
+      const refusal = sessionRefusal(err, hub.logger, 'sse');
+      link.sendEvent('error', refusal.error);
       this.links.delete(link);
-      return link.close(CloseCode.TooManyConnections, (err as Error).message);
+      return link.close(refusal.code, refusal.error.message);
     }
     link.session = session;
     if (!link.open) {
@@ -136,9 +137,9 @@ export class SseTransport {
         if (recovery && !recovery.recovered) link.sendEvent('not_recovered', { channel, ...recovery });
         pending.push(sub);
       } catch (err) {
-        const body = err instanceof HubError ? err.toBody() : { code: ErrorCode.Internal, message: 'subscribe failed' };
-        link.sendEvent('error', { channel, ...body });
-        return link.close(CloseCode.Forbidden, body.message);
+        const refusal = subscribeRefusal(err, hub.logger, 'sse');
+        link.sendEvent('error', { channel, ...refusal.error });
+        return link.close(refusal.code, refusal.error.message);
       }
     }
     if (format === sseEnvelopeFormat) {

@@ -45,7 +45,8 @@ describe('WebSocketLink', () => {
   describe('send queue', () => {
     it('closes a reader that stopped reading, and server memory stays bounded', async () => {
       await using herald = await startHerald({
-        limits: { sendQueueBytes: 65_536 },
+        // Publications of 100 KB, past the default limits.maxDataBytes: each one alone overflows the queue.
+        limits: { sendQueueBytes: 65_536, maxDataBytes: 131_072 },
         // No history: the publications themselves must not be what memory holds.
         channels: { rules: [{ pattern: '*', subscribe: 'all' }] },
       });
