@@ -26,7 +26,7 @@ describeWithRedis('chaos: a CI-sized run (3 node processes, proxies, cuts, inver
   it('made every fault it planned, and every client kind expected publications', () => {
     const faults = (kind: string) => result.analysis.windows.filter((w) => w.kind === kind).map((w) => w.faults);
     assert.ok(faults('cuts').every((f) => (f['connections cut'] ?? 0) > 0), 'connections were cut');
-    assert.ok(faults('inversions').every((f) => (f['publish pairs'] ?? 0) > 0), 'simultaneous publish pairs were made');
+    assert.ok(faults('inversions').every((f) => (f['publish bursts'] ?? 0) > 0), 'simultaneous publish bursts were made');
     assert.ok(faults('node-kill').every((f) => Object.keys(f).some((k) => k.startsWith('kill -9')) && Object.keys(f).some((k) => k.endsWith('restarted'))), 'a node was killed and restarted');
     assert.ok(faults('redis-restart').every((f) => f['redis stopped'] === 1 && f['redis started'] === 1 && !f['nodes not ready after 20 s']), 'Redis was restarted and the nodes came back');
     for (const kind of ['ws-sdk', 'ws-raw', 'socketio', 'sse'] as const) {

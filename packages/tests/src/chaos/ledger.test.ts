@@ -102,6 +102,26 @@ describe('chaos ledger', () => {
     assert.equal(verdict(a).ok, false);
   });
 
+  it('does not let a later report excuse a publication that was due while the client was up', () => {
+    const { ledger, publish, tick, newEpoch } = setup();
+    ledger.addClient({ id: 'a', kind: 'socketio', tenant: 't0', channels: ['x'], oncePerPublication: true });
+    ledger.beginWindow('1 inversions', 'inversions');
+    const skipped = publish('t0', ['x']);
+    const next = publish('t0', ['x']);
+    ledger.deliver('a', { id: next.id, data: next.data });
+    tick(10_000);
+    ledger.beginWindow('2 redis-restart', 'redis-restart');
+    ledger.generation += 1;
+    newEpoch();
+    ledger.interrupted('a', 'disconnect: transport close');
+    tick(500);
+    ledger.report('a', { channel: 'x', reason: 'session_not_restored', liveFrom: { epoch: 'E2', offset: 0 } });
+    const a = ledger.analyse();
+    assert.equal(a.totals.socketio.lostSilently, 1);
+    assert.equal(a.findings[0].k, skipped.k);
+    assert.equal(a.findings[0].window, 1);
+  });
+
   it('takes a missing range literally', () => {
     const { ledger, publish } = setup();
     ledger.addClient({ id: 'a', kind: 'ws-raw', tenant: 't0', channels: ['x'], oncePerPublication: false });

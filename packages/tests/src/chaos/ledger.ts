@@ -117,6 +117,8 @@ export interface Finding {
   offset?: number;
   gen?: number;
   seq?: number;
+  /** When it happened: the acknowledgement of a lost publication, the arrival of a duplicate or reorder. */
+  at: number;
   detail: string;
 }
 
@@ -136,6 +138,9 @@ export interface Analysis {
 export const emptyCell = (): Cell => ({ expected: 0, received: 0, lostSilently: 0, lostReported: 0, duplicates: 0, reorders: 0, leaks: 0, unacked: 0 });
 
 const ITEM_SEPARATOR = '\u0000';
+
+/** How long a delivery may take under load: a publication acknowledged this long before a connection dropped was due on it. */
+export const DELIVERY_GRACE_MS = 2000;
 
 /** Position of an acknowledged publication on one channel, ordered by generation then offset. */
 type Position = [gen: number, offset: number];
@@ -164,8 +169,10 @@ export class Ledger {
   private readonly pending = new Map<string, Map<string, number>>();
   /** Per client, items delivered so far (a delivery may come before its acknowledgement). */
   private readonly delivered = new Map<string, Set<string>>();
-  /** The other publication of a simultaneous pair (inversion windows), both ways. */
-  private readonly partners = new Map<string, string>();
+  /** When each client's connection dropped. */
+  private readonly interruptions = new Map<string, number[]>();
+  /** The members of each simultaneous burst (inversion windows), by member. */
+  private readonly bursts = new Map<string, string[]>();
   private readonly byTenant = new Map<string, ClientInfo[]>();
   private inversions = 0;
 
@@ -216,9 +223,9 @@ export class Ledger {
     if (p && !p.ack) p.gaveUp = reason;
   }
 
-  /** Two acknowledged publications of one channel whose ids sort against their offsets. */
-  inversion(): void {
-    this.inversions += 1;
+  /** Acknowledged publications of one channel, next to each other in offset order, whose ids sort the other way. */
+  inversion(n = 1): void {
+    this.inversions += n;
   }
 
   publication(k: string): PublicationRecord | undefined {
@@ -234,6 +241,7 @@ export class Ledger {
     this.notes.set(info.id, []);
     this.pending.set(info.id, new Map());
     this.delivered.set(info.id, new Set());
+    this.interruptions.set(info.id, []);
     const list = this.byTenant.get(info.tenant) ?? [];
     list.push(info);
     this.byTenant.set(info.tenant, list);
@@ -250,26 +258,32 @@ export class Ledger {
     this.pending.get(clientId)!.delete(key);
   }
 
-  /** Two publications about to be made at once to one channel through two nodes. */
-  pair(a: string, b: string): void {
-    this.partners.set(a, b);
-    this.partners.set(b, a);
+  /** Publications about to be made at once to one channel through two nodes. */
+  burst(keys: string[]): void {
+    for (const k of keys) this.bursts.set(k, keys);
   }
 
   /**
-   * Whether `k` is the first of a simultaneous pair to reach this client on `channel`: cut now,
-   * and the other one (possibly with a lower id, and a later offset) is still to come.
+   * Whether `k` belongs to a simultaneous burst of which this client has not got every other
+   * member on `channel` yet: cut now, and a later offset with a lower id may still be to come.
    */
-  firstOfPair(clientId: string, k: string, channel: string | undefined): boolean {
-    const partner = this.partners.get(k);
-    if (partner === undefined) return false;
+  earlyInBurst(clientId: string, k: string, channel: string | undefined): boolean {
+    const members = this.bursts.get(k);
+    if (members === undefined) return false;
     const once = this.clients.get(clientId)!.oncePerPublication;
-    return !this.delivered.get(clientId)!.has(once ? partner : `${channel}${ITEM_SEPARATOR}${partner}`);
+    const delivered = this.delivered.get(clientId)!;
+    return members.some((m) => m !== k && !delivered.has(once ? m : `${channel}${ITEM_SEPARATOR}${m}`));
   }
 
   report(clientId: string, report: ReportInput): void {
     this.reports.get(clientId)!.push({ ...report, at: this.clock(), window: this.currentWindow.index, gen: this.generation });
     this.note(clientId, `reported loss on ${report.channel}: ${report.reason}${report.missing ? ` missing ${report.missing.from}-${report.missing.to}` : ''}${report.liveFrom ? `, live from offset ${report.liveFrom.offset}` : ''}`);
+  }
+
+  /** The client's connection dropped (it will come back): what a later loss report can account for starts here. */
+  interrupted(clientId: string, why: string): void {
+    this.interruptions.get(clientId)!.push(this.clock());
+    this.note(clientId, why);
   }
 
   /** Something that happened to a client (a reconnect, a cut), shown next to its failures. */
@@ -292,6 +306,20 @@ export class Ledger {
     let n = 0;
     for (const list of this.deliveries.values()) n += list.length;
     return n;
+  }
+
+  /** Everything recorded, as JSON-able data, to look into a run afterwards (`--dump FILE`). */
+  dump(): unknown {
+    return {
+      windows: this.windows,
+      publications: [...this.publications.values()],
+      clients: [...this.clients.values()].map((c) => ({
+        ...c,
+        deliveries: this.deliveries.get(c.id),
+        reports: this.reports.get(c.id),
+        notes: this.notes.get(c.id),
+      })),
+    };
   }
 
   // -- the verdict --
@@ -321,7 +349,7 @@ export class Ledger {
       const highest = new Map<string, Position>();
       /** Per channel, the acknowledged positions delivered, in arrival order, with arrival time. */
       const arrivals = new Map<string, { at: number; pos: Position }[]>();
-      const finding = (kind: FindingKind, window: number, k: string, channel: string, detail: string, p?: PublicationRecord) => {
+      const finding = (kind: FindingKind, window: number, k: string, channel: string, detail: string, p?: PublicationRecord, at = p?.ack?.at ?? 0) => {
         const c = channel.split(',')[0];
         findings.push({
           kind,
@@ -331,6 +359,7 @@ export class Ledger {
           channel,
           window,
           k,
+          at,
           ...(p?.ack ? { offset: p.ack.offsets[c], gen: p.ack.gen } : {}),
           ...(p?.seq[c] !== undefined ? { seq: p.seq[c] } : {}),
           detail,
@@ -340,14 +369,14 @@ export class Ledger {
       for (const d of this.deliveries.get(client.id)!) {
         if (!isChaosData(d.data)) {
           count(client.kind, d.window, 'leaks');
-          finding('leak', d.window, '?', d.channel ?? '?', `a delivery that is not a chaos publication: ${JSON.stringify(d.data).slice(0, 80)}`);
+          finding('leak', d.window, '?', d.channel ?? '?', `a delivery that is not a chaos publication: ${JSON.stringify(d.data).slice(0, 80)}`, undefined, d.at);
           continue;
         }
         const data = d.data;
         const p = this.publications.get(data.k);
         if (data.t !== client.tenant || (p && p.tenant !== client.tenant)) {
           count(client.kind, d.window, 'leaks');
-          finding('leak', d.window, data.k, d.channel ?? data.ch.join(','), `cross-tenant: publication of tenant ${data.t} delivered to a client of tenant ${client.tenant} (id ${d.id})`, p);
+          finding('leak', d.window, data.k, d.channel ?? data.ch.join(','), `cross-tenant: publication of tenant ${data.t} delivered to a client of tenant ${client.tenant} (id ${d.id})`, p, d.at);
           continue;
         }
         const matched = client.oncePerPublication
@@ -357,7 +386,7 @@ export class Ledger {
             : [];
         if (matched.length === 0) {
           count(client.kind, d.window, 'leaks');
-          finding('leak', d.window, data.k, d.channel ?? data.ch.join(','), `publication of ${data.ch.join(',')} delivered on ${d.channel ?? '(no channel)'} to a client of ${client.channels.join(',')}`, p);
+          finding('leak', d.window, data.k, d.channel ?? data.ch.join(','), `publication of ${data.ch.join(',')} delivered on ${d.channel ?? '(no channel)'} to a client of ${client.channels.join(',')}`, p, d.at);
           continue;
         }
         const key = client.oncePerPublication ? data.k : `${matched[0]}${ITEM_SEPARATOR}${data.k}`;
@@ -374,6 +403,7 @@ export class Ledger {
             matched.join(','),
             `delivered ${list.length} times, at ${list.map((x) => this.t(x.at)).join(', ')}${ids.length > 1 ? ` with different ids ${ids.join(' ')}` : ` (id ${d.id})`}`,
             p,
+            d.at,
           );
           continue;
         }
@@ -395,7 +425,7 @@ export class Ledger {
           const top = highest.get(c);
           if (top && before(pos, top)) {
             count(client.kind, d.window, 'reorders');
-            finding('reorder', d.window, data.k, c, `offset ${offset} (gen ${pos[0]}) arrived after offset ${top[1]} (gen ${top[0]}), at ${this.t(d.at)}`, p);
+            finding('reorder', d.window, data.k, c, `offset ${offset} (gen ${pos[0]}) arrived after offset ${top[1]} (gen ${top[0]}), at ${this.t(d.at)}`, p, d.at);
           } else highest.set(c, pos);
         }
       }
@@ -415,7 +445,7 @@ export class Ledger {
             count(client.kind, window, 'received');
             continue;
           }
-          const by = reports.find((r) => item.channels.some((c) => this.covers(r, client.tenant, c, p, epochGen, arrivals.get(c))));
+          const by = reports.find((r) => this.excuses(client.id, r, p) && item.channels.some((c) => this.covers(r, client.tenant, c, p, epochGen, arrivals.get(c))));
           if (by) {
             count(client.kind, window, 'lostReported');
             lostByReport.set(by, (lostByReport.get(by) ?? 0) + 1);
@@ -465,6 +495,18 @@ export class Ledger {
       }
     }
     return map;
+  }
+
+  /**
+   * A report comes after an interruption and can only account for what the interruption kept
+   * from the client: publications acknowledged before the connection dropped, by more than the
+   * time a delivery takes, were due while it was up. Not having them is a silent loss, whatever
+   * a later report says (an epoch change "covers" everything before it).
+   */
+  private excuses(clientId: string, r: Report, p: PublicationRecord): boolean {
+    const drops = this.interruptions.get(clientId)!.filter((at) => at <= r.at);
+    const dropped = drops.length > 0 ? drops[drops.length - 1] : r.at;
+    return p.ack!.at >= dropped - DELIVERY_GRACE_MS;
   }
 
   /** Whether report `r` accounts for publication `p` not reaching the client on channel `c`. */

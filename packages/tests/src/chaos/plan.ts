@@ -3,7 +3,7 @@ import type { Random } from './random.js';
 /**
  * - `baseline`: no fault, publishing only;
  * - `cuts`: the proxies cut random client connections;
- * - `inversions`: pairs of publishes to one channel through two nodes at once, so that their ids
+ * - `inversions`: bursts of publishes to one channel through two nodes at once, so that their ids
  *   (minted by each node) may sort against their offsets; a client that sees a lower id after a
  *   higher one on a channel is cut right then;
  * - `node-kill`: `kill -9` of one node; its proxy sends reconnects to another; then it is restarted;
@@ -41,8 +41,8 @@ export interface ChaosSize {
   publishLanes: number;
   /** Share of publications sent to 2-3 channels at once (`channels: [...]`). */
   multiChannelShare: number;
-  /** Inversion windows: one pair of simultaneous publishes every this many ms. */
-  inversionPairEveryMs: number;
+  /** Inversion windows: one burst of 4 simultaneous publishes to a channel through two nodes every this many ms. */
+  inversionBurstEveryMs: number;
   /** Cuts windows: one round of cuts every [min, max] ms, each cutting this share of a proxy's connections. */
   cutEveryMs: [number, number];
   cutShare: number;
@@ -93,7 +93,7 @@ export function chaosSize(name: ChaosSize['name'], random: Random): ChaosSize {
       publishRate: 40,
       publishLanes: 6,
       multiChannelShare: 0.25,
-      inversionPairEveryMs: 100,
+      inversionBurstEveryMs: 100,
       cutEveryMs: [300, 900],
       cutShare: 0.3,
       nodeDownMs: 3000,
@@ -113,7 +113,7 @@ export function chaosSize(name: ChaosSize['name'], random: Random): ChaosSize {
     publishRate: 25,
     publishLanes: 4,
     multiChannelShare: 0.25,
-    inversionPairEveryMs: 100,
+    inversionBurstEveryMs: 100,
     cutEveryMs: [300, 800],
     cutShare: 0.4,
     nodeDownMs: 2500,

@@ -14,7 +14,7 @@ export interface PublisherOptions {
   rate: number;
   lanes: number;
   multiChannelShare: number;
-  inversionPairEveryMs: number;
+  inversionBurstEveryMs: number;
   /** A unique prefix of this run's keys. */
   tag: string;
   /** A harness error (a publish refused with 4xx): the run stops with it. */
@@ -58,7 +58,7 @@ export class Publisher {
     for (const wake of this.wake.splice(0)) wake();
   }
 
-  /** Inversion windows: pairs of simultaneous publishes to one channel through two nodes. */
+  /** Inversion windows: bursts of simultaneous publishes to one channel through two nodes. */
   inversions(on: boolean): void {
     this.inverting = on;
   }
@@ -88,28 +88,35 @@ export class Publisher {
     }
   }
 
+  /**
+   * Every `inversionBurstEveryMs`, a burst of publishes to one channel through two nodes taking
+   * turns (a, b, a, b), all at once: ids minted in the same millisecond on two nodes sort at
+   * random, so next to each other in offset order some sort the other way.
+   */
   private async inversionLoop(): Promise<void> {
     const { random, ledger } = this.o;
     while (this.running) {
-      await sleep(this.o.inversionPairEveryMs);
+      await sleep(this.o.inversionBurstEveryMs);
       if (!this.inverting || !(await this.gate())) continue;
       const nodes = this.o.nodes();
       const [a, b] = random.sample(nodes.map((_, i) => i), 2);
       const tenant = random.pick(this.o.tenants);
       const channel = random.pick(this.o.channels);
       if (this.paused) continue;
-      const [ka, kb] = [this.key(), this.key()];
-      ledger.pair(ka, kb);
+      const keys = [this.key(), this.key(), this.key(), this.key()];
+      ledger.burst(keys);
       void this.track(
         (async () => {
-          const [x, y] = await Promise.all([this.publish(tenant, [channel], a, ka), this.publish(tenant, [channel], b, kb)]);
-          const ax = x && ledger.publication(x)?.ack;
-          const ay = y && ledger.publication(y)?.ack;
-          if (!ax || !ay || ax.gen !== ay.gen) return;
-          ledger.fault('publish pairs');
-          if (ax.id < ay.id !== ax.offsets[channel] < ay.offsets[channel]) {
-            ledger.inversion();
-            ledger.fault('id inversions (acknowledged)');
+          await Promise.all(keys.map((k, i) => this.publish(tenant, [channel], i % 2 === 0 ? a : b, k)));
+          const acks = keys.map((k) => ledger.publication(k)?.ack);
+          if (acks.some((x) => !x) || new Set(acks.map((x) => x!.gen)).size > 1) return;
+          ledger.fault('publish bursts');
+          const byOffset = acks.map((x) => x!).sort((x, y) => x.offsets[channel] - y.offsets[channel]);
+          let inverted = 0;
+          for (let i = 1; i < byOffset.length; i++) if (byOffset[i].id < byOffset[i - 1].id) inverted += 1;
+          if (inverted > 0) {
+            ledger.inversion(inverted);
+            ledger.fault('id inversions (acknowledged)', inverted);
           }
         })(),
       );

@@ -132,7 +132,11 @@ export function failureDetails(analysis: Analysis, v: Verdict, maxGroupsPerKind 
       `- ${f.kind.toUpperCase()} ${f.clientKind} ${f.client} (tenant ${f.tenant}, channels ${client.channels.join(',')}) in window "${analysis.windows[f.window].name}", channel ${f.channel}: ` +
         `${list.length} publication(s)${offsets.length ? `, offsets ${ranges(offsets)}${gens.length ? ` (gen ${gens.join(',')})` : ''}` : ''}${seqs.length ? `, publisher seq ${ranges(seqs)}` : ''}; e.g. ${f.k}: ${f.detail}`,
     );
-    const notes = (analysis.notes.get(f.client) ?? []).filter((x) => x.window === f.window).slice(0, 8);
+    // What happened to the client around the first finding of the group: the notes just before and after it.
+    const all = analysis.notes.get(f.client) ?? [];
+    const i = all.findIndex((x) => x.at > f.at);
+    const cut = i < 0 ? all.length : i;
+    const notes = all.slice(Math.max(0, cut - 5), cut + 3);
     for (const note of notes) out.push(`    · ${((note.at - analysis.windows[0].startedAt) / 1000).toFixed(1)} s ${note.text}`);
   }
   for (const [kind, n] of hidden) out.push(`- … and ${n} more groups of ${kind} findings`);

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseConfig, signToken } from '@herald/server';
@@ -20,6 +21,8 @@ export interface ChaosOptions {
   seed?: number;
   /** Progress lines; default none. */
   log?: (line: string) => void;
+  /** Writes everything the ledger recorded to this file (JSON). */
+  dump?: string;
 }
 
 export interface ChaosResult {
@@ -140,7 +143,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       rate: size.publishRate,
       lanes: size.publishLanes,
       multiChannelShare: size.multiChannelShare,
-      inversionPairEveryMs: size.inversionPairEveryMs,
+      inversionBurstEveryMs: size.inversionBurstEveryMs,
       tag: `c${seed.toString(36)}`,
       onFatal: (err) => (fatal ??= err),
     });
@@ -167,6 +170,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   }
 
   const endedAt = Date.now();
+  if (options.dump) writeFileSync(options.dump, JSON.stringify(ledger.dump()));
   const analysis = ledger.analyse();
   const v = verdict(analysis);
   const p = analysis.publications;
@@ -179,7 +183,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       `${(analysis.publications.total / Math.max(1, (endedAt - started) / 1000)).toFixed(0)} publications/s on average. ` +
       `Ran ${((endedAt - started) / 1000).toFixed(0)} s; runner event-loop delay p99 ${(lag.percentile(99) / 1e6).toFixed(0)} ms, max ${(lag.max / 1e6).toFixed(0)} ms.`,
     '',
-    `Publications: ${p.total} made, ${p.acked} acknowledged (${p.ackedAfterRetry} after a retry, ${p.ackedAsDuplicate} of them answered as already stored through their idempotency key), ${p.gaveUp} given up; ${p.inversions} acknowledged pairs whose ids sort against their offsets.`,
+    `Publications: ${p.total} made, ${p.acked} acknowledged (${p.ackedAfterRetry} after a retry, ${p.ackedAsDuplicate} of them answered as already stored through their idempotency key), ${p.gaveUp} given up; ${p.inversions} times two publications next to each other in a channel had ids that sort against their offsets.`,
     '',
     windowsTable(analysis, endedAt),
     '',

@@ -41,9 +41,12 @@ export class InversionWatch {
     return previous !== undefined && id < previous;
   }
 
-  /** At most one inversion cut per client a second, so a client is not kept from catching up. */
-  mayCut(now: number): boolean {
-    if (now - this.lastCutAt < 1000) return false;
+  /**
+   * Cuts are spaced so that a client can catch up: after an inversion at most one every 300 ms,
+   * early in a burst at most one a second.
+   */
+  mayCut(now: number, why: 'inversion' | 'burst'): boolean {
+    if (now - this.lastCutAt < (why === 'inversion' ? 300 : 1000)) return false;
     this.lastCutAt = now;
     return true;
   }
@@ -53,15 +56,13 @@ export class InversionWatch {
  * In inversion windows, whether to cut a client now, and why:
  * - `inversion`: it just got an id lower than the one before it on the channel (the later offset
  *   with the lower id), so its last id now sorts below one it already has;
- * - `pair`: it just got the first of a simultaneous pair, the other still to come (maybe with a
- *   lower id, at the later offset).
+ * - `burst`: it just got a publication of a simultaneous burst whose other members are still to
+ *   come (one of them maybe with a lower id, at a later offset).
  */
-export function cutReason(ctx: ClientContext, clientId: string, watch: InversionWatch, k: string, channel: string | undefined, inverted: boolean): 'inversion' | 'pair' | undefined {
+export function cutReason(ctx: ClientContext, clientId: string, watch: InversionWatch, k: string, channel: string | undefined, inverted: boolean): 'inversion' | 'burst' | undefined {
   if (!ctx.inversionCuts()) return undefined;
-  const pair = !inverted && ctx.ledger.firstOfPair(clientId, k, channel);
-  if (!inverted && !pair) return undefined;
-  if (!watch.mayCut(ctx.ledger.now())) return undefined;
-  return inverted ? 'inversion' : 'pair';
+  const why = inverted ? 'inversion' : ctx.ledger.earlyInBurst(clientId, k, channel) ? 'burst' : undefined;
+  return why && watch.mayCut(ctx.ledger.now(), why) ? why : undefined;
 }
 
 /**

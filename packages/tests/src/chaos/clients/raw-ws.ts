@@ -55,7 +55,10 @@ export function startRawWsClient(info: ClientInfo, ctx: ClientContext): ChaosCli
         done();
       });
     };
+    // Set when the client cuts itself: frames of the same TCP read that follow are dropped.
+    let cut = false;
     socket.on('message', (raw) => {
+      if (cut) return;
       const frame = JSON.parse(raw.toString());
       if (frame.type === 'pub') {
         if (frame.channel === '$tenant') return;
@@ -64,8 +67,9 @@ export function startRawWsClient(info: ClientInfo, ctx: ClientContext): ChaosCli
         const inverted = watch.observe(frame.channel, frame.id);
         const why = isChaosData(frame.data) ? cutReason(ctx, info.id, watch, frame.data.k, frame.channel, inverted) : undefined;
         if (why && cutNow(ctx, (socket as unknown as { _socket?: NetSocket })._socket)) {
+          cut = true;
           ledger.fault(`${why} cuts (ws-raw)`);
-          ledger.note(info.id, `cut right after ${frame.id} (offset ${frame.offset} of ${frame.channel}), ${why === 'inversion' ? 'which sorts below the id before it' : 'the first of a simultaneous pair'}`);
+          ledger.note(info.id, `cut right after ${frame.id} (offset ${frame.offset} of ${frame.channel}), ${why === 'inversion' ? 'which sorts below the id before it' : 'early in a simultaneous burst'}`);
         }
       } else if (frame.type === 'reply') {
         const handler = replies.get(frame.id);
@@ -92,7 +96,7 @@ export function startRawWsClient(info: ClientInfo, ctx: ClientContext): ChaosCli
     socket.on('close', (code, reason) => {
       up = false;
       if (closing) return;
-      ledger.note(info.id, `closed ${code} ${reason.toString()}`);
+      ledger.interrupted(info.id, `closed ${code} ${reason.toString()}`);
       if (TERMINAL_CODES.has(code)) return;
       setTimeout(connect, jittered(ctx.random, 100, 400));
     });

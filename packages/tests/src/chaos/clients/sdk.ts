@@ -10,12 +10,18 @@ import { InversionWatch, cutNow, cutReason, type ChaosClient, type ClientContext
  */
 export function startSdkClient(info: ClientInfo, ctx: ClientContext): ChaosClient {
   const { ledger } = ctx;
-  let current: WebSocket | undefined;
+  let current: (WebSocket & { cut: boolean }) | undefined;
   // The SDK's sockets, so that an inversion can cut the live one.
   class TrackedWebSocket extends WebSocket {
+    /** Set when the client cuts itself: frames of the same TCP read that follow are dropped. */
+    cut = false;
     constructor(...args: ConstructorParameters<typeof WebSocket>) {
       super(...args);
       current = this;
+    }
+    override emit(event: string | symbol, ...args: any[]): boolean {
+      if (this.cut && event === 'message') return false;
+      return super.emit(event, ...args);
     }
   }
   const client = createHeraldClient({
@@ -36,9 +42,10 @@ export function startSdkClient(info: ClientInfo, ctx: ClientContext): ChaosClien
       ledger.deliver(info.id, { channel: p.channel, id: p.id, epoch: p.epoch, offset: p.offset, data: p.data });
       const inverted = watch.observe(p.channel, p.id);
       const why = isChaosData(p.data) ? cutReason(ctx, info.id, watch, p.data.k, p.channel, inverted) : undefined;
-      if (why && cutNow(ctx, (current as unknown as { _socket?: NetSocket } | undefined)?._socket)) {
+      if (why && current && cutNow(ctx, (current as unknown as { _socket?: NetSocket })._socket)) {
+        current.cut = true;
         ledger.fault(`${why} cuts (ws-sdk)`);
-        ledger.note(info.id, `cut right after ${p.id} (offset ${p.offset} of ${p.channel}), ${why === 'inversion' ? 'which sorts below the id before it' : 'the first of a simultaneous pair'}`);
+        ledger.note(info.id, `cut right after ${p.id} (offset ${p.offset} of ${p.channel}), ${why === 'inversion' ? 'which sorts below the id before it' : 'early in a simultaneous burst'}`);
       }
     });
     sub.onGap((gap) => {
@@ -58,8 +65,10 @@ export function startSdkClient(info: ClientInfo, ctx: ClientContext): ChaosClien
   let lastStatus = '';
   client.on('status', (state) => {
     if (state.status === lastStatus) return;
+    const text = `status ${state.status}${state.reason ? `: ${state.reason}` : ''}${state.code ? ` (${state.code})` : ''}`;
+    if (lastStatus === 'connected') ledger.interrupted(info.id, text);
+    else ledger.note(info.id, text);
     lastStatus = state.status;
-    ledger.note(info.id, `status ${state.status}${state.reason ? `: ${state.reason}` : ''}${state.code ? ` (${state.code})` : ''}`);
   });
   client.on('error', (err) => ledger.note(info.id, `error ${err.code}: ${err.message}`));
 

@@ -35,8 +35,31 @@ export function startSocketIoClient(info: ClientInfo, ctx: ClientContext): Chaos
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
 
-  const rawSocket = (): NetSocket | undefined =>
-    (socket.io.engine as unknown as { transport?: { ws?: { _socket?: NetSocket } } } | undefined)?.transport?.ws?._socket;
+  type RawWs = { _socket?: NetSocket; emit(event: string | symbol, ...args: unknown[]): boolean };
+  const rawWs = (): RawWs | undefined => (socket.io.engine as unknown as { transport?: { ws?: RawWs } } | undefined)?.transport?.ws;
+
+  // socket.io-client decodes every packet of a read at once and hands each event on in a later
+  // microtask: after a cut, those already decoded must not be handled either (they never arrived).
+  let dropping = false;
+  const internals = socket as unknown as { onevent(packet: unknown): void };
+  const onevent = internals.onevent.bind(socket);
+  internals.onevent = (packet) => {
+    if (!dropping) onevent(packet);
+  };
+  socket.on('connect', () => (dropping = false));
+
+  /**
+   * Cuts the connection under the socket now: nothing after this event is handled, the stock
+   * client sees a transport close and reconnects by itself with the last id it handled.
+   */
+  const cut = (): boolean => {
+    const ws = rawWs();
+    if (!ws || !cutNow(ctx, ws._socket)) return false;
+    dropping = true;
+    const emit = ws.emit.bind(ws);
+    ws.emit = (event, ...args) => (event === 'message' ? false : emit(event, ...args));
+    return true;
+  };
 
   socket.onAny((event: string, ...args: unknown[]) => {
     if (event !== 'chaos') return;
@@ -46,10 +69,10 @@ export function startSocketIoClient(info: ClientInfo, ctx: ClientContext): Chaos
     let inverted = false;
     for (const room of data.ch) if (info.channels.includes(room) && watch.observe(room, id)) inverted = true;
     const why = cutReason(ctx, info.id, watch, data.k, undefined, inverted);
-    if (why && cutNow(ctx, rawSocket())) {
+    if (why && cut()) {
       if (why === 'inversion') cutAfter = id;
       ledger.fault(`${why} cuts (socketio)`);
-      ledger.note(info.id, `cut right after ${id} (${data.k}, ${data.ch.join(',')} seq ${JSON.stringify(data.seq)}), ${why === 'inversion' ? 'which sorts below the id before it' : 'the first of a simultaneous pair'}`);
+      ledger.note(info.id, `cut right after ${id} (${data.k}, ${data.ch.join(',')} seq ${JSON.stringify(data.seq)}), ${why === 'inversion' ? 'which sorts below the id before it' : 'early in a simultaneous burst'}`);
     }
   });
 
@@ -101,7 +124,7 @@ export function startSocketIoClient(info: ClientInfo, ctx: ClientContext): Chaos
     const kept = cutAfter !== undefined && state._lastOffset === cutAfter;
     if (cutAfter !== undefined && kept) ledger.fault('inversion cuts at the lower id (socketio)');
     cutAfter = undefined;
-    ledger.note(info.id, `disconnect: ${reason} (offset ${state._lastOffset})`);
+    ledger.interrupted(info.id, `disconnect: ${reason} (offset ${state._lastOffset})`);
     if (reason === 'io server disconnect') {
       const code = Number(lastError?.code);
       if (TERMINAL_CODES.has(code)) return;

@@ -58,10 +58,12 @@ export function startSseClient(info: ClientInfo, ctx: ClientContext): ChaosClien
         ledger.note(info.id, `error event ${data}`);
         return;
       }
-      up = false;
       if (closing) return;
       const message = (e as unknown as { message?: string; code?: number }).message;
-      ledger.note(info.id, `stream error: ${message ?? 'unknown'}${es.readyState === es.CLOSED ? ' (given up: opening a new one)' : ''}`);
+      const text = `stream error: ${message ?? 'unknown'}${es.readyState === es.CLOSED ? ' (given up: opening a new one)' : ''}`;
+      if (up) ledger.interrupted(info.id, text);
+      else ledger.note(info.id, text);
+      up = false;
       if (es.readyState === es.CLOSED) setTimeout(open, 1000);
     });
   };
