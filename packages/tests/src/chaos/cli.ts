@@ -4,11 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { redisServerAvailable, REDIS_SERVER_BIN } from '@herald/server/testing';
 import { runChaos, type ChaosOptions } from './run.js';
 
-function parseArgs(argv: string[]): { size: ChaosOptions['size']; seed?: number; out?: string; dump?: string } {
+function parseArgs(argv: string[]): { size: ChaosOptions['size']; seed?: number; out?: string; dump?: string; sabotage: boolean } {
   let size: ChaosOptions['size'] = 'full';
   let seed: number | undefined;
   let out: string | undefined;
   let dump: string | undefined;
+  let sabotage = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') size = 'quick';
@@ -17,8 +18,9 @@ function parseArgs(argv: string[]): { size: ChaosOptions['size']; seed?: number;
     else if (arg === '--seed') seed = Number(argv[++i]);
     else if (arg === '--out') out = argv[++i];
     else if (arg === '--dump') dump = argv[++i];
+    else if (arg === '--sabotage') sabotage = true;
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: npm run chaos [-- --quick | --ci | --full] [--seed N] [--out report.md] [--dump ledger.json]');
+      console.log('usage: npm run chaos [-- --quick | --ci | --full] [--seed N] [--out report.md] [--dump ledger.json] [--sabotage]\n  --sabotage: raw WebSocket clients resubscribe without since, so the run must fail for them (a check of the run itself)');
       process.exit(0);
     } else {
       console.error(`unknown argument ${arg}`);
@@ -29,7 +31,7 @@ function parseArgs(argv: string[]): { size: ChaosOptions['size']; seed?: number;
     console.error('--seed takes an integer');
     process.exit(2);
   }
-  return { size, ...(seed !== undefined ? { seed } : {}), ...(out ? { out } : {}), ...(dump ? { dump } : {}) };
+  return { size, sabotage, ...(seed !== undefined ? { seed } : {}), ...(out ? { out } : {}), ...(dump ? { dump } : {}) };
 }
 
 const args = parseArgs(process.argv.slice(2));
@@ -38,7 +40,7 @@ if (!redisServerAvailable()) {
   process.exit(2);
 }
 try {
-  const result = await runChaos({ size: args.size, ...(args.seed !== undefined ? { seed: args.seed } : {}), ...(args.dump ? { dump: args.dump } : {}), log: (line) => console.error(line) });
+  const result = await runChaos({ size: args.size, ...(args.seed !== undefined ? { seed: args.seed } : {}), ...(args.dump ? { dump: args.dump } : {}), sabotage: args.sabotage, log: (line) => console.error(line) });
   console.log(result.text);
   if (args.out) writeFileSync(args.out, result.text);
   console.error(result.verdict.ok ? `chaos: PASS (seed ${result.seed})` : `chaos: FAIL (seed ${result.seed}; run again with --seed ${result.seed} for the same plan)`);

@@ -42,15 +42,24 @@ export async function runFault(w: WindowPlan, ctx: FaultContext): Promise<void> 
       await sleep(w.durationMs);
       return;
 
-    case 'cuts':
+    case 'cuts': {
+      // Some publish attempts go through the publish proxy meanwhile; its answers are held back
+      // now and then and the connections dropped: stored, unacknowledged, retried.
+      ctx.publisher.via(stage.publishProxy.url);
+      let round = 0;
       while (Date.now() < until) {
         await sleep(random.int(...size.cutEveryMs));
         const i = random.int(0, stage.proxies.length - 1);
         // Now and then a whole node's clients at once, as when a load balancer drops.
         const n = random.chance(0.15) ? stage.proxies[i].cutSome(1) : stage.proxies[i].cutSome(size.cutShare, random.next);
         ledger.fault('connections cut', n);
+        if (++round % 2 === 1) stage.publishProxy.stall('down');
+        else ledger.fault('publish connections cut with answers held back', stage.publishProxy.cutSome(1));
       }
+      ctx.publisher.via(undefined);
+      stage.publishProxy.cut();
       return;
+    }
 
     case 'inversions':
       ctx.publisher.inversions(true);
@@ -66,6 +75,7 @@ export async function runFault(w: WindowPlan, ctx: FaultContext): Promise<void> 
       const j = random.pick(others);
       // The load balancer notices first: reconnects through node i's address land on node j.
       stage.proxies[i].retarget(stage.nodes[j].url);
+      if (i === 0) stage.publishProxy.retarget(stage.nodes[j].url);
       await stage.nodes[i].kill();
       ledger.fault(`kill -9 node ${i + 1}`);
       ctx.log(`  node ${i + 1} killed; its clients go to node ${j + 1}`);

@@ -38,6 +38,7 @@ export class Publisher {
   private readonly busy = new Set<Promise<void>>();
   private loops: Promise<void>[] = [];
   private wake: (() => void)[] = [];
+  private viaUrl: string | undefined;
 
   constructor(private readonly o: PublisherOptions) {}
 
@@ -61,6 +62,11 @@ export class Publisher {
   /** Inversion windows: bursts of simultaneous publishes to one channel through two nodes. */
   inversions(on: boolean): void {
     this.inverting = on;
+  }
+
+  /** Sends a third of the attempts through `url` (the publish proxy), or none when undefined. */
+  via(url: string | undefined): void {
+    this.viaUrl = url;
   }
 
   async stop(): Promise<void> {
@@ -154,7 +160,8 @@ export class Publisher {
     let last = '';
     for (let attempt = 1; Date.now() < deadline; attempt++) {
       const nodes = this.o.nodes();
-      const url = nodes[attempt === 1 && node !== undefined ? node : random.int(0, nodes.length - 1)];
+      const via = this.viaUrl !== undefined && node === undefined && random.chance(1 / 3) ? this.viaUrl : undefined;
+      const url = via ?? nodes[attempt === 1 && node !== undefined ? node : random.int(0, nodes.length - 1)];
       try {
         const response = await fetch(`${url}/api/v1/publish`, {
           method: 'POST',

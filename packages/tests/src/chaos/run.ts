@@ -23,6 +23,8 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Writes everything the ledger recorded to this file (JSON). */
   dump?: string;
+  /** Self-check: raw WebSocket clients resubscribe without `since`; the run must then fail for them. */
+  sabotage?: boolean;
 }
 
 export interface ChaosResult {
@@ -120,6 +122,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         token: await signToken(tokenConfig, { sub: info.id, tenant }, 3600),
         random: seededRandom(seed + i + 1),
         inversionCuts: () => inversionCuts,
+        ...(options.sabotage ? { sabotage: true } : {}),
       };
       clients.push(STARTERS[kind](info, ctx));
       // A few at a time, as real clients would not all arrive in one millisecond.
@@ -175,7 +178,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const v = verdict(analysis);
   const p = analysis.publications;
   const text = [
-    `## Chaos run: ${size.name}, seed ${seed}`,
+    `## Chaos run: ${size.name}, seed ${seed}${options.sabotage ? ' (SABOTAGED: raw WebSocket clients resubscribe without since)' : ''}`,
     '',
     `${size.nodes} Herald nodes (processes) on one redis-server, each behind a TCP proxy; ${clients.length} clients (${Object.entries(size.clients)
       .map(([k, n]) => `${n} ${k}`)

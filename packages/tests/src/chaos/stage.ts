@@ -20,6 +20,11 @@ export interface Stage {
   readonly nodes: ProcessNode[];
   /** proxies[i] is node i's load balancer; after a kill it sends new connections elsewhere. */
   readonly proxies: TcpProxy[];
+  /**
+   * A proxy some publish attempts go through, in front of node 1 (or whichever node is alive),
+   * whose answers the run holds back and drops: publications stored, their 200 lost.
+   */
+  readonly publishProxy: TcpProxy;
   /** Current URL of each node slot (a killed node keeps its old, dead URL until restarted). */
   nodeUrls(): string[];
   /** Starts a new process in slot `i` and points its proxy back at it. */
@@ -40,19 +45,27 @@ export async function startStage(count: number): Promise<Stage> {
   try {
     nodes.push(...(await Promise.all(Array.from({ length: count }, () => spawnNode(redis, prefix, CHAOS_NODE_CONFIG)))));
     proxies.push(...(await Promise.all(nodes.map((n) => startTcpProxy(n.url)))));
+    proxies.push(await startTcpProxy(nodes[0].url));
   } catch (err) {
     await close();
     throw err;
   }
+  const publishProxy = proxies.pop()!;
+  const closeAll = async () => {
+    await publishProxy.close();
+    await close();
+  };
   return {
     redis,
     nodes,
     proxies,
+    publishProxy,
     nodeUrls: () => nodes.map((n) => n.url),
     async restartNode(i) {
       nodes[i] = await spawnNode(redis, prefix, CHAOS_NODE_CONFIG);
       proxies[i].retarget(nodes[i].url);
+      if (i === 0) publishProxy.retarget(nodes[0].url);
     },
-    close,
+    close: closeAll,
   };
 }

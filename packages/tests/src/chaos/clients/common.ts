@@ -12,6 +12,8 @@ export interface ClientContext {
   random: Random;
   /** True in inversion windows: a client that sees a lower id after a higher one on a channel is cut at once. */
   inversionCuts(): boolean;
+  /** The run's self-check: the raw WebSocket clients forget their positions, so the run must find silent losses. */
+  sabotage?: boolean;
 }
 
 export interface ChaosClient {

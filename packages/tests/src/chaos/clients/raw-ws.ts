@@ -37,7 +37,7 @@ export function startRawWsClient(info: ClientInfo, ctx: ClientContext): ChaosCli
       socket.send(JSON.stringify({ ...frame, id }));
     };
     const subscribe = (channel: string, done: () => void) => {
-      const since = positions.get(channel);
+      const since = ctx.sabotage ? undefined : positions.get(channel);
       request({ type: 'subscribe', channel, ...(since ? { since } : {}) }, (reply) => {
         if (reply.error) {
           ledger.note(info.id, `subscribe ${channel} refused: ${reply.error.code} ${reply.error.message}`);
