@@ -177,6 +177,20 @@ describe('chaos ledger', () => {
     assert.equal(ledger.outstanding(1000), 1, 'only the undelivered one is outstanding');
   });
 
+  it('finds a publication to several channels that arrived with a different id on each', () => {
+    const { ledger, publish } = setup();
+    ledger.addClient({ id: 'a', kind: 'ws-raw', tenant: 't0', channels: ['x', 'y'], oncePerPublication: false });
+    ledger.beginWindow('1 node-kill', 'node-kill');
+    const p = publish('t0', ['x', 'y']);
+    ledger.deliver('a', { channel: 'x', id: p.id, epoch: 'E', offset: 1, data: p.data });
+    ledger.deliver('a', { channel: 'y', id: 'ANOTHER', epoch: 'E', offset: 1, data: p.data });
+    const a = ledger.analyse();
+    assert.deepEqual(a.splitIds, [{ k: p.k, ackId: p.id, window: 1, ids: { x: [p.id], y: ['ANOTHER'] } }]);
+    const v = verdict(a);
+    assert.equal(v.ok, false);
+    assert.equal(v.byKind['ws-raw'], true, 'each channel got it once: the client kind passes, the run does not');
+  });
+
   it('does not expect what was never acknowledged, and counts it if it arrives', () => {
     const { ledger } = setup();
     ledger.addClient({ id: 'a', kind: 'ws-raw', tenant: 't0', channels: ['x'], oncePerPublication: false });

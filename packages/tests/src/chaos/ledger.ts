@@ -131,6 +131,11 @@ export interface Analysis {
   /** Reported losses per client, for the record. */
   reported: { client: string; clientKind: ClientKind; channel: string; window: number; reason: string; lost: number }[];
   publications: { total: number; acked: number; ackedAfterRetry: number; ackedAsDuplicate: number; gaveUp: number; inversions: number };
+  /**
+   * Publications to several channels delivered with different ids on different channels (one
+   * publication must have one id everywhere): with the channels and ids seen.
+   */
+  splitIds: { k: string; ackId: string; window: number; ids: Record<string, string[]> }[];
   clients: ClientInfo[];
   notes: Map<string, { at: number; window: number; text: string }[]>;
 }
@@ -458,8 +463,33 @@ export class Ledger {
       for (const [r, lost] of lostByReport) reported.push({ client: client.id, clientKind: client.kind, channel: r.channel, window: r.window, reason: r.reason, lost });
     }
 
+    // One id per publication on every channel, whoever got it.
+    const idsByK = new Map<string, Map<string, Set<string>>>();
+    for (const list of this.deliveries.values()) {
+      for (const d of list) {
+        if (!isChaosData(d.data) || d.data.ch.length < 2) continue;
+        const byChannel = idsByK.get(d.data.k) ?? new Map<string, Set<string>>();
+        const key = d.channel ?? '(socket.io)';
+        byChannel.set(key, (byChannel.get(key) ?? new Set()).add(d.id));
+        idsByK.set(d.data.k, byChannel);
+      }
+    }
+    const splitIds: Analysis['splitIds'] = [];
+    for (const [k, byChannel] of idsByK) {
+      const ids = new Set([...byChannel.values()].flatMap((set) => [...set]));
+      if (ids.size < 2) continue;
+      const p = this.publications.get(k);
+      splitIds.push({
+        k,
+        ackId: p?.ack?.id ?? '(unacknowledged)',
+        window: p?.ack ? windowOf(p.ack.at) : 0,
+        ids: Object.fromEntries([...byChannel].map(([c, set]) => [c, [...set]])),
+      });
+    }
+
     const all = [...this.publications.values()];
     return {
+      splitIds,
       windows: this.windows,
       cells,
       totals,

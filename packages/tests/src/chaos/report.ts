@@ -16,6 +16,7 @@ export interface Failure {
 }
 
 export interface Verdict {
+  /** No failure on any transport, and every publication had one id on all its channels. */
   ok: boolean;
   failures: Failure[];
   /** Whether each client kind passed. */
@@ -39,7 +40,19 @@ export function verdict(analysis: Analysis): Verdict {
   const failures = [...counts.values()];
   const byKind: Verdict['byKind'] = {};
   for (const kind of Object.keys(analysis.totals) as ClientKind[]) byKind[kind] = !failures.some((f) => f.clientKind === kind);
-  return { ok: failures.length === 0, failures, byKind };
+  return { ok: failures.length === 0 && analysis.splitIds.length === 0, failures, byKind };
+}
+
+/** Publications that reached their channels with different ids. */
+export function splitIdLines(analysis: Analysis): string {
+  return analysis.splitIds
+    .map(
+      (s) =>
+        `- SPLIT ID ${s.k} (window "${analysis.windows[s.window].name}"): acknowledged as ${s.ackId}, delivered as ${Object.entries(s.ids)
+          .map(([c, ids]) => `${ids.join('/')} on ${c}`)
+          .join(', ')}`,
+    )
+    .join('\n');
 }
 
 const COLUMNS: [keyof Cell, string][] = [
@@ -143,8 +156,9 @@ export function failureDetails(analysis: Analysis, v: Verdict, maxGroupsPerKind 
   return out.join('\n');
 }
 
-export function summaryLine(v: Verdict): string {
+export function summaryLine(v: Verdict, analysis?: Analysis): string {
+  const split = analysis?.splitIds.length ? `; ${analysis.splitIds.length} publication(s) to several channels delivered with different ids on different channels` : '';
   if (v.ok) return 'PASS: no silent loss, duplicate, reorder or leak outside Redis restarts, and no silent loss inside them';
   const parts = v.failures.map((f) => `${f.clientKind} ${f.kind} ×${f.count} in window ${f.window}`);
-  return `FAIL: ${parts.join('; ')}`;
+  return `FAIL: ${parts.join('; ')}${split}`;
 }

@@ -13,7 +13,7 @@ import { Ledger, type Analysis, type ClientInfo } from './ledger.js';
 import { CLIENT_KINDS, chaosSize, type ChaosSize, type ClientKind } from './plan.js';
 import { Publisher } from './publisher.js';
 import { seededRandom } from './random.js';
-import { failureDetails, summaryLine, tables, verdict, windowsTable, type Verdict } from './report.js';
+import { failureDetails, splitIdLines, summaryLine, tables, verdict, windowsTable, type Verdict } from './report.js';
 import { startStage, type Stage } from './stage.js';
 
 export interface ChaosOptions {
@@ -191,8 +191,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     windowsTable(analysis, endedAt),
     '',
     tables(analysis),
-    summaryLine(v),
-    ...(v.ok ? [] : ['', '### Failures', '', failureDetails(analysis, v)]),
+    summaryLine(v, analysis),
+    ...(analysis.splitIds.length ? ['', '### Publications with more than one id', '', splitIdLines(analysis)] : []),
+    ...(v.failures.length ? ['', '### Failures', '', failureDetails(analysis, v)] : []),
     '',
   ].join('\n');
   return { size, seed, durationMs: endedAt - started, analysis, verdict: v, text };
