@@ -81,8 +81,9 @@ export interface ProcessNode {
 /**
  * Runs `herald serve --config <file>` as a separate process on a free port, in the cluster of
  * `prefix` on `redis`, with the test secret and API key, so that it can be killed for real.
+ * `overrides` replace whole top-level sections of that configuration (`channels`, `presence`, …).
  */
-export async function spawnNode(redis: RedisServer, prefix: string): Promise<ProcessNode> {
+export async function spawnNode(redis: RedisServer, prefix: string, overrides: HeraldConfigInput = {}): Promise<ProcessNode> {
   const dir = mkdtempSync(join(tmpdir(), 'herald-node-'));
   const configFile = join(dir, 'herald.yaml');
   // JSON is YAML.
@@ -93,6 +94,7 @@ export async function spawnNode(redis: RedisServer, prefix: string): Promise<Pro
     channels: CLUSTER_CHANNELS,
     engine: { type: 'redis', redis: { url: redis.url, prefix } },
     log: { level: 'warn' },
+    ...overrides,
   };
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const env = { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1' };

@@ -55,6 +55,34 @@ export class TcpProxy {
     this.pairs.clear();
   }
 
+  /**
+   * Destroys the one connection whose client side uses local port `clientPort` (the port the
+   * client sees as its own), both sides. Returns whether there was one.
+   */
+  cutClient(clientPort: number): boolean {
+    for (const pair of this.pairs) {
+      if (pair.client.remotePort !== clientPort) continue;
+      this.pairs.delete(pair);
+      pair.client.destroy();
+      pair.upstream.destroy();
+      return true;
+    }
+    return false;
+  }
+
+  /** Destroys each open connection with probability `fraction` (`random()` in [0, 1)); returns how many. */
+  cutSome(fraction: number, random: () => number = Math.random): number {
+    let cut = 0;
+    for (const pair of [...this.pairs]) {
+      if (pair.stalled || random() >= fraction) continue;
+      this.pairs.delete(pair);
+      pair.client.destroy();
+      pair.upstream.destroy();
+      cut += 1;
+    }
+    return cut;
+  }
+
   /** New connections are dropped as soon as they arrive. */
   refuse(): void {
     this.refusing = true;
