@@ -141,6 +141,13 @@ export interface Broker {
    * is stored, with an error other than EngineUnavailableError.
    */
   publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult>;
+  /**
+   * The id a publish to several channels with this idempotency key goes out under: `id` when
+   * the key is new to the tenant (it is kept for `ttlMs`), or the id an earlier call kept. A
+   * retry of a publish that reached only some of its channels (its node died halfway) then
+   * stores the rest under the first id, so every channel has the publication under one id.
+   */
+  reserveId(tenant: string, idempotencyKey: string, id: string, ttlMs: number): Promise<string>;
   /** Delivers a join or leave to every subscribed node. Not stored. May be asynchronous, even to this node. */
   publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void>;
   /**

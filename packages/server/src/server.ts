@@ -10,7 +10,7 @@ import { createMemoryEngine } from './engines/memory.js';
 import { createHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { refuseUpgrade } from './transports/upgrade-response.js';
+import { refuseUpgrade } from './transports/raw-response.js';
 import { SocketIoTransport } from './transports/socketio.js';
 import { SseTransport } from './transports/sse.js';
 import { WebSocketTransport } from './transports/websocket.js';

@@ -338,13 +338,15 @@ export class Hub implements EngineHandler {
 
   /** Publishes without validating names (the hub's own `$` channels). */
   private async store(tenant: string, request: PublishRequest, source: 'api' | 'client'): Promise<PublishOutcome> {
-    const id = newPublicationId();
     const ts = Date.now();
     const idempotency = request.idempotencyKey ? { key: request.idempotencyKey, ttlMs: this.config.api.idempotencyTtl } : undefined;
+    const channels = [...new Set(request.channels)];
     let results;
     try {
+      // A retry of a publish that reached only some of its channels takes the id they have.
+      const id = idempotency && channels.length > 1 ? await this.engine.broker.reserveId(tenant, idempotency.key, newPublicationId(), idempotency.ttlMs) : newPublicationId();
       results = await Promise.all(
-        [...new Set(request.channels)].map((channel) =>
+        channels.map((channel) =>
           this.engine.broker.publish(
             channelKey(tenant, channel),
             { id, channel, event: request.event, data: request.data, ts, ...(request.audience ? { audience: request.audience } : {}) },

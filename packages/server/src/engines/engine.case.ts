@@ -256,6 +256,22 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
       });
     });
 
+    describe('#reserveId', () => {
+      const g = '#reserveId';
+
+      test(g, 'keeps the first id for an idempotency key of a tenant until its TTL passes', async () => {
+        const { broker } = node.engine;
+        const tenant = `t-${randomUUID()}`;
+        assert.equal(await broker.reserveId(tenant, 'k', 'first', 60_000), 'first');
+        assert.equal(await broker.reserveId(tenant, 'k', 'second', 60_000), 'first');
+        assert.equal(await broker.reserveId(tenant, 'other', 'third', 60_000), 'third');
+        assert.equal(await broker.reserveId(`t-${randomUUID()}`, 'k', 'fourth', 60_000), 'fourth', 'another tenant has its own keys');
+        assert.equal(await broker.reserveId(tenant, 'short', 'fifth', 50), 'fifth');
+        await sleep(120);
+        assert.equal(await broker.reserveId(tenant, 'short', 'sixth', 60_000), 'sixth');
+      });
+    });
+
     describe('#history', () => {
       const g = '#history';
 
@@ -689,6 +705,12 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         const retry = await b.engine.broker.publish(key, input(key), opts);
         assert.equal(retry.duplicate, true);
         assert.deepEqual(retry.publication, first.publication);
+      }, single);
+
+      test(g, 'a reserved id holds across nodes', async () => {
+        const tenant = `t-${randomUUID()}`;
+        assert.equal(await a.engine.broker.reserveId(tenant, 'k', 'from-a', 60_000), 'from-a');
+        assert.equal(await b.engine.broker.reserveId(tenant, 'k', 'from-b', 60_000), 'from-a');
       }, single);
 
       test(g, 'joins, leaves and control commands reach the other node', async () => {

@@ -37,6 +37,7 @@ class MemoryBroker implements Broker {
   constructor(
     private readonly history_: MemoryHistory,
     private readonly idempotency: ExpiringMap<StoredPublication>,
+    private readonly reservedIds: ExpiringMap<string>,
   ) {}
 
   async subscribe(_key: ChannelKey): Promise<void> {}
@@ -68,6 +69,14 @@ class MemoryBroker implements Broker {
     return { publication, duplicate: false };
   }
 
+  async reserveId(tenant: string, idempotencyKey: string, id: string, ttlMs: number): Promise<string> {
+    const key = `${tenant}\u0000${idempotencyKey}`;
+    const kept = this.reservedIds.get(key);
+    if (kept !== undefined) return kept;
+    this.reservedIds.set(key, id, ttlMs);
+    return id;
+  }
+
   async publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void> {
     this.handler?.onChannelMessage({ kind, key, user });
   }
@@ -92,7 +101,8 @@ class MemoryBroker implements Broker {
 export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const history = new MemoryHistory(options.defaultMetaTtlMs ?? 24 * 3600_000);
   const idempotency = new ExpiringMap<StoredPublication>(options.maxIdempotencyKeys ?? 100_000);
-  const broker = new MemoryBroker(history, idempotency);
+  const reservedIds = new ExpiringMap<string>(options.maxIdempotencyKeys ?? 100_000);
+  const broker = new MemoryBroker(history, idempotency, reservedIds);
   const sessions = new ExpiringMap<string>(options.maxIdempotencyKeys ?? 100_000);
   const locks = new MemoryLocks();
   let sweeper: NodeJS.Timeout | undefined;
@@ -112,6 +122,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
       sweeper = setInterval(() => {
         history.sweep();
         idempotency.sweep();
+        reservedIds.sweep();
         sessions.sweep();
         locks.sweep();
       }, options.sweepIntervalMs ?? 60_000);

@@ -106,6 +106,12 @@ export class RedisBroker implements Broker {
     return { epoch, offset: Number(offset), publications, ...(unreadable.length > 0 ? { unreadable } : {}) };
   }
 
+  async reserveId(tenant: string, idempotencyKey: string, id: string, ttlMs: number): Promise<string> {
+    // SET NX GET (Redis 7) answers the value already there, or nil when it set ours.
+    const kept = await sorted(this.redis.call('SET', this.names.reservedId(tenant, idempotencyKey), id, 'NX', 'GET', 'PX', Math.max(1, ms(ttlMs))) as Promise<string | null>);
+    return kept ?? id;
+  }
+
   async publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void> {
     const payload = encodeJoinLeave(kind, user);
     await sorted(this.redis.publish(this.names.channel(key), payload));

@@ -21,6 +21,11 @@ export class RedisKeys {
     return `${this.prefix}s:{${key}}:idem:${idempotencyKey}`;
   }
 
+  /** The id reserved for a multi-channel publish with an idempotency key (see Broker.reserveId). */
+  reservedId(tenant: string, idempotencyKey: string): string {
+    return `${this.prefix}t:{${tenant}}:id:${idempotencyKey}`;
+  }
+
   /** Hash of `c:<connection>` → user, `u:<user>` → count, `i:<user>` → info JSON. */
   presence(key: ChannelKey): string {
     return `${this.prefix}p:{${key}}`;

@@ -1,5 +1,6 @@
 import { broadcastRoutes } from './broadcast.js';
 import { ErrorCode } from '@herald/protocol';
+import { answerParserRefusal } from '../transports/raw-response.js';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Hub } from '../core/hub.js';
 import { channelRoutes } from './channels.js';
@@ -29,6 +30,9 @@ export function createHttpApp(hub: Hub): FastifyInstance {
     routerOptions: { maxParamLength: 16_384 },
     // Errors fastify answers before routing (a path that is not valid percent-encoding, a segment
     // past maxParamLength) get the API's error shape too.
+    // Requests the HTTP parser refuses (431 headers too large, 400 a bad character) never reach
+    // fastify's handlers: answered here in the API's error shape rather than fastify's own.
+    clientErrorHandler: answerParserRefusal,
     frameworkErrors: (error, _request, reply) => {
       const { status, error: body } = errorReply(error, hub.logger, hub.config.server.bodyLimit);
       return (reply as FastifyReply).code(status).send({ error: body });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { newPublicationId } from '../core/ids.js';
 import { startHerald, TEST_API_KEY } from '../testing/herald-fixture.js';
 import { connectClient, type TestClient } from '../testing/ws-client.js';
 
@@ -156,6 +157,21 @@ describe('HTTP publish', () => {
       await client.next((f) => f.type === 'pub' && f.event === 'marker');
       assert.equal(client.pubs('orders').filter((p) => p.id === first.body.id).length, 1);
       client.close();
+    });
+    it('keeps one id on every channel when a retry finds the publish stored on some of them only', async () => {
+      await using herald = await startHerald();
+      const { broker } = herald.server.hub.engine;
+      const options = { history: herald.server.hub.historyOptions('a'), idempotency: { key: 'order-7', ttlMs: 60_000 } };
+      // The first attempt reserved its id and stored the publication on `a`, then its node died.
+      const id = await broker.reserveId('default', 'order-7', newPublicationId(), 60_000);
+      await broker.publish('default:a', { id, channel: 'a', event: 'order:new', data: { n: 7 }, ts: Date.now() }, options);
+      const retry = await herald.api('POST', '/api/v1/publish', { channels: ['a', 'b'], event: 'order:new', data: { n: 7 }, idempotencyKey: 'order-7' });
+      assert.equal(retry.status, 200);
+      assert.deepEqual(retry.body, { id, offsets: { a: 1, b: 1 }, duplicate: false });
+      for (const channel of ['a', 'b']) {
+        const history = await herald.api('GET', `/api/v1/channels/${channel}/history`);
+        assert.deepEqual(history.body.publications.map((p: { id: string }) => p.id), [id], channel);
+      }
     });
   });
 

@@ -12,6 +12,11 @@ function pollOf(req: EngineRequest): string | undefined {
   return req.method === 'GET' && query?.transport === 'polling' ? query.sid : undefined;
 }
 
+/** Whether the client means to keep the connection for its next request (browsers do; Node's client asks to close). */
+function keepsConnection(req: IncomingMessage): boolean {
+  return req.httpVersion !== '1.0' && !/\bclose\b/i.test(req.headers.connection ?? '');
+}
+
 /**
  * engine.io counts a long-poll answered once its response is written. If the connection then
  * resets before the client read it (a network cut), the payload is gone, and browsers send the
@@ -19,6 +24,7 @@ function pollOf(req: EngineRequest): string | undefined {
  * response carried is lost without a trace. So when the connection of an answered poll closes
  * before the session's next poll arrives, the session is closed: the client's next poll is
  * refused, it reconnects, and connection state recovery replays what it missed from history.
+ * Only for connections the client keeps alive between polls, as browsers do.
  * Written here because engine.io has no acknowledgements on long-polling.
  */
 export function closeSessionsOnLostPolls(io: Server): void {
@@ -38,7 +44,8 @@ export function closeSessionsOnLostPolls(io: Server): void {
   });
   engine.on('headers', (_headers, req) => {
     const sid = pollOf(req);
-    if (sid === undefined) return;
+    // A connection the client itself closes after each request says nothing when it closes.
+    if (sid === undefined || !keepsConnection(req)) return;
     const socket = req.socket;
     answered.set(sid, socket);
     if (sessionOf.has(socket)) return sessionOf.set(socket, sid);

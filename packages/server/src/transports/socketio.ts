@@ -13,7 +13,7 @@ import { SocketIoLink, socketIoFormat } from './socketio-link.js';
 import { sessionRefusal } from './refusals.js';
 import { closeSessionsOnLostPolls } from './socketio-polling.js';
 import { encodeCursor } from './stream-cursor.js';
-import { refuseUpgradeWith } from './upgrade-response.js';
+import { answerRaw } from './raw-response.js';
 import { originAllowed } from './websocket.js';
 
 /** How long a connected socket's resumable record lives without being rewritten. */
@@ -112,10 +112,10 @@ export class SocketIoTransport {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
     if (!originAllowed(this.hub.config.server.corsOrigins, req.headers.origin)) {
-      return refuseUpgradeWith(socket, 403, { code: 4, message: 'origin not allowed' });
+      return answerRaw(socket, 403, { code: 4, message: 'origin not allowed' });
     }
-    if (query.get('EIO') !== '4') return refuseUpgradeWith(socket, 400, { code: 5, message: 'Unsupported protocol version' });
-    if (query.get('transport') !== 'websocket') return refuseUpgradeWith(socket, 400, { code: 0, message: 'Transport unknown' });
+    if (query.get('EIO') !== '4') return answerRaw(socket, 400, { code: 5, message: 'Unsupported protocol version' });
+    if (query.get('transport') !== 'websocket') return answerRaw(socket, 400, { code: 0, message: 'Transport unknown' });
     (this.io.engine as unknown as { handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void }).handleUpgrade(req, socket, head);
   }
 

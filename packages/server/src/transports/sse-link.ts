@@ -55,9 +55,17 @@ export class SseLink implements ClientLink {
     if (i !== undefined) this.positions[i] = position;
   }
 
-  /** Sends the current cursor alone: an event without data updates the client's last event id without dispatching. */
-  sendCursor(): void {
-    this.write(`id: ${encodeCursor(this.positions, this.session?.id)}\n\n`);
+  /**
+   * Gives the client the stream's cursor before any publication, so that a reader cut before
+   * the first one still comes back with its position: on envelope streams as the id of
+   * `connected`, on `data` streams as the id of a `herald:cursor` event that apps do not listen
+   * to. Browsers would take the id of an event without data too, but the `eventsource` package
+   * ignores such events, id and all.
+   */
+  sendOpening(connected: Record<string, unknown> | undefined): void {
+    const id = `id: ${encodeCursor(this.positions, this.session?.id)}\n`;
+    if (connected) this.write(`${id}event: connected\ndata: ${JSON.stringify(connected)}\n\n`);
+    else this.write(`${id}event: herald:cursor\ndata: {}\n\n`);
   }
 
   sendPublication(out: OutboundPublication): void {

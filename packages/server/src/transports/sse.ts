@@ -142,10 +142,7 @@ export class SseTransport {
         return link.close(refusal.code, refusal.error.message);
       }
     }
-    if (format === sseEnvelopeFormat) {
-      link.sendEvent('connected', { connectionId: session.id, userId: identity.userId, tenant: identity.tenant, channels });
-    }
-    link.sendCursor();
+    link.sendOpening(format === sseEnvelopeFormat ? { connectionId: session.id, userId: identity.userId, tenant: identity.tenant, channels } : undefined);
     session.ready();
     flushInOrder(link, pending);
   }

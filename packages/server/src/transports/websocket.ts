@@ -8,7 +8,7 @@ import { Heartbeat } from './heartbeat.js';
 import { NativeProtocol } from './native-protocol.js';
 import { routeFullReason } from './route-capacity.js';
 import { RouteTable, type RouteMatch } from './routes.js';
-import { refuseUpgrade } from './upgrade-response.js';
+import { refuseUpgrade } from './raw-response.js';
 import { dataFormat, envelopeFormat } from './wire-formats.js';
 import { WebSocketLink } from './ws-link.js';
 

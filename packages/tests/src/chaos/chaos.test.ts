@@ -44,7 +44,7 @@ describeWithRedis('chaos: a CI-sized run (3 node processes, proxies, cuts, inver
     assert.ok(result.verdict.byKind.sse, failuresOf(result, ['sse']));
   });
 
-  it('Socket.IO (connection state recovery): no silent loss, duplicate, reorder or leak', { todo: 'Socket.IO recovery across nodes: fixed in another branch' }, () => {
+  it('Socket.IO (connection state recovery): no silent loss, duplicate, reorder or leak', () => {
     assert.ok(result.verdict.byKind.socketio, failuresOf(result, ['socketio']));
   });
 });

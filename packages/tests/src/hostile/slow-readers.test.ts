@@ -24,7 +24,7 @@ function assertBounded(result: FloodResult): void {
 }
 
 /** A gateway without history: what it holds for a slow reader is all that could grow. */
-const slowReaderHerald = () => startHerald({ channels: { rules: [{ pattern: '*', subscribe: 'all', publish: 'all' }] } });
+const slowReaderHerald = () => startHerald({ limits: { maxDataBytes: 1_048_576 }, channels: { rules: [{ pattern: '*', subscribe: 'all', publish: 'all' }] } });
 
 describe('slow readers', () => {
   it('closes a WebSocket reader that stops reading with 4006, and stays bounded', async () => {

@@ -66,8 +66,8 @@ describe('profile: proposals (seed 002)', () => {
     await server.post('/api/v1/publish', { channel: 'proposal:42', event: 'validation_complete', data: { type: 'validation_complete', status: 'passed', summary: {} } }, webhook);
     const second = new SseTestClient(url, { 'last-event-id': cursor });
     await second.next((e) => e.event === 'validation_complete');
-    assert.deepEqual(second.events.map((e) => e.event), ['output', 'validation_complete']);
-    assert.deepEqual(JSON.parse(second.events[0].data), { type: 'output', line: 'ok', stream: 'stdout' });
+    assert.deepEqual(second.events.map((e) => e.event), ['herald:cursor', 'output', 'validation_complete']);
+    assert.deepEqual(JSON.parse(second.events[1].data), { type: 'output', line: 'ok', stream: 'stdout' });
     second.close();
   });
 });

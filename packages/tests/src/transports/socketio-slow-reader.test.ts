@@ -10,7 +10,7 @@ describe('Socket.IO slow readers', () => {
   for (const transport of ['websocket', 'polling'] as const) {
     it(`closes a ${transport} reader that stopped reading, and server memory stays bounded`, async () => {
       await using herald = await startHerald({
-        limits: { sendQueueBytes: 1_048_576 },
+        limits: { sendQueueBytes: 1_048_576, maxDataBytes: 1_048_576 },
         // No history: the publications themselves must not be what memory holds.
         channels: { rules: [{ pattern: '*', subscribe: 'all' }] },
         presence: { userEvents: false },

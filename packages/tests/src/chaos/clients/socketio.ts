@@ -30,7 +30,7 @@ export function startSocketIoClient(info: ClientInfo, ctx: ClientContext): Chaos
   let joining = false;
   let closing = false;
   let lastError: { code?: unknown; message?: unknown } | undefined;
-  /** The id the client was cut right after, to tell whether the cut kept it as the client's offset. */
+  /** The offset (cursor) of the event the client was cut right after, to tell whether the cut kept it as the client's offset. */
   let cutAfter: string | undefined;
   let markReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (markReady = resolve));
@@ -63,14 +63,15 @@ export function startSocketIoClient(info: ClientInfo, ctx: ClientContext): Chaos
 
   socket.onAny((event: string, ...args: unknown[]) => {
     if (event !== 'chaos') return;
-    const [data, id] = args as [unknown, string];
+    // `data, id, cursor`: the cursor is the offset socket.io-client keeps.
+    const [data, id, cursor] = args as [unknown, string, string | undefined];
     ledger.deliver(info.id, { id, data });
     if (!isChaosData(data) || typeof id !== 'string') return;
     let inverted = false;
     for (const room of data.ch) if (info.channels.includes(room) && watch.observe(room, id)) inverted = true;
     const why = cutReason(ctx, info.id, watch, data.k, undefined, inverted);
     if (why && cut()) {
-      if (why === 'inversion') cutAfter = id;
+      if (why === 'inversion') cutAfter = cursor;
       ledger.fault(`${why} cuts (socketio)`);
       ledger.note(info.id, `cut right after ${id} (${data.k}, ${data.ch.join(',')} seq ${JSON.stringify(data.seq)}), ${why === 'inversion' ? 'which sorts below the id before it' : 'early in a simultaneous burst'}`);
     }
