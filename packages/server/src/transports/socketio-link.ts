@@ -21,7 +21,16 @@ export interface EncodedPackets {
   packet: string;
   /** The WebSocket frame of `4` + packet (engine.io's message type): whole, or the first fragment with a cursor. */
   frame: Buffer | undefined;
+  /**
+   * With a cursor: the whole packet and frames for a socket whose one room is the publication's
+   * channel, the commonest case. Its cursor is the publication's own position, the same for every
+   * such socket, so they share these too.
+   */
+  sole?: { data: string; frames: Buffer[] | undefined };
 }
+
+/** The end of an event with a cursor: `,"<cursor>"]`. Cursors need no JSON escaping. */
+const cursorEnd = (cursor: string): string => `,"${cursor}"]`;
 
 /**
  * A publication as a Socket.IO EVENT packet of one namespace: `[event, data]`, and with
@@ -38,7 +47,10 @@ export function socketIoFormat(nsp: string, withCursor: boolean): WireFormat<Enc
       const [encoded] = encoder.encode({ type: PacketType.EVENT, nsp, data: withCursor ? [p.event, p.data, p.id] : [p.event, p.data] }) as string[];
       const packet = withCursor ? encoded.slice(0, -1) : encoded;
       const payload = preFraming ? Buffer.from(`4${packet}`) : undefined;
-      return { packet, frame: payload && (withCursor ? firstFragment(payload) : textFrame(payload)) };
+      if (!withCursor) return { packet, frame: payload && textFrame(payload) };
+      const frame = payload && firstFragment(payload);
+      const end = cursorEnd(encodeCursor([p]));
+      return { packet, frame, sole: { data: packet + end, frames: frame && [frame, lastFragment(end)] } };
     },
   };
 }
@@ -118,7 +130,7 @@ export class SocketIoLink implements ClientLink {
 
   /** Every room's position as sent so far: what the client holds once it has read everything sent. */
   cursor(): string {
-    return encodeCursor([...this.positions.values()]);
+    return encodeCursor(this.positions.values());
   }
 
   sendPublication(out: OutboundPublication): void {
@@ -139,13 +151,14 @@ export class SocketIoLink implements ClientLink {
       else this.close(CloseCode.SlowConsumer, 'slow consumer: send queue full');
       return;
     }
-    const { packet, frame } = out.encoded(this.format);
-    let data = packet;
-    let frames = frame ? [frame] : undefined;
-    if (this.format.withCursor) {
-      const end = `,"${this.cursor()}"]`;
-      data = packet + end;
-      if (frames) frames = [frame!, lastFragment(Buffer.from(end))];
+    const encoded = out.encoded(this.format);
+    let data = encoded.packet;
+    let frames = encoded.frame && [encoded.frame];
+    if (encoded.sole && room && this.positions.size === 1) ({ data, frames } = encoded.sole);
+    else if (this.format.withCursor) {
+      const end = cursorEnd(this.cursor());
+      data += end;
+      if (frames) frames.push(lastFragment(end));
     }
     // writeToEngine is how socket.io's own adapter sends a pre-encoded broadcast packet.
     (this.socket.client as unknown as { writeToEngine(packets: string[], opts: object): void }).writeToEngine([data], frames ? { wsPreEncodedFrame: frames } : {});

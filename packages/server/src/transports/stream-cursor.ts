@@ -20,8 +20,10 @@ export interface Cursor {
  * recovery offset are such cursors, so one value given back on reconnect resumes every channel.
  * It never contains CR, LF or a quote.
  */
-export function encodeCursor(positions: readonly StreamPosition[], connectionId?: string): string {
-  const text = positions.length === 0 ? NO_POSITIONS : positions.map((p) => `${p.epoch}:${p.offset}`).join(',');
+export function encodeCursor(positions: Iterable<StreamPosition>, connectionId?: string): string {
+  let text = '';
+  for (const p of positions) text += `${text === '' ? '' : ','}${p.epoch}:${p.offset}`;
+  if (text === '') text = NO_POSITIONS;
   return connectionId === undefined ? text : `${text};${connectionId}`;
 }
 

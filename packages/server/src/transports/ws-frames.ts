@@ -50,7 +50,6 @@ export function writeFrame(ws: WebSocket, frame: Buffer): boolean {
 }
 
 const FIRST_FRAGMENT = { fin: false, opcode: 1, mask: false, readOnly: true, rsv1: false };
-const LAST_FRAGMENT = { fin: true, opcode: 0, mask: false, readOnly: true, rsv1: false };
 
 /**
  * A text message in two frames: the first fragment, shared by every socket, and the last,
@@ -61,6 +60,21 @@ export function firstFragment(payload: Buffer): Buffer {
   return Buffer.concat(Sender!.frame!(payload, FIRST_FRAGMENT));
 }
 
-export function lastFragment(payload: Buffer): Buffer {
-  return Buffer.concat(Sender!.frame!(payload, LAST_FRAGMENT));
+/** The last fragment of a message whose end is short ASCII text (a cursor), in one allocation. */
+export function lastFragment(text: string): Buffer {
+  const length = text.length;
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  // FIN and the continuation opcode; server frames are not masked (RFC 6455 §5.2).
+  frame[0] = 0x80;
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  frame.write(text, header, 'latin1');
+  return frame;
 }
