@@ -2,6 +2,7 @@ import {
   channelNameProblem,
   CloseCode,
   eventNameProblem,
+  TENANT_CHANNEL,
   TERMINAL_CLOSE_CODES,
   type ClientFrame,
   type ConnectedFrame,
@@ -24,9 +25,6 @@ import { resolveWebSocket, type WebSocketConstructor } from './socket.js';
 import { defaultStorage, type KeyValueStorage } from './storage.js';
 import { ChannelSubscription, type EventMap, type EventPublication, type Gap, type SubscriptionHost } from './subscription.js';
 import { TokenProvider, type TokenSource } from './token-provider.js';
-
-/** The implicit channel of `user:online` / `user:offline`. */
-const TENANT_CHANNEL = '$tenant';
 
 export interface HeraldClientOptions {
   /** The gateway's WebSocket endpoint, e.g. `wss://events.example.com/ws`. */

@@ -75,6 +75,36 @@ export interface UnlockFrame {
   name: string;
 }
 
+/** The `type`s of a connect frame: `connect` and its aliases. */
+export const CONNECT_FRAME_TYPES = ['connect', 'authenticate', 'hello', 'handshake'] as const satisfies readonly ConnectFrame['type'][];
+
+/** Every client frame type, the server's schema (`@herald/protocol/schema`) and the client share. */
+export const CLIENT_FRAME_TYPES = [
+  ...CONNECT_FRAME_TYPES,
+  'subscribe',
+  'unsubscribe',
+  'publish',
+  'presence',
+  'history',
+  'lock',
+  'unlock',
+  'ping',
+  'pong',
+  'refresh',
+] as const satisfies readonly ClientFrame['type'][];
+
+/** Compiles only for `never`: the frame types missing from CLIENT_FRAME_TYPES must be none. */
+type NoneMissing<T extends never> = T;
+export type ClientFrameTypesListed = NoneMissing<Exclude<ClientFrame['type'], (typeof CLIENT_FRAME_TYPES)[number]>>;
+
+/** Whether a frame type is `connect` or one of its aliases. */
+export function isConnectFrameType(type: string): type is ConnectFrame['type'] {
+  return (CONNECT_FRAME_TYPES as readonly string[]).includes(type);
+}
+
+/** Longest token a frame (or any other way of presenting one) may carry. */
+export const MAX_TOKEN_LENGTH = 16_384;
+
 export type ClientFrame =
   | LockFrame
   | UnlockFrame

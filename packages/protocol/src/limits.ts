@@ -1,3 +1,9 @@
+/**
+ * The implicit per-tenant channel every connection receives `user:online` / `user:offline` on.
+ * Names starting with `$` are reserved for such channels of the gateway's own.
+ */
+export const TENANT_CHANNEL = '$tenant';
+
 /** Channel names: 1 to this many characters (UTF-16 code units). */
 export const MAX_CHANNEL_LENGTH = 255;
 /** Event names: 1 to this many characters. */

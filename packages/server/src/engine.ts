@@ -90,7 +90,11 @@ export type ChannelMessage =
 
 /** Node-wide commands, delivered to every node (including the sender). */
 export type ControlCommand =
-  | { kind: 'disconnect'; tenant: string; userId?: string; connectionId?: string; code: number; reason: string };
+  | { kind: 'disconnect'; tenant: string; userId?: string; connectionId?: string; code: number; reason: string }
+  /** A question to every node (see core/cluster.ts); `from` is the asking node's id. */
+  | { kind: 'request'; id: string; from: string; question: unknown }
+  /** One node's answer to a request, for the node that asked. */
+  | { kind: 'answer'; id: string; to: string; from: string; answer: unknown };
 
 /**
  * Entries a node left behind when it stopped without removing them (a crash), found expired.
@@ -157,6 +161,8 @@ export interface Broker {
   history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage>;
   /** Delivers a command to every node, this one included; may be asynchronous. */
   publishControl(command: ControlCommand): Promise<void>;
+  /** How many nodes receive control commands now (this one included): how many answers a cluster-wide request can expect. */
+  nodeCount(): Promise<number>;
 }
 
 export interface PresenceEntry {
@@ -202,10 +208,10 @@ export interface ConnectionRegistry {
 }
 
 /**
- * Resumable session records (Socket.IO connection state recovery): small opaque strings with
- * expiry, readable from any node.
+ * Records of resumable connections (Socket.IO connection state recovery): small opaque strings
+ * with expiry, readable from any node.
  */
-export interface SessionStore {
+export interface ResumeRecordStore {
   save(id: string, record: string, ttlMs: number): Promise<void>;
   /** The record, or undefined when absent or expired. */
   load(id: string): Promise<string | undefined>;
@@ -245,7 +251,7 @@ export interface Engine {
   readonly broker: Broker;
   readonly presence: PresenceStore;
   readonly connections: ConnectionRegistry;
-  readonly sessions: SessionStore;
+  readonly resumeRecords: ResumeRecordStore;
   readonly locks: LockStore;
   /**
    * Connects and registers the node's handler. Called once, before any other method. An engine

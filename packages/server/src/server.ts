@@ -1,22 +1,19 @@
-import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator } from './auth/authenticator.js';
 import type { HeraldConfig } from './config/schema.js';
-import { Hub } from './core/hub.js';
+import { Node } from './core/node.js';
 import type { Engine } from './engine.js';
 import { createMemoryEngine } from './engines/memory.js';
 import { createHttpApp } from './http/app.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics } from './metrics.js';
-import { refuseUpgrade } from './transports/raw-response.js';
-import { SocketIoTransport } from './transports/socketio.js';
-import { SseTransport } from './transports/sse.js';
-import { WebSocketTransport } from './transports/websocket.js';
+import { logLifecycle } from './observability/logs.js';
+import { countLifecycle, createMetrics, type Metrics } from './observability/metrics.js';
+import { createTransports } from './transports/registry.js';
 
 export interface HeraldServer {
-  hub: Hub;
+  node: Node;
+  metrics: Metrics;
   http: FastifyInstance;
   /** Listens on the configured host and port (port 0 picks a free one); resolves with the base URL. */
   listen(): Promise<string>;
@@ -38,7 +35,8 @@ export interface CreateServerOptions {
 /** How often the same background engine error is logged while it repeats (a Redis outage retries every second). */
 const ENGINE_ERROR_LOG_INTERVAL_MS = 10_000;
 
-async function engineFor(config: HeraldConfig, logger: Logger): Promise<Engine> {
+/** The engine the configuration names, with its background errors logged at most every 10 s each. */
+export async function engineFor(config: HeraldConfig, logger: Logger): Promise<Engine> {
   if (config.engine.type === 'memory') return createMemoryEngine({ defaultMetaTtlMs: config.channels.historyMetaTtl });
   // Loaded only when configured, so the memory default never loads the Redis client.
   const { createRedisEngine } = await import('./engines/redis.js');
@@ -55,7 +53,8 @@ async function engineFor(config: HeraldConfig, logger: Logger): Promise<Engine> 
 }
 
 /**
- * Builds a Herald node: hub, engine, HTTP API and transports on one HTTP server.
+ * Builds a Herald node: the node (engine owner), its HTTP API and transports on one HTTP
+ * server, and the metrics and logs kept from its lifecycle events.
  *
  * @example
  * const server = await createHeraldServer(loadConfig().config);
@@ -63,46 +62,21 @@ async function engineFor(config: HeraldConfig, logger: Logger): Promise<Engine> 
  */
 export async function createHeraldServer(config: HeraldConfig, options: CreateServerOptions = {}): Promise<HeraldServer> {
   const logger = options.logger ?? createLogger(config.log.level);
-  const metrics = createMetrics();
   const engine = options.engine ?? (await engineFor(config, logger));
-  const hub = new Hub({ config, engine, authenticator: createAuthenticator(config), logger, metrics });
-  const http = createHttpApp(hub);
-  const websocket = new WebSocketTransport(hub);
-  const sse = new SseTransport(hub, http);
-  const socketio = config.socketio.enabled ? new SocketIoTransport(hub, http.server) : undefined;
-  const upgradeHandlers: { handles(path: string): boolean; handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> | void }[] = [
-    websocket,
-    ...(socketio ? [socketio] : []),
-  ];
+  const node = new Node({ config, engine, authenticator: createAuthenticator(config), logger });
+  const metrics = createMetrics();
+  countLifecycle(node.events, metrics);
+  logLifecycle(node.events, logger);
+  const http = createHttpApp(node, metrics);
+  const transports = createTransports(node, http);
 
-  // Node's HTTP server removes its socket error listener before 'upgrade'. Without one, a reset
-  // while an upgrade is refused or waits on a token check ends the process. One shared listener
-  // is attached first thing, for the socket's whole life: ws and engine.io add and remove their
-  // own at later stages. This is the only 'upgrade' listener: every transport is routed from here.
-  const onUpgradeSocketError = (err: Error) => logger.debug({ err: err.message }, 'upgrade socket error');
-  http.server.on('upgrade', (req, socket, head) => {
-    socket.on('error', onUpgradeSocketError);
-    const fail = (err: unknown) => {
-      logger.error({ err }, 'upgrade failed');
-      refuseUpgrade(socket, 500, 'internal', 'upgrade failed');
-    };
-    try {
-      const path = (req.url ?? '/').split('?')[0];
-      const handler = upgradeHandlers.find((h) => h.handles(path));
-      if (!handler) return refuseUpgrade(socket, 404, 'not_found', `no WebSocket endpoint at ${path}`);
-      void Promise.resolve(handler.handleUpgrade(req, socket, head)).catch(fail);
-    } catch (err) {
-      // An exception in an 'upgrade' listener would end the process.
-      fail(err);
-    }
-  });
-
-  await hub.start();
+  await node.start();
   let url = '';
   let closing: Promise<void> | undefined;
 
   return {
-    hub,
+    node,
+    metrics,
     http,
     get url() {
       return url;
@@ -117,12 +91,10 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
     close() {
       closing ??= (async () => {
         const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownTimeout).unref());
-        await hub.shutdown();
-        websocket.close();
-        sse.close();
-        socketio?.close();
+        await node.shutdown();
+        transports.close();
         const drained = (async () => {
-          while (hub.sessions.size > 0) await new Promise((r) => setTimeout(r, 20));
+          while (node.sessions.size > 0) await new Promise((r) => setTimeout(r, 20));
         })();
         await Promise.race([drained, deadline]);
         // In-flight requests get a moment to finish; then streams and keep-alive sockets are cut.
@@ -130,7 +102,7 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
         await Promise.race([httpClosed, new Promise((resolve) => setTimeout(resolve, 250).unref())]);
         http.server.closeAllConnections();
         await Promise.race([httpClosed, deadline]);
-        await engine.close();
+        await node.closeEngine();
       })();
       return closing;
     },

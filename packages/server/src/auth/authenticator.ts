@@ -1,11 +1,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { MAX_TOKEN_LENGTH } from '@herald/protocol';
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { HeraldConfig } from '../config/schema.js';
 import { identityFromClaims } from './claims.js';
 import { AuthError, type Identity } from './identity.js';
 
-/** Longest token accepted, wherever it comes from. */
-export const MAX_TOKEN_LENGTH = 16_384;
 
 const HMAC_ALGS = ['HS256', 'HS384', 'HS512'];
 const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

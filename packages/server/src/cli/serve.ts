@@ -19,7 +19,7 @@ export async function serve(options: { config?: string }): Promise<void> {
   const loaded = loadConfig({ file: options.config });
   const server = await createHeraldServer(loaded.config);
   const url = await server.listen();
-  const log = server.hub.logger;
+  const log = server.node.logger;
   log.info({ url, engine: loaded.config.engine.type, config: loaded.source }, 'herald listening');
   const lines = [`Herald listening on ${url}  (config: ${loaded.source}, engine: ${loaded.config.engine.type})`];
   lines.push(`  WebSocket: ${url.replace(/^http/, 'ws')}${loaded.config.websocket.path}?token=<jwt>`);

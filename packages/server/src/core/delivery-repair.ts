@@ -1,11 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CloseCode } from '@herald/protocol';
-import { splitChannelKey, type ChannelKey, type ChannelMessage, type Engine, type HistoryPage } from '../engine.js';
+import { splitChannelKey, type ChannelKey, type ChannelMessage, type HistoryPage, type HistoryQuery } from '../engine.js';
 import type { Logger } from '../logger.js';
-import { readHistory } from './history-read.js';
 import { OutboundPublication } from './outbound.js';
-import type { Session } from './session.js';
-import type { Subscription } from './subscription.js';
+import type { Subscriber, Subscription } from './subscription.js';
 
 /** Messages held for one channel during a repair; past this its subscribers recover on their own. */
 const MAX_HELD = 10_000;
@@ -23,7 +20,10 @@ export interface RepairableChannel {
 }
 
 export interface RepairDeps {
-  engine: Engine;
+  /** Reads a channel's history (through the node, the engine's owner). */
+  history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage>;
+  /** Whether the engine can serve again: a failed read before it can is retried, not given up. */
+  engineReady(): boolean;
   logger: Logger;
   /** Whether the channel keeps history (without it there is nothing to repair from). */
   historyKept(channel: string): boolean;
@@ -38,8 +38,8 @@ export interface RepairDeps {
  * reads its history after the oldest position among its subscribers, sends each subscriber what
  * it missed, then releases the held messages, so subscribers see every publication once, in order.
  * A subscriber that cannot be repaired (the stream was reset, or history no longer reaches back)
- * is closed with 1012: it reconnects and resubscribes from its position, and is told plainly
- * what cannot be recovered. This is centrifuge's "insufficient state" disconnect.
+ * is sent to resync (closed with 1012): it reconnects and resubscribes from its position, and is
+ * told plainly what cannot be recovered. This is centrifuge's "insufficient state" disconnect.
  */
 export class DeliveryRepair {
   private interrupted = false;
@@ -101,9 +101,9 @@ export class DeliveryRepair {
     for (const sub of subs) from = Math.min(from, sub.pending ? 0 : sub.offset);
     let page: HistoryPage;
     try {
-      page = await readHistory(this.deps.engine, this.deps.logger, key, { afterOffset: from });
+      page = await this.deps.history(key, { afterOffset: from });
     } catch (err) {
-      if (!this.deps.engine.isReady()) return false;
+      if (!this.deps.engineReady()) return false;
       this.deps.logger.warn({ err, key }, 'history read for a delivery repair failed');
       this.resync(key, subs, 'history could not be read');
       return true;
@@ -135,10 +135,8 @@ export class DeliveryRepair {
   /** Sends subscribers away to resubscribe from their position, where the answer says what is lost. */
   private resync(key: ChannelKey, subs: Subscription[], why: string): void {
     const { channel } = splitChannelKey(key);
-    const sessions = new Set<Session>(subs.map((s) => s.session));
-    this.deps.logger.warn({ event: 'delivery_resync', key, connections: sessions.size, why }, 'subscribers sent to recover on their own');
-    for (const session of sessions) {
-      session.close(CloseCode.ServiceRestart, `delivery of ${channel} was interrupted (${why}); reconnect and resubscribe to recover`);
-    }
+    const subscribers = new Set<Subscriber>(subs.map((s) => s.subscriber));
+    this.deps.logger.warn({ event: 'delivery_resync', key, connections: subscribers.size, why }, 'subscribers sent to recover on their own');
+    for (const subscriber of subscribers) subscriber.resync(`delivery of ${channel} was interrupted (${why}); reconnect and resubscribe to recover`);
   }
 }

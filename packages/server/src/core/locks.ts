@@ -1,8 +1,8 @@
 import { eventNameProblem } from '@herald/protocol';
 import { channelKey } from '../engine.js';
 import { badRequest, limitExceeded } from './errors.js';
-import type { Hub } from './hub.js';
 import type { Session } from './session.js';
+import type { SessionHost } from './session-host.js';
 
 /** Locks one connection may hold at once. */
 const MAX_LOCKS = 32;
@@ -27,7 +27,7 @@ export interface LockAnswer {
 export class SessionLocks {
   private readonly held = new Map<string, HeldLock>();
 
-  constructor(private readonly hub: Hub, private readonly session: Session) {}
+  constructor(private readonly host: SessionHost, private readonly session: Session) {}
 
   get size(): number {
     return this.held.size;
@@ -40,20 +40,24 @@ export class SessionLocks {
     if (!this.held.has(key) && this.held.size >= MAX_LOCKS) throw limitExceeded(`at most ${MAX_LOCKS} locks per connection`);
     const { identity } = this.session;
     const info = Object.keys(identity.info).length > 0 ? identity.info : undefined;
-    const { acquired, state } = await this.hub.engine.locks.acquire(key, { connectionId: this.session.id, userId: identity.userId, ...(info ? { info } : {}) }, ttlMs);
+    const { acquired, state } = await this.host.acquireLock(key, { connectionId: this.session.id, userId: identity.userId, ...(info ? { info } : {}) }, ttlMs);
     const answer: LockAnswer = { acquired, holder: { userId: state.holder.userId, ...(state.holder.info ? { info: state.holder.info } : {}) }, expiresAt: state.expiresAt };
     if (!acquired) return answer;
     const isNew = !this.held.has(key);
     this.held.set(key, { channel, name, ttlMs, refreshedAt: Date.now() });
     if (isNew) await this.announce(channel, 'lock:acquired', { name, userId: identity.userId, ...(info ? { info } : {}), expiresAt: state.expiresAt });
+    this.emit(isNew ? 'acquired' : 'refreshed', channel, name);
     return answer;
   }
 
   async unlock(channel: string, name: string): Promise<{ released: boolean }> {
     const key = this.key(channel, name);
     this.held.delete(key);
-    const released = await this.hub.engine.locks.release(key, this.session.id);
-    if (released) await this.announce(channel, 'lock:released', { name, userId: this.session.identity.userId, reason: 'released' });
+    const released = await this.host.releaseLock(key, this.session.id);
+    if (released) {
+      await this.announce(channel, 'lock:released', { name, userId: this.session.identity.userId, reason: 'released' });
+      this.emit('released', channel, name, 'released');
+    }
     return { released };
   }
 
@@ -62,8 +66,9 @@ export class SessionLocks {
     for (const [key, lock] of this.held) {
       if (now - lock.refreshedAt < lock.ttlMs / 3) continue;
       lock.refreshedAt = now;
-      const kept = await this.hub.engine.locks.refresh(key, this.session.id, lock.ttlMs).catch(() => true);
+      const kept = await this.host.refreshLock(key, this.session.id, lock.ttlMs).catch(() => true);
       if (!kept) this.held.delete(key);
+      else this.emit('refreshed', lock.channel, lock.name);
     }
   }
 
@@ -73,11 +78,12 @@ export class SessionLocks {
     this.held.clear();
     for (const [key, lock] of held) {
       try {
-        if (await this.hub.engine.locks.release(key, this.session.id)) {
+        if (await this.host.releaseLock(key, this.session.id)) {
           await this.announce(lock.channel, 'lock:released', { name: lock.name, userId: this.session.identity.userId, reason: 'disconnected' });
+          this.emit('released', lock.channel, lock.name, 'disconnected');
         }
       } catch (err) {
-        this.hub.logger.warn({ err, channel: lock.channel }, 'lock release failed; it ends with its TTL');
+        this.host.logger.warn({ err, channel: lock.channel }, 'lock release failed; it ends with its TTL');
       }
     }
   }
@@ -87,6 +93,11 @@ export class SessionLocks {
   }
 
   private async announce(channel: string, event: string, data: Record<string, unknown>): Promise<void> {
-    await this.hub.publish(this.session.tenant, { channels: [channel], event, data }, 'api');
+    await this.host.publish(this.session.tenant, { channels: [channel], event, data }, 'api');
+  }
+
+  private emit(action: 'acquired' | 'refreshed' | 'released', channel: string, name: string, reason?: string): void {
+    const { tenant, id: connectionId, identity } = this.session;
+    this.host.events.emit('lock', { action, tenant, channel, name, connectionId, userId: identity.userId, ...(reason ? { reason } : {}) });
   }
 }

@@ -1,24 +1,24 @@
 import {
   channelNameProblem,
   CloseCode,
-  ErrorCode,
   eventNameProblem,
   type PresenceUser,
   type RecoverySince,
   type StreamPosition,
   type SubscribeResult,
 } from '@herald/protocol';
-import { AuthError, type Identity } from '../auth/identity.js';
-import { channelKey, EngineUnavailableError } from '../engine.js';
-import { badRequest, forbidden, HubError, internal, limitExceeded, unavailable } from './errors.js';
-import { readHistory } from './history-read.js';
-import type { Hub } from './hub.js';
+import type { Identity } from '../auth/identity.js';
+import { channelKey } from '../engine.js';
+import { DISCONNECTS, HeraldError, badRequest, forbidden, limitExceeded, toHeraldError, unavailable } from './errors.js';
+import type { DenialReason } from './events.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
 import { TokenBucket } from './rate-limiter.js';
 import { planRecovery, positionInEpoch, type ResumeFrom } from './recovery.js';
+import type { HistoryReply } from './publishing.js';
+import type { SessionHost } from './session-host.js';
 import { SessionLocks, type LockAnswer } from './locks.js';
 import { SignalTracker } from './signals.js';
-import { Subscription } from './subscription.js';
+import { Subscription, type Subscriber } from './subscription.js';
 
 export interface SessionOptions {
   /** The route the client connected through, for logs and stats. */
@@ -73,9 +73,10 @@ export function flushInOrder(link: ClientLink, pending: PendingSubscribe[]): voi
 
 /**
  * One authenticated client connection, whatever its transport. Transports call these methods
- * for the client's requests and `closed()` when the connection ends.
+ * for the client's requests and `closed()` when the connection ends. It is the subscriber of
+ * its subscriptions, and reaches the rest of the node through its SessionHost.
  */
-export class Session {
+export class Session implements Subscriber {
   readonly subscriptions = new Map<string, Subscription>();
   readonly connectedAt = Date.now();
   /** Signals this connection started; their end events are published for it when it leaves. */
@@ -87,14 +88,14 @@ export class Session {
   tenantSubscription: Subscription | undefined;
 
   constructor(
-    private readonly hub: Hub,
+    private readonly host: SessionHost,
     readonly id: string,
     public identity: Identity,
     readonly link: ClientLink,
     readonly options: SessionOptions = {},
   ) {
-    this.locks = new SessionLocks(hub, this);
-    const rate = hub.config.limits.messageRate;
+    this.locks = new SessionLocks(host, this);
+    const rate = host.limits.messageRate;
     this.bucket = new TokenBucket(rate.perSecond, rate.burst);
   }
 
@@ -102,9 +103,11 @@ export class Session {
     return this.identity.tenant;
   }
 
-  /** Takes one message from the client's rate allowance; false when it is spent. */
+  /** Takes one message from the client's rate allowance; false when it is spent (and says so). */
   allowMessage(): boolean {
-    return this.bucket.take();
+    if (this.bucket.take()) return true;
+    this.denied('rate_limited');
+    return false;
   }
 
   /**
@@ -113,36 +116,37 @@ export class Session {
    */
   async subscribe(channel: string, since?: ResumeFrom): Promise<PendingSubscribe> {
     const problem = channelNameProblem(channel);
-    if (problem) throw new HubError(ErrorCode.InvalidChannel, problem, 'channel');
-    if (this.subscriptions.has(channel)) throw new HubError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
-    const limits = this.hub.config.limits;
+    if (problem) throw new HeraldError('invalidChannel', problem, 'channel');
+    if (this.subscriptions.has(channel)) throw new HeraldError('alreadySubscribed', `already subscribed to ${channel}`);
+    const limits = this.host.limits;
     if (this.subscriptions.size >= limits.subscriptionsPerConnection) {
       throw limitExceeded(`at most ${limits.subscriptionsPerConnection} subscriptions per connection`);
     }
-    const rule = this.hub.policy.forSubscribe(channel, this.identity);
+    const rule = this.host.policy.forSubscribe(channel, this.identity);
     if (!rule) {
-      this.hub.denied(this, 'subscribe_forbidden', { channel });
+      this.denied('subscribe_forbidden', channel);
       throw forbidden(`not allowed to subscribe to ${channel}`);
     }
     const key = channelKey(this.tenant, channel);
     const { maxSubscribers, presence, joinLeave } = rule.rule;
     const tracked = presence || joinLeave || maxSubscribers > 0;
-    const engine = this.hub.engine;
-    if (maxSubscribers > 0 && (await engine.presence.count(key)) >= maxSubscribers) {
-      this.hub.denied(this, 'channel_full', { channel });
-      throw limitExceeded(`${channel} has its maximum of ${maxSubscribers} subscribers`);
-    }
-    if (this.isClosed) throw unavailable('connection closed');
-    if (this.subscriptions.has(channel)) throw new HubError(ErrorCode.AlreadySubscribed, `already subscribed to ${channel}`);
-    const sub = new Subscription(this, channel, key, rule, tracked);
-    this.subscriptions.set(channel, sub);
+    const host = this.host;
+    let sub: Subscription | undefined;
     try {
-      await this.hub.attach(sub);
+      if (maxSubscribers > 0 && (await host.countPresence(key)) >= maxSubscribers) {
+        this.denied('channel_full', channel);
+        throw new HeraldError('channelFull', `${channel} has its maximum of ${maxSubscribers} subscribers`);
+      }
+      if (this.isClosed) throw unavailable('connection closed');
+      if (this.subscriptions.has(channel)) throw new HeraldError('alreadySubscribed', `already subscribed to ${channel}`);
+      sub = new Subscription(this, channel, key, rule, tracked);
+      this.subscriptions.set(channel, sub);
+      await host.attach(sub);
       const historyKept = rule.rule.history.size > 0;
-      const page = await readHistory(engine, this.hub.logger, key, since ? (('offset' in since) ? { afterOffset: since.offset } : {}) : { limit: 0 });
+      const page = await host.history(key, since ? ('offset' in since ? { afterOffset: since.offset } : {}) : { limit: 0 });
       if (tracked) {
-        const { first } = await engine.presence.join(key, this.presenceEntry());
-        if (first && joinLeave) await engine.broker.publishJoinLeave('join', key, this.presenceUser(1));
+        const { first } = await host.joinPresence(key, this.presenceEntry());
+        if (first && joinLeave) await host.announce('join', key, this.presenceUser(1));
       }
       if (this.isClosed) throw unavailable('connection closed');
       const plan = since ? planRecovery(since, page, historyKept) : undefined;
@@ -154,26 +158,25 @@ export class Session {
       };
       const first = plan?.replay[0];
       const resumedAt = since && 'positions' in since ? positionInEpoch(since.positions, page.epoch) : undefined;
+      const live = sub;
+      host.events.emit('subscribe', { ...this.ref(), channel });
       return {
         result,
         start: { epoch: page.epoch, offset: first ? first.offset - 1 : (plan?.offset ?? page.offset) },
         seenIds: resumedAt ? page.publications.filter((p) => p.offset <= resumedAt.offset).map((p) => p.id) : [],
-        flush: () => sub.goLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch),
-        take: () => sub.takeLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch),
+        flush: () => live.goLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch),
+        take: () => live.takeLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch),
       };
     } catch (err) {
-      if (this.subscriptions.get(channel) === sub) await this.dropSubscription(sub);
-      if (err instanceof HubError) throw err;
-      this.hub.logger.warn({ err, channel, tenant: this.tenant }, 'subscribe failed');
+      if (sub && this.subscriptions.get(channel) === sub) await this.dropSubscription(sub);
       // As for a publish: only an engine that cannot answer now is worth a retry.
-      if (err instanceof EngineUnavailableError) throw unavailable('subscription unavailable, try again');
-      throw internal('subscribe failed: internal error');
+      throw toHeraldError(err, host.logger, 'subscribe', { unavailable: 'subscription unavailable, try again', kind: 'subscribeUnavailable' });
     }
   }
 
   async unsubscribe(channel: string): Promise<void> {
     const sub = this.subscriptions.get(channel);
-    if (!sub) throw new HubError(ErrorCode.NotSubscribed, `not subscribed to ${channel}`);
+    if (!sub) throw new HeraldError('notSubscribed', `not subscribed to ${channel}`);
     await this.dropSubscription(sub);
   }
 
@@ -181,15 +184,15 @@ export class Session {
   async publish(channel: string, event: string, data: unknown, idempotencyKey?: string): Promise<{ id: string; offset: number }> {
     // The same code for a bad channel name as subscribe, presence and history answer with.
     const channelProblem = channelNameProblem(channel);
-    if (channelProblem) throw new HubError(ErrorCode.InvalidChannel, channelProblem, 'channel');
+    if (channelProblem) throw new HeraldError('invalidChannel', channelProblem, 'channel');
     const eventProblem = eventNameProblem(event);
     if (eventProblem) throw badRequest(eventProblem, 'event');
-    if (!this.hub.policy.canPublish(channel, this.identity)) {
-      this.hub.denied(this, 'publish_forbidden', { channel });
+    if (!this.host.policy.canPublish(channel, this.identity)) {
+      this.denied('publish_forbidden', channel);
       throw forbidden(`not allowed to publish to ${channel}`);
     }
-    const result = await this.hub.publish(this.tenant, { channels: [channel], event, data, idempotencyKey }, 'client');
-    const rule = this.hub.policy.resolve(channel);
+    const result = await this.host.publish(this.tenant, { channels: [channel], event, data, idempotencyKey }, 'client');
+    const rule = this.host.policy.resolve(channel);
     if (rule) this.signals.published(rule.rule, channel, event, data);
     return { id: result.id, offset: result.offsets[channel] };
   }
@@ -197,13 +200,13 @@ export class Session {
   async presence(channel: string): Promise<{ channel: string; users: PresenceUser[] }> {
     const rule = this.readableRule(channel);
     if (!rule.rule.presence) throw badRequest(`presence is not kept for ${channel}`, 'channel');
-    return { channel, users: await this.hub.engine.presence.list(channelKey(this.tenant, channel)) };
+    return { channel, users: await this.host.listPresence(channelKey(this.tenant, channel)) };
   }
 
-  async history(channel: string, limit?: number, since?: RecoverySince): ReturnType<Hub['history']> {
+  async history(channel: string, limit?: number, since?: RecoverySince): Promise<HistoryReply> {
     const rule = this.readableRule(channel);
     if (rule.rule.history.size === 0) throw badRequest(`history is not kept for ${channel}`, 'channel');
-    return this.hub.history(this.tenant, this.identity, channel, { limit, since }, rule);
+    return this.host.channelHistory(this.tenant, this.identity, channel, { limit, since }, rule);
   }
 
   /** Takes a soft lock on the channel, where its rule enables locks; answers who holds it. */
@@ -220,14 +223,9 @@ export class Session {
 
   /** Replaces the token; the user and tenant must stay the same. */
   async refresh(token: string): Promise<{ expiresAt?: number }> {
-    let identity: Identity;
-    try {
-      identity = await this.hub.authenticator.verify(token);
-    } catch (err) {
-      throw new HubError(ErrorCode.Unauthorized, err instanceof AuthError ? err.message : 'token invalid');
-    }
+    const identity = await this.host.verify(token);
     if (identity.userId !== this.identity.userId || identity.tenant !== this.tenant) {
-      throw new HubError(ErrorCode.Unauthorized, 'a refreshed token must be for the same user and tenant');
+      throw new HeraldError('unauthorized', 'a refreshed token must be for the same user and tenant');
     }
     this.identity = identity;
     return identity.expiresAt ? { expiresAt: identity.expiresAt } : {};
@@ -238,34 +236,52 @@ export class Session {
     this.tenantSubscription?.goLive([], 0);
   }
 
+  /** See Subscriber. */
+  send(out: OutboundPublication): void {
+    this.link.sendPublication(out);
+  }
+
+  /** See Subscriber. */
+  sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {
+    this.link.sendJoinLeave(kind, channel, user);
+  }
+
+  /** Ends the connection from the server's side, with one of DISCONNECTS' close codes. */
   close(code: number, reason: string): void {
+    if (!this.isClosed) this.host.events.emit('eviction', { ...this.ref(), code, reason });
     this.link.close(code, reason);
   }
 
-  /** Called when the client reads too slowly: closes it before its queue grows without bound. */
+  /** See Subscriber: called when the client reads too slowly, before its queue grows without bound. */
   tooSlow(): void {
     if (this.isClosed) return;
-    this.hub.denied(this, 'slow_consumer', {});
-    this.close(CloseCode.SlowConsumer, 'slow consumer: send queue full');
+    this.denied('slow_consumer');
+    this.close(DISCONNECTS.slowConsumer.close, DISCONNECTS.slowConsumer.reason);
+  }
+
+  /** See Subscriber: delivery cannot be repaired; the client reconnects and recovers. */
+  resync(reason: string): void {
+    this.close(CloseCode.ServiceRestart, reason);
   }
 
   /** The transport reports the connection ended; releases everything it held. */
   closed(code: number): void {
     if (this.isClosed) return;
     this.isClosed = true;
-    void this.hub.sessionClosed(this, code);
+    this.host.closed(this, code);
   }
 
-  /** @internal Unsubscribes one subscription from the hub, presence and engine. */
+  /** Unsubscribes one subscription from the hub and presence. */
   async dropSubscription(sub: Subscription): Promise<void> {
     if (this.subscriptions.get(sub.channel) === sub) this.subscriptions.delete(sub.channel);
-    this.hub.detach(sub);
+    this.host.detach(sub);
+    if (sub !== this.tenantSubscription) this.host.events.emit('unsubscribe', { ...this.ref(), channel: sub.channel });
     if (!sub.tracked) return;
     try {
-      const { last } = await this.hub.engine.presence.leave(sub.key, this.presenceEntry());
-      if (last && sub.rule.rule.joinLeave) await this.hub.engine.broker.publishJoinLeave('leave', sub.key, this.presenceUser(0));
+      const { last } = await this.host.leavePresence(sub.key, this.presenceEntry());
+      if (last && sub.rule.rule.joinLeave) await this.host.announce('leave', sub.key, this.presenceUser(0));
     } catch (err) {
-      this.hub.logger.warn({ err, channel: sub.channel }, 'presence leave failed');
+      this.host.logger.warn({ err, channel: sub.channel }, 'presence leave failed');
     }
   }
 
@@ -279,10 +295,20 @@ export class Session {
     return { userId: this.identity.userId, connections, ...(Object.keys(info).length > 0 ? { info } : {}) };
   }
 
+  /** The connection as lifecycle events name it. */
+  ref() {
+    return { connectionId: this.id, tenant: this.tenant, userId: this.identity.userId, transport: this.link.transport };
+  }
+
+  /** Announces a refused request of this connection. */
+  denied(reason: DenialReason, channel?: string): void {
+    this.host.events.emit('denial', { reason, ...this.ref(), ...(channel !== undefined ? { channel } : {}) });
+  }
+
   private readableRule(channel: string) {
     const problem = channelNameProblem(channel);
-    if (problem) throw new HubError(ErrorCode.InvalidChannel, problem, 'channel');
-    const rule = this.hub.policy.forSubscribe(channel, this.identity);
+    if (problem) throw new HeraldError('invalidChannel', problem, 'channel');
+    const rule = this.host.policy.forSubscribe(channel, this.identity);
     if (!rule) throw forbidden(`not allowed to read ${channel}`);
     return rule;
   }

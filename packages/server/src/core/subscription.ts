@@ -1,8 +1,20 @@
+import type { PresenceUser } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { ChannelKey, StoredPublication } from '../engine.js';
 import { ChannelPolicy, type ResolvedRule } from './channel-policy.js';
 import type { OutboundPublication } from './outbound.js';
-import type { Session } from './session.js';
+
+/** What a subscription delivers to: one connection, as the hub and repairs see it. */
+export interface Subscriber {
+  readonly identity: Identity;
+  /** Sends a publication to the connection (dropped if it is closed). */
+  send(out: OutboundPublication): void;
+  sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void;
+  /** The connection cannot keep up: it is closed before its queue grows without bound. */
+  tooSlow(): void;
+  /** Delivery to the connection cannot be repaired: it is closed to reconnect and recover on its own. */
+  resync(reason: string): void;
+}
 
 /** Live publications held while a subscription's replay is prepared; past this the client is too slow. */
 const MAX_PENDING = 10_000;
@@ -35,7 +47,7 @@ export class Subscription {
   private readonly filtered: boolean;
 
   constructor(
-    readonly session: Session,
+    readonly subscriber: Subscriber,
     readonly channel: string,
     readonly key: ChannelKey,
     readonly rule: ResolvedRule,
@@ -50,20 +62,20 @@ export class Subscription {
   deliver(out: OutboundPublication): boolean {
     const publication = out.publication;
     if (!this.pending && !this.advance(publication)) return false;
-    if ((publication.audience || this.filtered) && !audienceAllows(publication, this.rule, this.session.identity)) return false;
-    if (this.skipOwnUser && (publication.data as { userId?: unknown } | null)?.userId === this.session.identity.userId) return false;
+    if ((publication.audience || this.filtered) && !audienceAllows(publication, this.rule, this.subscriber.identity)) return false;
+    if (this.skipOwnUser && (publication.data as { userId?: unknown } | null)?.userId === this.subscriber.identity.userId) return false;
     if (this.pending) {
       this.buffer.push(out);
-      if (this.buffer.length > MAX_PENDING) this.session.tooSlow();
+      if (this.buffer.length > MAX_PENDING) this.subscriber.tooSlow();
       return true;
     }
-    this.session.link.sendPublication(out);
+    this.subscriber.send(out);
     return true;
   }
 
   /** Ends the pending phase: sends the replay, then what arrived meanwhile past the replay. */
   goLive(replay: OutboundPublication[], position: number, epoch?: string): void {
-    for (const out of this.takeLive(replay, position, epoch)) this.session.link.sendPublication(out);
+    for (const out of this.takeLive(replay, position, epoch)) this.subscriber.send(out);
   }
 
   /**
@@ -72,7 +84,7 @@ export class Subscription {
    * `position` (in `epoch`) is where the replay ends.
    */
   takeLive(replay: OutboundPublication[], position: number, epoch?: string): OutboundPublication[] {
-    const out = replay.filter((o) => audienceAllows(o.publication, this.rule, this.session.identity));
+    const out = replay.filter((o) => audienceAllows(o.publication, this.rule, this.subscriber.identity));
     const held = this.buffer;
     this.buffer = [];
     this.pending = false;

@@ -484,7 +484,7 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
       test('#publishControl', 'delivers a command to the handler, the sender’s included', async () => {
         const command: ControlCommand = { kind: 'disconnect', tenant: `t-${randomUUID()}`, userId: 'u1', code: 4001, reason: 'revoked' };
         await node.engine.broker.publishControl(command);
-        const got = await eventually(() => node.handler.controls.find((c) => c.tenant === command.tenant), 'the command');
+        const got = await eventually(() => node.handler.controls.find((c) => c.kind === 'disconnect' && c.tenant === command.tenant), 'the command');
         assert.deepEqual(got, command);
       });
     });
@@ -620,25 +620,25 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
       });
     });
 
-    describe('sessions', () => {
-      const g = 'sessions';
+    describe('resume records', () => {
+      const g = 'resume records';
       test(g, 'saves, loads and removes a record', async () => {
         const id = `s-${randomUUID()}`;
-        const { sessions } = node.engine;
-        assert.equal(await sessions.load(id), undefined);
-        await sessions.save(id, '{"a":1}', 60_000);
-        assert.equal(await sessions.load(id), '{"a":1}');
-        await sessions.save(id, '{"a":2}', 60_000);
-        assert.equal(await sessions.load(id), '{"a":2}');
-        await sessions.remove(id);
-        assert.equal(await sessions.load(id), undefined);
+        const records = node.engine.resumeRecords;
+        assert.equal(await records.load(id), undefined);
+        await records.save(id, '{"a":1}', 60_000);
+        assert.equal(await records.load(id), '{"a":1}');
+        await records.save(id, '{"a":2}', 60_000);
+        assert.equal(await records.load(id), '{"a":2}');
+        await records.remove(id);
+        assert.equal(await records.load(id), undefined);
       });
 
       test(g, 'forgets a record after its TTL', async () => {
         const id = `s-${randomUUID()}`;
-        await node.engine.sessions.save(id, 'x', 50);
+        await node.engine.resumeRecords.save(id, 'x', 50);
         await sleep(120);
-        assert.equal(await node.engine.sessions.load(id), undefined);
+        assert.equal(await node.engine.resumeRecords.load(id), undefined);
       });
     });
 
@@ -720,8 +720,8 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         await eventually(() => a.handler.forKey(key).find((m) => m.kind === 'join'), 'the join');
         const command: ControlCommand = { kind: 'disconnect', tenant: `t-${randomUUID()}`, code: 4000, reason: 'test' };
         await b.engine.broker.publishControl(command);
-        await eventually(() => a.handler.controls.find((c) => c.tenant === command.tenant), 'the command on a');
-        await eventually(() => b.handler.controls.find((c) => c.tenant === command.tenant), 'the command on b');
+        await eventually(() => a.handler.controls.find((c) => c.kind === 'disconnect' && c.tenant === command.tenant), 'the command on a');
+        await eventually(() => b.handler.controls.find((c) => c.kind === 'disconnect' && c.tenant === command.tenant), 'the command on b');
       }, single);
 
       test(g, 'presence is shared: first and last across nodes, one list', async () => {
@@ -750,8 +750,8 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
 
       test(g, 'session records are shared', async () => {
         const id = `s-${randomUUID()}`;
-        await a.engine.sessions.save(id, 'kept', 60_000);
-        assert.equal(await b.engine.sessions.load(id), 'kept');
+        await a.engine.resumeRecords.save(id, 'kept', 60_000);
+        assert.equal(await b.engine.resumeRecords.load(id), 'kept');
       }, single);
 
       test(g, 'the connection registry is shared', async () => {

@@ -88,6 +88,11 @@ class MemoryBroker implements Broker {
   async publishControl(command: ControlCommand): Promise<void> {
     this.handler?.onControl(command);
   }
+
+  /** See Broker: one process is one node. */
+  async nodeCount(): Promise<number> {
+    return 1;
+  }
 }
 
 /**
@@ -103,7 +108,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
   const idempotency = new ExpiringMap<StoredPublication>(options.maxIdempotencyKeys ?? 100_000);
   const reservedIds = new ExpiringMap<string>(options.maxIdempotencyKeys ?? 100_000);
   const broker = new MemoryBroker(history, idempotency, reservedIds);
-  const sessions = new ExpiringMap<string>(options.maxIdempotencyKeys ?? 100_000);
+  const resumeRecords = new ExpiringMap<string>(options.maxIdempotencyKeys ?? 100_000);
   const locks = new MemoryLocks();
   let sweeper: NodeJS.Timeout | undefined;
   return {
@@ -112,10 +117,10 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
     presence: new MemoryPresence(),
     connections: new MemoryConnections(),
     locks,
-    sessions: {
-      save: async (id, record, ttlMs) => sessions.set(id, record, ttlMs),
-      load: async (id) => sessions.get(id),
-      remove: async (id) => void sessions.delete(id),
+    resumeRecords: {
+      save: async (id, record, ttlMs) => resumeRecords.set(id, record, ttlMs),
+      load: async (id) => resumeRecords.get(id),
+      remove: async (id) => void resumeRecords.delete(id),
     },
     async start(handler) {
       broker.handler = handler;
@@ -123,7 +128,7 @@ export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
         history.sweep();
         idempotency.sweep();
         reservedIds.sweep();
-        sessions.sweep();
+        resumeRecords.sweep();
         locks.sweep();
       }, options.sweepIntervalMs ?? 60_000);
       sweeper.unref();

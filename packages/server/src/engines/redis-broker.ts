@@ -121,4 +121,10 @@ export class RedisBroker implements Broker {
     const payload = encodeControl(command);
     await sorted(this.redis.publish(this.names.control, payload));
   }
+
+  /** See Broker: every node has one subscriber connection on the control channel. */
+  async nodeCount(): Promise<number> {
+    const reply = (await sorted(this.redis.call('PUBSUB', 'NUMSUB', this.names.control) as Promise<[string, number]>));
+    return Math.max(1, Number(reply[1]));
+  }
 }

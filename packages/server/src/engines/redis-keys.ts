@@ -71,8 +71,8 @@ export class RedisKeys {
     return `${this.prefix}lock:${key}`;
   }
 
-  /** A resumable session record (see SessionStore). */
-  session(id: string): string {
+  /** A record of a resumable connection (see ResumeRecordStore); the key name predates the rename. */
+  resumeRecord(id: string): string {
     return `${this.prefix}sess:${id}`;
   }
 

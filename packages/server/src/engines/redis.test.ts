@@ -132,7 +132,7 @@ if (!redisServerAvailable()) {
       const [delivered] = await handler.waitPublications(key, 1);
       assert.deepEqual(delivered, published.publication);
       await engine.broker.publishControl({ kind: 'disconnect', tenant: 'tx', code: 4000, reason: 'back' });
-      await eventually(() => handler.controls.find((c) => c.reason === 'back'), 'the control command');
+      await eventually(() => handler.controls.find((c) => c.kind === 'disconnect' && c.reason === 'back'), 'the control command');
       assert.deepEqual(await engine.presence.join(key, { connectionId: 'c1', userId: 'u1' }), { first: true });
     });
 

@@ -105,15 +105,15 @@ export function createRedisEngine(options: RedisEngineOptions = {}): Engine {
     presence,
     connections,
     locks: new RedisLocks(command, names),
-    sessions: {
+    resumeRecords: {
       async save(id, record, ttlMs) {
-        await sorted(command.set(names.session(id), record, 'PX', Math.max(1, Math.round(ttlMs))));
+        await sorted(command.set(names.resumeRecord(id), record, 'PX', Math.max(1, Math.round(ttlMs))));
       },
       async load(id) {
-        return (await sorted(command.get(names.session(id)))) ?? undefined;
+        return (await sorted(command.get(names.resumeRecord(id)))) ?? undefined;
       },
       async remove(id) {
-        await sorted(command.del(names.session(id)));
+        await sorted(command.del(names.resumeRecord(id)));
       },
     },
     async start(node: EngineHandler) {

@@ -2,7 +2,8 @@ import { broadcastRoutes } from './broadcast.js';
 import { ErrorCode } from '@herald/protocol';
 import { answerParserRefusal } from '../transports/raw-response.js';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import type { Hub } from '../core/hub.js';
+import type { Node } from '../core/node.js';
+import type { Metrics } from '../observability/metrics.js';
 import { channelRoutes } from './channels.js';
 import { errorReply } from './error-replies.js';
 import { healthRoutes } from './health.js';
@@ -17,10 +18,10 @@ import { userRoutes } from './users.js';
  * The HTTP API on fastify. Every route module registers itself here; errors keep one shape:
  * `{ error: { code, message, field? } }`.
  */
-export function createHttpApp(hub: Hub): FastifyInstance {
+export function createHttpApp(node: Node, metrics: Metrics): FastifyInstance {
   const app = Fastify({
     logger: false,
-    bodyLimit: hub.config.server.bodyLimit,
+    bodyLimit: node.config.server.bodyLimit,
     // Clients reconnecting after a 1012 should not find keep-alive sockets of a closing node.
     forceCloseConnections: 'idle',
     // Answered by the hook below instead, in the API's error shape.
@@ -34,7 +35,7 @@ export function createHttpApp(hub: Hub): FastifyInstance {
     // fastify's handlers: answered here in the API's error shape rather than fastify's own.
     clientErrorHandler: answerParserRefusal,
     frameworkErrors: (error, _request, reply) => {
-      const { status, error: body } = errorReply(error, hub.logger, hub.config.server.bodyLimit);
+      const { status, error: body } = errorReply(error, node.logger, node.config.server.bodyLimit);
       return (reply as FastifyReply).code(status).send({ error: body });
     },
   });
@@ -51,7 +52,7 @@ export function createHttpApp(hub: Hub): FastifyInstance {
     void reply.header('Connection', 'close');
     return reply.code(503).send({ error: { code: ErrorCode.Unavailable, message: 'server is shutting down' } });
   });
-  const origins = hub.config.server.corsOrigins;
+  const origins = node.config.server.corsOrigins;
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
     if (origin && (origins.length === 0 || origins.includes(origin) || origins.includes('*'))) {
@@ -65,19 +66,19 @@ export function createHttpApp(hub: Hub): FastifyInstance {
     }
   });
   app.setErrorHandler((error, _request, reply) => {
-    const { status, error: body } = errorReply(error, hub.logger, hub.config.server.bodyLimit);
+    const { status, error: body } = errorReply(error, node.logger, node.config.server.bodyLimit);
     return reply.code(status).send({ error: body });
   });
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: ErrorCode.NotFound, message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
-  healthRoutes(app, hub);
-  metricsRoutes(app, hub);
-  publishRoutes(app, hub);
-  broadcastRoutes(app, hub);
-  channelRoutes(app, hub);
-  userRoutes(app, hub);
-  statsRoutes(app, hub);
-  openapiRoutes(app, hub);
+  healthRoutes(app, node);
+  metricsRoutes(app, node, metrics);
+  publishRoutes(app, node);
+  broadcastRoutes(app, node);
+  channelRoutes(app, node);
+  userRoutes(app, node);
+  statsRoutes(app, node);
+  openapiRoutes(app, node);
   return app;
 }

@@ -2,7 +2,7 @@ import { ErrorCode } from '@herald/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { BroadcastAlias, HeraldConfig } from '../config/schema.js';
-import type { Hub } from '../core/hub.js';
+import type { Node } from '../core/node.js';
 import { callerTenant } from './api-auth.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { audience, channelName, tenantName } from './schemas.js';
@@ -60,10 +60,10 @@ function payloadOf(alias: BroadcastAlias, body: Record<string, unknown>): unknow
  * `POST /api/v1/broadcast/{name}` for every alias in `api.broadcasts`: seed 001's REST API,
  * declared in configuration. Publishes the alias's event to the body's `rooms`.
  */
-export function broadcastRoutes(app: FastifyInstance, hub: Hub): void {
-  const aliases = new Map(hub.config.api.broadcasts.map((a) => [a.name, a]));
+export function broadcastRoutes(app: FastifyInstance, node: Node): void {
+  const aliases = new Map(node.config.api.broadcasts.map((a) => [a.name, a]));
   if (aliases.size === 0) return;
-  addRoute(app, hub.config, broadcastRoute(hub.config), async (request, reply) => {
+  addRoute(app, node.config, broadcastRoute(node.config), async (request, reply) => {
     const params = parseOr400(broadcastParams, request.params, reply);
     if (!params) return reply;
     const alias = aliases.get(params.name);
@@ -78,16 +78,16 @@ export function broadcastRoutes(app: FastifyInstance, hub: Hub): void {
     }
     // Named as the body has it (`call`, `data`), before the hub would call it `data`.
     const dataField = alias.payload ?? ('data' in body ? 'data' : 'body');
-    const problem = hub.dataProblem(data);
+    const problem = node.dataProblem(data);
     if (problem) return reply.code(400).send({ error: { code: ErrorCode.BadRequest, message: `${dataField}: ${problem}`, field: dataField } });
     const rooms = body.rooms ?? alias.rooms;
     if (rooms.length === 0) return reply.code(400).send({ error: { code: ErrorCode.BadRequest, message: 'rooms: give at least one room', field: 'rooms' } });
-    const tenant = callerTenant(request, hub.config, body.tenant);
+    const tenant = callerTenant(request, node.config, body.tenant);
     try {
-      const outcome = await hub.publish(tenant, { channels: rooms, event: alias.event, data, audience: body.audience, idempotencyKey: body.idempotencyKey }, 'api');
+      const outcome = await node.publish(tenant, { channels: rooms, event: alias.event, data, audience: body.audience, idempotencyKey: body.idempotencyKey }, 'api');
       return { success: true, event: alias.event, id: outcome.id, offsets: outcome.offsets, duplicate: outcome.duplicate };
     } catch (err) {
-      return sendFailure(err, reply, hub.logger);
+      return sendFailure(err, reply, node.logger);
     }
   });
 }

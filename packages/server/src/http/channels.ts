@@ -2,7 +2,7 @@ import { ErrorCode, type RecoverySince } from '@herald/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { channelKey } from '../engine.js';
-import type { Hub } from '../core/hub.js';
+import type { Node } from '../core/node.js';
 import { callerTenant } from './api-auth.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { channelParams, presenceUser, publication, recoveryResult, tenantName, tenantQuery } from './schemas.js';
@@ -70,34 +70,34 @@ function notKept(reply: FastifyReply, what: string, channel: string): FastifyRep
 }
 
 /** `GET /api/v1/channels/:channel/history` and `/presence`. */
-export function channelRoutes(app: FastifyInstance, hub: Hub): void {
-  addRoute(app, hub.config, historyRoute, async (request, reply) => {
+export function channelRoutes(app: FastifyInstance, node: Node): void {
+  addRoute(app, node.config, historyRoute, async (request, reply) => {
     const params = parseOr400(channelParams, request.params, reply);
     const query = params && parseOr400(historyQuery, request.query, reply);
     if (!params || !query) return reply;
-    const tenant = callerTenant(request, hub.config, query.tenant);
-    const rule = hub.policy.resolve(params.channel);
+    const tenant = callerTenant(request, node.config, query.tenant);
+    const rule = node.policy.resolve(params.channel);
     if (!rule || rule.rule.history.size === 0) return notKept(reply, 'history', params.channel);
     const since: RecoverySince | undefined =
       query.lastId !== undefined ? { lastId: query.lastId } : query.offset !== undefined ? { offset: query.offset, epoch: query.epoch! } : undefined;
     try {
       // No identity: the API sees every publication, whatever its audience.
-      return await hub.history(tenant, undefined, params.channel, { limit: query.limit, since }, rule);
+      return await node.channelHistory(tenant, undefined, params.channel, { limit: query.limit, since }, rule);
     } catch (err) {
-      return sendFailure(err, reply, hub.logger);
+      return sendFailure(err, reply, node.logger);
     }
   });
 
-  addRoute(app, hub.config, presenceRoute, async (request, reply) => {
+  addRoute(app, node.config, presenceRoute, async (request, reply) => {
     const params = parseOr400(channelParams, request.params, reply);
     const query = params && parseOr400(tenantQuery, request.query, reply);
     if (!params || !query) return reply;
-    const tenant = callerTenant(request, hub.config, query.tenant);
-    if (!hub.policy.resolve(params.channel)?.rule.presence) return notKept(reply, 'presence', params.channel);
+    const tenant = callerTenant(request, node.config, query.tenant);
+    if (!node.policy.resolve(params.channel)?.rule.presence) return notKept(reply, 'presence', params.channel);
     try {
-      return { channel: params.channel, users: await hub.engine.presence.list(channelKey(tenant, params.channel)) };
+      return { channel: params.channel, users: await node.listPresence(channelKey(tenant, params.channel)) };
     } catch (err) {
-      return sendFailure(err, reply, hub.logger);
+      return sendFailure(err, reply, node.logger);
     }
   });
 }

@@ -1,7 +1,7 @@
 import { ErrorCode, type ErrorBody } from '@herald/protocol';
-import { HubError } from '../core/errors.js';
+import { HeraldError } from '../core/errors.js';
 import type { Logger } from '../logger.js';
-import { failureBody, hubErrorStatus } from './validation.js';
+import { failureBody, heraldErrorStatus } from './validation.js';
 
 interface ErrorReply {
   status: number;
@@ -49,12 +49,12 @@ const GENERIC_MESSAGES: Partial<Record<number, string>> = {
 
 /**
  * The `{ error }` answer to an error that reached fastify's error handler (or its framework
- * errors hook): a HubError's own body; fastify's request errors in Herald's words; any other
+ * errors hook): a HeraldError's own body; fastify's request errors in Herald's words; any other
  * client error with a generic message for its status; anything else 500 `internal`. Only what
  * is written for the caller leaves the server; the error itself goes to the log.
  */
 export function errorReply(error: unknown, logger: Logger, bodyLimit: number): ErrorReply {
-  if (error instanceof HubError) return { status: hubErrorStatus(error), error: error.toBody() };
+  if (error instanceof HeraldError) return { status: heraldErrorStatus(error), error: error.toBody() };
   const { statusCode, code } = (error ?? {}) as { statusCode?: unknown; code?: unknown };
   const known = frameworkReply(typeof code === 'string' ? code : undefined, bodyLimit);
   if (known) return known;

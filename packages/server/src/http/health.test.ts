@@ -23,7 +23,7 @@ describe('HTTP operations', () => {
       const ready = await fetch(`${herald.url}/ready`);
       assert.equal(ready.status, 200);
       assert.deepEqual(await ready.json(), { status: 'ready', engine: 'ok', accepting: true });
-      await herald.server.hub.shutdown();
+      await herald.server.node.shutdown();
       const draining = await fetch(`${herald.url}/ready`);
       assert.equal(draining.status, 503);
       assert.deepEqual(await draining.json(), { status: 'not ready', engine: 'ok', accepting: false });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Hub } from '../core/hub.js';
+import type { Node } from '../core/node.js';
 import { addRoute, type RouteDoc } from './route-doc.js';
 
 const healthResult = z.object({
@@ -37,11 +37,11 @@ export const readyRoute = {
 } satisfies RouteDoc;
 
 /** `GET /health` (the process is up) and `GET /ready` (it can serve: engine connected, not draining). */
-export function healthRoutes(app: FastifyInstance, hub: Hub): void {
-  addRoute(app, hub.config, healthRoute, async () => ({ status: 'ok', engine: hub.engine.name, connections: hub.sessions.size, uptime: Math.round(process.uptime()) }));
-  addRoute(app, hub.config, readyRoute, async (_request, reply) => {
-    const engine = hub.engine.isReady();
-    const ready = engine && hub.accepting;
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', engine: engine ? 'ok' : 'unavailable', accepting: hub.accepting });
+export function healthRoutes(app: FastifyInstance, node: Node): void {
+  addRoute(app, node.config, healthRoute, async () => ({ status: 'ok', engine: node.engineName, connections: node.sessions.size, uptime: Math.round(process.uptime()) }));
+  addRoute(app, node.config, readyRoute, async (_request, reply) => {
+    const engine = node.engineReady();
+    const ready = engine && node.accepting;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', engine: engine ? 'ok' : 'unavailable', accepting: node.accepting });
   });
 }

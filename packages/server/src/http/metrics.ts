@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Hub } from '../core/hub.js';
+import type { Node } from '../core/node.js';
+import type { Metrics } from '../observability/metrics.js';
 import { addRoute, type RouteDoc } from './route-doc.js';
 
 export const metricsRoute = {
@@ -13,7 +14,7 @@ export const metricsRoute = {
 } satisfies RouteDoc;
 
 /** `GET /metrics` for Prometheus. */
-export function metricsRoutes(app: FastifyInstance, hub: Hub): void {
-  const registry = hub.metrics.registry;
-  addRoute(app, hub.config, metricsRoute, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+export function metricsRoutes(app: FastifyInstance, node: Node, metrics: Metrics): void {
+  const registry = metrics.registry;
+  addRoute(app, node.config, metricsRoute, async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()));
 }

@@ -74,7 +74,7 @@ describe('OpenAPI document', () => {
   it('asks for a key or token exactly where the routes do', async () => {
     await using herald = await startHerald(routesConfig);
     const doc = (await herald.api('GET', '/api/openapi.json')).body;
-    for (const route of documentedRoutes(herald.server.hub.config)) {
+    for (const route of documentedRoutes(herald.server.node.config)) {
       const op = doc.paths[openApiPath(route.url)][route.method.toLowerCase()];
       const response = await fetch(herald.url + examplePath(route), {
         method: route.method,
@@ -89,7 +89,7 @@ describe('OpenAPI document', () => {
 
   it('describes what each route really answers', async () => {
     await using herald = await startHerald();
-    const routes = documentedRoutes(herald.server.hub.config);
+    const routes = documentedRoutes(herald.server.node.config);
     assert.deepEqual(Object.keys(samples).sort(), routes.map((r) => r.operationId).sort(), 'every route has a sample request');
     const client = await connectClient(herald.wsUrl, await herald.token({ sub: 'alice' }));
     await client.request({ type: 'subscribe', channel: 'room' });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HeraldConfig } from '../config/schema.js';
-import type { Hub } from '../core/hub.js';
+import type { Node } from '../core/node.js';
 import { historyRoute, presenceRoute } from './channels.js';
 import { healthRoute, readyRoute } from './health.js';
 import { metricsRoute } from './metrics.js';
@@ -180,8 +180,8 @@ export function buildOpenApi(config: HeraldConfig, routes: readonly RouteDoc[] =
 }
 
 /** `GET /api/openapi.json`. */
-export function openapiRoutes(app: FastifyInstance, hub: Hub): void {
+export function openapiRoutes(app: FastifyInstance, node: Node): void {
   // Built at start-up: a schema that cannot be expressed fails here rather than on a request.
-  const document = buildOpenApi(hub.config);
-  addRoute(app, hub.config, openapiRoute, async () => document);
+  const document = buildOpenApi(node.config);
+  addRoute(app, node.config, openapiRoute, async () => document);
 }

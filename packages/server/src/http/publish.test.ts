@@ -160,8 +160,8 @@ describe('HTTP publish', () => {
     });
     it('keeps one id on every channel when a retry finds the publish stored on some of them only', async () => {
       await using herald = await startHerald();
-      const { broker } = herald.server.hub.engine;
-      const options = { history: herald.server.hub.historyOptions('a'), idempotency: { key: 'order-7', ttlMs: 60_000 } };
+      const { broker } = herald.engine;
+      const options = { history: herald.server.node.historyOptions('a'), idempotency: { key: 'order-7', ttlMs: 60_000 } };
       // The first attempt reserved its id and stored the publication on `a`, then its node died.
       const id = await broker.reserveId('default', 'order-7', newPublicationId(), 60_000);
       await broker.publish('default:a', { id, channel: 'a', event: 'order:new', data: { n: 7 }, ts: Date.now() }, options);

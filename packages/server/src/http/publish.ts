@@ -1,7 +1,7 @@
 import { MAX_EVENT_LENGTH } from '@herald/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Hub } from '../core/hub.js';
+import type { Node } from '../core/node.js';
 import { callerTenant } from './api-auth.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { audience, channelName, tenantName } from './schemas.js';
@@ -83,43 +83,43 @@ export const batchRoute = {
 
 type Item = z.infer<typeof batchItem>;
 
-async function publishOne(hub: Hub, tenant: string, item: Item) {
-  const outcome = await hub.publish(tenant, { channels: item.channels ?? [item.channel!], event: item.event, data: item.data, audience: item.audience, idempotencyKey: item.idempotencyKey }, 'api');
+async function publishOne(node: Node, tenant: string, item: Item) {
+  const outcome = await node.publish(tenant, { channels: item.channels ?? [item.channel!], event: item.event, data: item.data, audience: item.audience, idempotencyKey: item.idempotencyKey }, 'api');
   return item.channel !== undefined
     ? { id: outcome.id, offset: outcome.offsets[item.channel], duplicate: outcome.duplicate }
     : { id: outcome.id, offsets: outcome.offsets, duplicate: outcome.duplicate };
 }
 
-async function publishBatchItem(hub: Hub, request: FastifyRequest, defaultTenant: string | undefined, raw: unknown) {
+async function publishBatchItem(node: Node, request: FastifyRequest, defaultTenant: string | undefined, raw: unknown) {
   const parsed = batchItem.safeParse(raw);
   if (!parsed.success) return { error: issueBody(parsed.error) };
   try {
-    return await publishOne(hub, callerTenant(request, hub.config, parsed.data.tenant ?? defaultTenant), parsed.data);
+    return await publishOne(node, callerTenant(request, node.config, parsed.data.tenant ?? defaultTenant), parsed.data);
   } catch (err) {
-    return { error: failureBody(err, hub.logger).error };
+    return { error: failureBody(err, node.logger).error };
   }
 }
 
 /** `POST /api/v1/publish` and `POST /api/v1/publish/batch`. */
-export function publishRoutes(app: FastifyInstance, hub: Hub): void {
-  addRoute(app, hub.config, publishRoute, async (request, reply) => {
+export function publishRoutes(app: FastifyInstance, node: Node): void {
+  addRoute(app, node.config, publishRoute, async (request, reply) => {
     const body = parseOr400(publishBody, request.body, reply);
     if (!body) return reply;
-    const tenant = callerTenant(request, hub.config, body.tenant);
+    const tenant = callerTenant(request, node.config, body.tenant);
     try {
-      return await publishOne(hub, tenant, body);
+      return await publishOne(node, tenant, body);
     } catch (err) {
-      return sendFailure(err, reply, hub.logger);
+      return sendFailure(err, reply, node.logger);
     }
   });
 
-  addRoute(app, hub.config, batchRoute, async (request, reply) => {
+  addRoute(app, node.config, batchRoute, async (request, reply) => {
     const body = parseOr400(batchEnvelope, request.body, reply);
     if (!body) return reply;
     // Checked once up front: a tenant-bound key naming another tenant is refused as a whole.
-    callerTenant(request, hub.config, body.tenant);
+    callerTenant(request, node.config, body.tenant);
     // Started in order without waiting, so the engine stores items of one channel in item order.
-    const results = await Promise.all(body.publications.map((raw) => publishBatchItem(hub, request, body.tenant, raw)));
+    const results = await Promise.all(body.publications.map((raw) => publishBatchItem(node, request, body.tenant, raw)));
     return { results };
   });
 }

@@ -59,7 +59,7 @@ export function errors(...statuses: number[]): Record<number, ResponseDoc> {
  * Registers a documented route, with the API key check its `auth` asks for.
  *
  * @example
- * addRoute(app, hub.config, healthRoute, async () => ({ status: 'ok' }));
+ * addRoute(app, node.config, healthRoute, async () => ({ status: 'ok' }));
  */
 export function addRoute(app: FastifyInstance, config: HeraldConfig, doc: RouteDoc, handler: RouteHandlerMethod): void {
   const guard =

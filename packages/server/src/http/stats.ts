@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Hub } from '../core/hub.js';
+import type { Node } from '../core/node.js';
 import { tenantScope } from './api-auth.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { tenantQuery } from './schemas.js';
@@ -50,11 +50,11 @@ export const roomStatsRoute = {
 } satisfies RouteDoc;
 
 /** Hub.connectionStats narrowed to one tenant. */
-function tenantConnectionStats(hub: Hub, tenant: string) {
+function tenantConnectionStats(node: Node, tenant: string) {
   const byTransport: Record<string, number> = {};
   const users = new Set<string>();
   let total = 0;
-  for (const session of hub.sessions.values()) {
+  for (const session of node.sessions.values()) {
     if (session.tenant !== tenant) continue;
     total += 1;
     byTransport[session.link.transport] = (byTransport[session.link.transport] ?? 0) + 1;
@@ -64,18 +64,18 @@ function tenantConnectionStats(hub: Hub, tenant: string) {
 }
 
 /** `GET /api/v1/stats/connections` and `GET /api/v1/stats/rooms` (seed 001's monitoring). */
-export function statsRoutes(app: FastifyInstance, hub: Hub): void {
-  addRoute(app, hub.config, connectionStatsRoute, async (request, reply) => {
+export function statsRoutes(app: FastifyInstance, node: Node): void {
+  addRoute(app, node.config, connectionStatsRoute, async (request, reply) => {
     const query = parseOr400(tenantQuery, request.query, reply);
     if (!query) return reply;
     const tenant = tenantScope(request, query.tenant);
-    return tenant === undefined ? hub.connectionStats() : tenantConnectionStats(hub, tenant);
+    return tenant === undefined ? node.connectionStats() : tenantConnectionStats(node, tenant);
   });
 
-  addRoute(app, hub.config, roomStatsRoute, async (request, reply) => {
+  addRoute(app, node.config, roomStatsRoute, async (request, reply) => {
     const query = parseOr400(tenantQuery, request.query, reply);
     if (!query) return reply;
     const tenant = tenantScope(request, query.tenant);
-    return tenant === undefined ? hub.roomStats() : { tenant, ...hub.roomStats(tenant) };
+    return tenant === undefined ? node.roomStats() : { tenant, ...node.roomStats(tenant) };
   });
 }

@@ -1,7 +1,7 @@
 import { CloseCode } from '@herald/protocol';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Hub } from '../core/hub.js';
+import type { Node } from '../core/node.js';
 import { callerTenant } from './api-auth.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { tenantName } from './schemas.js';
@@ -43,17 +43,17 @@ export const disconnectRoute = {
 } satisfies RouteDoc;
 
 /** `POST /api/v1/users/:userId/disconnect`. */
-export function userRoutes(app: FastifyInstance, hub: Hub): void {
-  addRoute(app, hub.config, disconnectRoute, async (request, reply) => {
+export function userRoutes(app: FastifyInstance, node: Node): void {
+  addRoute(app, node.config, disconnectRoute, async (request, reply) => {
     const params = parseOr400(userParams, request.params, reply);
     const body = params && parseOr400(disconnectBody, request.body ?? {}, reply);
     if (!params || !body) return reply;
-    const tenant = callerTenant(request, hub.config, body.tenant);
+    const tenant = callerTenant(request, node.config, body.tenant);
     try {
-      const n = await hub.disconnect(tenant, params.userId, CloseCode.DisconnectedByServer, body.reason ?? 'disconnected by the server', body.connectionId);
+      const n = await node.disconnect(tenant, params.userId, CloseCode.DisconnectedByServer, body.reason ?? 'disconnected by the server', body.connectionId);
       return { disconnected: n };
     } catch (err) {
-      return sendFailure(err, reply, hub.logger);
+      return sendFailure(err, reply, node.logger);
     }
   });
 }

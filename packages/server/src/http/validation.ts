@@ -1,7 +1,7 @@
 import { ErrorCode } from '@herald/protocol';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { HubError } from '../core/errors.js';
+import { HeraldError } from '../core/errors.js';
 import { EngineUnavailableError } from '../engine.js';
 import type { Logger } from '../logger.js';
 
@@ -26,36 +26,24 @@ export function parseOr400<T extends z.ZodType>(schema: T, value: unknown, reply
   return undefined;
 }
 
-const STATUS: Partial<Record<string, number>> = {
-  [ErrorCode.BadRequest]: 400,
-  [ErrorCode.InvalidChannel]: 400,
-  [ErrorCode.Unauthorized]: 401,
-  [ErrorCode.Forbidden]: 403,
-  [ErrorCode.NotFound]: 404,
-  [ErrorCode.LimitExceeded]: 429,
-  [ErrorCode.RateLimited]: 429,
-  [ErrorCode.Internal]: 500,
-  [ErrorCode.Unavailable]: 503,
-};
-
-/** The HTTP status of a HubError. */
-export function hubErrorStatus(err: HubError): number {
-  return STATUS[err.code] ?? 500;
+/** The HTTP status of a HeraldError: its kind's, from the one error table (core/errors.ts). */
+export function heraldErrorStatus(err: HeraldError): number {
+  return err.kind.status;
 }
 
-/** Answers a HubError with its HTTP status and body; rethrows anything else. */
-export function sendHubError(err: unknown, reply: FastifyReply): FastifyReply {
-  if (err instanceof HubError) return reply.code(hubErrorStatus(err)).send({ error: err.toBody() });
+/** Answers a HeraldError with its HTTP status and body; rethrows anything else. */
+export function sendHeraldError(err: unknown, reply: FastifyReply): FastifyReply {
+  if (err instanceof HeraldError) return reply.code(heraldErrorStatus(err)).send({ error: err.toBody() });
   throw err;
 }
 
 /**
- * The `{ code, message, field? }` a caller gets for a failure: a HubError's own; for an engine
+ * The `{ code, message, field? }` a caller gets for a failure: a HeraldError's own; for an engine
  * that cannot answer now, `unavailable` (503); for anything else, `internal` (500). Only the
- * HubError's message reaches the caller; the rest goes to the log.
+ * HeraldError's message reaches the caller; the rest goes to the log.
  */
 export function failureBody(err: unknown, logger: Logger): { status: number; error: { code: ErrorCode; message: string; field?: string } } {
-  if (err instanceof HubError) return { status: hubErrorStatus(err), error: err.toBody() };
+  if (err instanceof HeraldError) return { status: heraldErrorStatus(err), error: err.toBody() };
   logger.error({ err }, 'request failed');
   if (err instanceof EngineUnavailableError) return { status: 503, error: { code: ErrorCode.Unavailable, message: 'engine unavailable, try again' } };
   return { status: 500, error: { code: ErrorCode.Internal, message: 'internal error' } };

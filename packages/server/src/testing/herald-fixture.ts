@@ -4,13 +4,15 @@ import { parseConfig } from '../config/load.js';
 import type { HeraldConfigInput } from '../config/schema.js';
 import type { Engine } from '../engine.js';
 import type { Logger } from '../logger.js';
-import { createHeraldServer, type HeraldServer } from '../server.js';
+import { createHeraldServer, engineFor, type HeraldServer } from '../server.js';
 
 export const TEST_SECRET = 'test-secret-0123456789';
 export const TEST_API_KEY = 'test-api-key-0123456789';
 
 export interface HeraldFixture {
   server: HeraldServer;
+  /** The node's engine, for tests that plant state or publish as another node would. */
+  engine: Engine;
   /** `http://127.0.0.1:PORT` */
   url: string;
   /** `ws://127.0.0.1:PORT` */
@@ -43,10 +45,13 @@ export async function startHerald(config: HeraldConfigInput = {}, options: { eng
   };
   const merged = deepMerge(base, config);
   const final = parseConfig(merged, 'test');
-  const server = await createHeraldServer(final, { logger: options.logger ?? pino({ level: 'silent' }), ...(options.engine ? { engine: options.engine } : {}) });
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const engine = options.engine ?? (await engineFor(final, logger));
+  const server = await createHeraldServer(final, { logger, engine });
   const url = await server.listen();
   const fixture: HeraldFixture = {
     server,
+    engine,
     url,
     wsUrl: url.replace(/^http/, 'ws'),
     apiKey: TEST_API_KEY,

@@ -42,7 +42,7 @@ describe('Heartbeat', () => {
     assert.ok(pings() >= 1, 'it was pinged first');
     assert.equal(code, CloseCode.HeartbeatTimeout);
     assert.match(reason, /pong/);
-    await waitFor(() => herald.server.hub.sessions.size === 0, 3000, 'the session to end');
+    await waitFor(() => herald.server.node.sessions.size === 0, 3000, 'the session to end');
   });
 
   it('keeps a client that answers app pings with frames even without WebSocket pongs', async () => {

@@ -1,14 +1,19 @@
-import { CloseCode, ErrorCode, type ErrorBody, type RecoverySince, type SubscribeResult } from '@herald/protocol';
-import { AuthError, type Identity } from '../auth/identity.js';
-import { HubError } from '../core/errors.js';
-import type { AfterField } from '../core/recovery.js';
-import type { Hub } from '../core/hub.js';
+import { CLIENT_FRAME_TYPES, CloseCode, ErrorCode, isConnectFrameType, MAX_TOKEN_LENGTH, type ErrorBody, type RecoverySince, type SubscribeResult } from '@herald/protocol';
+import { clientFrameSchema, describeIssue, type ParsedClientFrame } from '@herald/protocol/schema';
+import type { Identity } from '../auth/identity.js';
+import { DISCONNECTS, ERRORS, HeraldError, toHeraldError } from '../core/errors.js';
+import type { Node } from '../core/node.js';
 import { TokenBucket } from '../core/rate-limiter.js';
+import type { AfterField } from '../core/recovery.js';
 import type { Session } from '../core/session.js';
-import { MAX_TOKEN_LENGTH } from '../auth/authenticator.js';
-import { clientFrame, describeIssue, KNOWN_TYPES, type ParsedClientFrame } from './client-frames.js';
-import { channelFor, type RouteMatch } from './routes.js';
+import { channelFor, routeLimitFor, type RouteMatch } from './routes.js';
 import type { WebSocketLink } from './ws-link.js';
+
+/** The route's limit, as the handshake takes it. */
+function routeOption(route: RouteMatch | undefined, identity: Identity) {
+  const routeLimit = routeLimitFor(route, identity);
+  return routeLimit ? { routeLimit } : {};
+}
 
 /** Frames a client may send before its `connect` is answered; they are handled in order afterwards. */
 const MAX_EARLY_FRAMES = 32;
@@ -21,17 +26,8 @@ export interface NativeProtocolOptions {
   identity?: Identity;
   /** The client's previous connection, from `?replaces=` on the upgrade (see ConnectFrame.replaces). */
   replaces?: string;
-  /**
-   * Why the route cannot take this identity (its `maxConnections` is reached), checked when the
-   * token comes in band; a token in the URL was checked at the upgrade, where HTTP 503 fits.
-   */
-  routeFull?: (identity: Identity) => Promise<string | undefined>;
-}
-
-/** How a failed route subscription closes: only a refusal by the rules is terminal (4003); an engine failure is worth a retry. */
-function routeRefusalCode(err: unknown): number {
-  if (!(err instanceof HubError) || err.code === ErrorCode.Unavailable || err.code === ErrorCode.Internal) return CloseCode.InternalError;
-  return err.code === ErrorCode.LimitExceeded ? CloseCode.TooManyConnections : CloseCode.Forbidden;
+  /** The upgrade's path, for logs. */
+  path?: string;
 }
 
 /**
@@ -53,11 +49,11 @@ export class NativeProtocol {
   private readonly anonymousBucket: TokenBucket;
 
   constructor(
-    private readonly hub: Hub,
+    private readonly node: Node,
     private readonly link: WebSocketLink,
     private readonly options: NativeProtocolOptions,
   ) {
-    const rate = hub.config.limits.messageRate;
+    const rate = node.config.limits.messageRate;
     this.anonymousBucket = new TokenBucket(rate.perSecond, rate.burst);
   }
 
@@ -68,8 +64,8 @@ export class NativeProtocol {
       return;
     }
     this.authTimer = setTimeout(() => {
-      if (!this.session) this.link.close(CloseCode.AuthTimeout, 'no connect frame with a token in time');
-    }, this.hub.config.auth.connectTimeout);
+      if (!this.session) this.link.close(DISCONNECTS.authTimeout.close, 'no connect frame with a token in time');
+    }, this.node.config.auth.connectTimeout);
     this.authTimer.unref();
   }
 
@@ -77,34 +73,30 @@ export class NativeProtocol {
     // Frames still arriving after the close was decided are dropped, not answered or counted again.
     if (this.closed || !this.link.open) return;
     this.link.lastSeen = Date.now();
-    if (isBinary) return this.link.close(CloseCode.BadRequest, 'binary frames are not supported');
-    if (!(this.session ? this.session.allowMessage() : this.anonymousBucket.take())) {
-      if (this.session) this.hub.denied(this.session, 'rate_limited', {});
-      else this.hub.metrics.denialsTotal.inc({ reason: 'rate_limited' });
-      return this.link.close(CloseCode.RateLimited, 'too many messages');
-    }
+    if (isBinary) return this.link.close(ERRORS.badRequest.close, 'binary frames are not supported');
+    if (!(this.session ? this.session.allowMessage() : this.anonymousTake())) return this.link.close(ERRORS.rateLimited.close, 'too many messages');
     let value: unknown;
     try {
       value = JSON.parse(data.toString('utf8'));
     } catch {
-      return this.link.close(CloseCode.BadRequest, 'frame is not valid JSON');
+      return this.link.close(ERRORS.badRequest.close, 'frame is not valid JSON');
     }
     const resume = this.options.route?.route.resume;
     if (resume && (value as { type?: unknown } | null)?.type === resume.frame) return this.onResumeFrame(value as Record<string, unknown>, resume.field);
-    const parsed = clientFrame.safeParse(value);
+    const parsed = clientFrameSchema.safeParse(value);
     if (!parsed.success) return this.invalidFrame(value, parsed.error);
     const frame = parsed.data;
     if (frame.type === 'pong') return;
     if (frame.type === 'ping') return this.send({ type: 'pong', ...(frame.id !== undefined ? { id: frame.id } : {}) });
     if (!this.session) {
-      if (frame.type === 'connect' || frame.type === 'authenticate' || frame.type === 'hello' || frame.type === 'handshake') {
+      if ('token' in frame && isConnectFrameType(frame.type)) {
         if (this.authenticating) return this.fail(frame.id, { code: ErrorCode.BadRequest, message: 'already authenticating' });
         this.authenticating = true;
-        void this.authenticate(frame.token, frame.id, frame.replaces);
+        void this.authenticate(frame.token, frame.id, 'replaces' in frame ? frame.replaces : undefined);
         return;
       }
-      if (!this.authenticating) return this.link.close(CloseCode.Unauthorized, 'send a connect frame with a token first');
-      if (this.early.length >= MAX_EARLY_FRAMES) return this.link.close(CloseCode.RateLimited, 'too many frames before connect');
+      if (!this.authenticating) return this.link.close(ERRORS.unauthorized.close, 'send a connect frame with a token first');
+      if (this.early.length >= MAX_EARLY_FRAMES) return this.link.close(ERRORS.rateLimited.close, 'too many frames before connect');
       this.early.push(frame);
       return;
     }
@@ -119,17 +111,16 @@ export class NativeProtocol {
   }
 
   private async authenticate(token: string, id?: number, replaces?: string): Promise<void> {
+    const node = this.node;
     let identity: Identity;
     try {
-      identity = await this.hub.authenticator.verify(token);
+      identity = await node.handshake.authenticate(token, { transport: 'websocket', ...(this.options.path ? { path: this.options.path } : {}) });
+      // A token in the URL was checked against the route's limit at the upgrade, where HTTP 503 fits.
+      await node.handshake.checkRoute(identity, { ...routeOption(this.options.route, identity), transport: 'websocket', ...(this.options.path ? { path: this.options.path } : {}) });
     } catch (err) {
-      const reason = err instanceof AuthError ? err.message : 'token invalid';
-      this.hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
-      this.hub.logger.info({ event: 'denied', reason: 'unauthorized', detail: reason, transport: 'websocket' }, 'connection denied');
-      return this.link.close(CloseCode.Unauthorized, reason);
+      const refusal = toHeraldError(err, node.logger, 'connect');
+      return this.link.close(refusal.kind.close, refusal.message);
     }
-    const full = await this.options.routeFull?.(identity);
-    if (full !== undefined) return this.link.close(CloseCode.TooManyConnections, full);
     await this.open(identity, id, replaces);
   }
 
@@ -137,13 +128,13 @@ export class NativeProtocol {
     if (this.closed) return;
     let session: Session;
     try {
-      session = await this.hub.openSession(identity, this.link, {
+      session = await this.node.handshake.open(identity, this.link, {
         ...(this.options.route ? { route: this.options.route.route.path } : {}),
         ...(replaces !== undefined ? { replaces } : {}),
       });
     } catch (err) {
-      const message = err instanceof HubError ? err.message : 'cannot open session';
-      return this.link.close(err instanceof HubError && err.code === ErrorCode.LimitExceeded ? CloseCode.TooManyConnections : CloseCode.ServiceRestart, message);
+      const refusal = toHeraldError(err, this.node.logger, 'session');
+      return this.link.close(refusal.kind.close, refusal.message);
     }
     if (this.authTimer) clearTimeout(this.authTimer);
     this.link.session = session;
@@ -156,7 +147,7 @@ export class NativeProtocol {
     if (routeChannel !== undefined && route?.route.resume) {
       // The client says where it stopped in its first frame; subscribe then (or from now, after the deadline).
       this.awaitingResume = routeChannel;
-      this.resumeTimer = setTimeout(() => void this.resumeRoute(undefined), this.hub.config.auth.connectTimeout);
+      this.resumeTimer = setTimeout(() => void this.resumeRoute(undefined), this.node.config.auth.connectTimeout);
       this.resumeTimer.unref();
     } else if (routeChannel !== undefined) {
       try {
@@ -164,12 +155,11 @@ export class NativeProtocol {
         subscriptions.push(pending.result);
         flush = pending.flush;
       } catch (err) {
-        const message = err instanceof HubError ? err.message : 'cannot subscribe to the route channel';
-        return this.link.close(routeRefusalCode(err), message);
+        return this.closeForRoute(err);
       }
     }
     if (this.options.route?.route.format !== 'data') {
-      const heartbeat = this.hub.config.heartbeat;
+      const heartbeat = this.node.config.heartbeat;
       this.send({
         type: 'connected',
         ...(connectId !== undefined ? { id: connectId } : {}),
@@ -218,13 +208,25 @@ export class NativeProtocol {
       if (recovery && !recovery.recovered) this.send({ type: 'not_recovered', channel, ...recovery });
       pending.flush();
     } catch (err) {
-      const message = err instanceof HubError ? err.message : 'cannot subscribe to the route channel';
-      this.link.close(routeRefusalCode(err), message);
+      this.closeForRoute(err);
     }
   }
 
+  /** A route's channel that cannot be subscribed ends the connection: the error's kind says with what. */
+  private closeForRoute(err: unknown): void {
+    const refusal = toHeraldError(err, this.node.logger, 'subscribe');
+    this.link.close(refusal.kind.close, refusal.message);
+  }
+
+  /** The message rate before authentication, when there is no session to count it. */
+  private anonymousTake(): boolean {
+    if (this.anonymousBucket.take()) return true;
+    this.node.events.emit('denial', { reason: 'rate_limited', transport: 'websocket' });
+    return false;
+  }
+
   private enqueue(frame: ParsedClientFrame): void {
-    this.queue = this.queue.then(() => this.handle(frame)).catch((err) => this.hub.logger.error({ err }, 'frame handler failed'));
+    this.queue = this.queue.then(() => this.handle(frame)).catch((err) => this.node.logger.error({ err }, 'frame handler failed'));
   }
 
   private async handle(frame: ParsedClientFrame): Promise<void> {
@@ -261,8 +263,8 @@ export class NativeProtocol {
           return this.fail(id, { code: ErrorCode.BadRequest, message: 'already connected' });
       }
     } catch (err) {
-      if (err instanceof HubError) return this.fail(id, err.toBody());
-      this.hub.logger.error({ err, frame: frame.type }, 'request failed');
+      if (err instanceof HeraldError) return this.fail(id, err.toBody());
+      this.node.logger.error({ err, frame: frame.type }, 'request failed');
       return this.fail(id, { code: ErrorCode.Internal, message: 'internal error' });
     }
   }
@@ -271,15 +273,15 @@ export class NativeProtocol {
     const type = (value as { type?: unknown } | null)?.type;
     const id = typeof (value as { id?: unknown } | null)?.id === 'number' ? ((value as { id: number }).id) : undefined;
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      return this.link.close(CloseCode.BadRequest, 'frame must be a JSON object');
+      return this.link.close(ERRORS.badRequest.close, 'frame must be a JSON object');
     }
-    if (!this.session && !this.authenticating && (type === 'connect' || type === 'authenticate' || type === 'hello' || type === 'handshake')) {
+    if (!this.session && !this.authenticating && typeof type === 'string' && isConnectFrameType(type)) {
       // A connect without a usable token is a missing token, not a request to retry.
       const token = (value as { token?: unknown }).token;
       const tooLong = typeof token === 'string' && token.length > MAX_TOKEN_LENGTH;
-      return this.link.close(CloseCode.Unauthorized, tooLong ? 'token too long' : 'connect frame needs a token');
+      return this.link.close(ERRORS.unauthorized.close, tooLong ? 'token too long' : 'connect frame needs a token');
     }
-    if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
+    if (typeof type !== 'string' || !(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
       // Only a string is quoted back: any other value may be nested too deep for JSON.stringify.
       const kind = Array.isArray(type) ? 'an array' : type === null ? 'null' : `a ${typeof type}`;
       const message = typeof type === 'string' ? `unknown frame type ${JSON.stringify(type.slice(0, 100))}` : type === undefined ? 'frame has no type' : `frame type must be a string, not ${kind}`;

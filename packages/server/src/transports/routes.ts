@@ -1,5 +1,6 @@
 import type { RouteConfig } from '../config/schema.js';
 import { compilePattern } from '../core/channel-policy.js';
+import type { RouteLimit } from '../core/handshake.js';
 
 export interface RouteMatch {
   route: RouteConfig;
@@ -41,4 +42,9 @@ export class RouteTable {
 /** Fills a route channel's identity placeholders: `tasks:{userId}` → `tasks:alice`. */
 export function channelFor(channel: string, identity: { userId: string; tenant: string }): string {
   return channel.replaceAll('{userId}', identity.userId).replaceAll('{tenant}', identity.tenant);
+}
+
+/** The route's connection limit for this identity, when the route has a channel. */
+export function routeLimitFor(route: RouteMatch | undefined, identity: { userId: string; tenant: string }): RouteLimit | undefined {
+  return route?.channel !== undefined ? { route: route.route, channel: channelFor(route.channel, identity) } : undefined;
 }

@@ -1,7 +1,7 @@
 import type { StreamPosition } from '@herald/protocol';
 import type { Namespace } from 'socket.io';
 import { Adapter, type Session } from 'socket.io-adapter';
-import type { SessionStore } from '../engine.js';
+import type { ResumeRecordStore } from '../engine.js';
 import { decodeCursor } from './stream-cursor.js';
 
 /** A room of a resumable socket and the position its subscription started at. */
@@ -47,7 +47,7 @@ function parseRecord(text: string): ResumableSocket | undefined {
  * node. The missed publications are replayed by the transport from each room's history, after
  * the positions in the client's cursor, not kept as packets here.
  */
-export function resumableAdapter(store: SessionStore, windowMs: number): typeof Adapter {
+export function resumableAdapter(store: ResumeRecordStore, windowMs: number): typeof Adapter {
   return class ResumableAdapter extends Adapter {
     constructor(nsp: Namespace) {
       super(nsp as never);

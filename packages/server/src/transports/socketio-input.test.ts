@@ -72,7 +72,7 @@ describe('SocketIoTransport bad input', () => {
     }
 
     it('releases the sessions and keeps serving', async () => {
-      await waitFor(() => herald.server.hub.sessions.size === 0, 3000, 'no sessions left');
+      await waitFor(() => herald.server.node.sessions.size === 0, 3000, 'no sessions left');
       await stillServes(herald);
     });
   });
@@ -149,9 +149,9 @@ describe('SocketIoTransport bad input', () => {
       socket.on('error', (e) => errors.push(e));
       const answers = await Promise.all([socket.emitWithAck('authenticate', { token }), socket.emitWithAck('authenticate', { token })]);
       assert.deepEqual(answers.map((a) => a.ok ?? a.error.message).sort(), ['already authenticated', true].sort());
-      assert.equal([...herald.server.hub.sessions.values()].filter((s) => s.identity.userId === 'twice').length, 1);
+      assert.equal([...herald.server.node.sessions.values()].filter((s) => s.identity.userId === 'twice').length, 1);
       socket.close();
-      await waitFor(() => ![...herald.server.hub.sessions.values()].some((s) => s.identity.userId === 'twice'), 3000, 'session released');
+      await waitFor(() => ![...herald.server.node.sessions.values()].some((s) => s.identity.userId === 'twice'), 3000, 'session released');
     });
 
     it('applies the message rate before authentication too', async () => {

@@ -2,15 +2,14 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CloseCode, ErrorCode, type ErrorBody } from '@herald/protocol';
 import { Server, type Namespace, type Socket } from 'socket.io';
-import { AuthError, type Identity } from '../auth/identity.js';
-import { HubError } from '../core/errors.js';
-import type { Hub } from '../core/hub.js';
+import type { Identity } from '../auth/identity.js';
+import { ERRORS, HeraldError, toHeraldError } from '../core/errors.js';
+import type { Node } from '../core/node.js';
 import type { OutboundPublication } from '../core/outbound.js';
 import { TokenBucket } from '../core/rate-limiter.js';
 import { mergeInOrder, type PendingSubscribe, type Session } from '../core/session.js';
 import { key, resumableAdapter, type RestoredData, type ResumableSocket } from './socketio-adapter.js';
 import { SocketIoLink, socketIoFormat } from './socketio-link.js';
-import { sessionRefusal } from './refusals.js';
 import { closeSessionsOnLostPolls } from './socketio-polling.js';
 import { encodeCursor } from './stream-cursor.js';
 import { answerRaw } from './raw-response.js';
@@ -31,7 +30,7 @@ function tokenOf(socket: Socket): string | undefined {
 }
 
 function errorBody(err: unknown): ErrorBody {
-  if (err instanceof HubError) return err.toBody();
+  if (err instanceof HeraldError) return err.toBody();
   return { code: ErrorCode.Internal, message: 'internal error' };
 }
 
@@ -59,7 +58,7 @@ function roomOf(payload: unknown): string | undefined {
 }
 
 /**
- * Socket.IO v4 on the hub: stock socket.io-client connects with `auth: {token}` (or emits
+ * Socket.IO v4 on the node: stock socket.io-client connects with `auth: {token}` (or emits
  * `authenticate`), gets `connected`, and joins channels with `join-room`. Publications arrive
  * as events named after the publication's event. socket.io's rooms and broadcasting are not
  * used: the hub delivers, so there is one fan-out path for every transport and every node.
@@ -69,11 +68,11 @@ export class SocketIoTransport {
   private readonly identities = new WeakMap<Socket, Identity>();
   private readonly recovery: boolean;
 
-  constructor(private readonly hub: Hub, httpServer: HttpServer) {
-    const config = hub.config;
+  constructor(private readonly node: Node, httpServer: HttpServer) {
+    const config = node.config;
     const options = config.socketio;
-    const store = hub.engine.sessions;
-    this.recovery = options.recoveryWindow > 0 && store !== undefined;
+    const store = node.resumeRecords;
+    this.recovery = options.recoveryWindow > 0;
     const ownUpgradeListeners = new Set(httpServer.listeners('upgrade'));
     this.io = new Server(httpServer, {
       path: options.path,
@@ -86,7 +85,7 @@ export class SocketIoTransport {
       cors: { origin: config.server.corsOrigins.length === 0 ? true : config.server.corsOrigins, credentials: true },
       allowRequest: (req, callback) => callback(originAllowed(config.server.corsOrigins, req.headers.origin) ? null : 'origin not allowed', originAllowed(config.server.corsOrigins, req.headers.origin)),
       ...(this.recovery
-        ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindow, skipMiddlewares: false }, adapter: resumableAdapter(store!, options.recoveryWindow) }
+        ? { connectionStateRecovery: { maxDisconnectionDuration: options.recoveryWindow, skipMiddlewares: false }, adapter: resumableAdapter(store, options.recoveryWindow) }
         : {}),
     });
     // engine.io refuses some upgrades only after switching protocols (an unsupported EIO version)
@@ -102,7 +101,7 @@ export class SocketIoTransport {
 
   /** Whether an upgrade path is socket.io's (the server's upgrade dispatcher leaves those to it). */
   handles(pathname: string): boolean {
-    return pathname.startsWith(this.hub.config.socketio.path.replace(/\/?$/, '/'));
+    return pathname.startsWith(this.node.config.socketio.path.replace(/\/?$/, '/'));
   }
 
   /**
@@ -111,7 +110,7 @@ export class SocketIoTransport {
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-    if (!originAllowed(this.hub.config.server.corsOrigins, req.headers.origin)) {
+    if (!originAllowed(this.node.config.server.corsOrigins, req.headers.origin)) {
       return answerRaw(socket, 403, { code: 4, message: 'origin not allowed' });
     }
     if (query.get('EIO') !== '4') return answerRaw(socket, 400, { code: 5, message: 'Unsupported protocol version' });
@@ -127,62 +126,47 @@ export class SocketIoTransport {
     nsp.use((socket, next) => {
       const token = tokenOf(socket);
       if (token === undefined) return next();
-      this.hub.authenticator.verify(token).then(
+      this.node.handshake.authenticate(token, { transport: 'socketio' }).then(
         async (identity) => {
-          if (await this.tenantFull(socket, identity)) {
+          try {
+            // A socket resuming its session may take its predecessor's slot: open() checks that it is still there.
+            if (!restoredFor(socket, identity)) await this.node.handshake.admit(identity, { transport: 'socketio' });
+          } catch (err) {
             // A refusal socket.io-client retries: a connect_error from middleware would stop it
             // for good, a closed transport makes it reconnect with its backoff.
-            this.hub.metrics.denialsTotal.inc({ reason: 'tenant_full' });
-            this.hub.logger.info({ event: 'denied', reason: 'tenant_full', transport: 'socketio', tenant: identity.tenant, user: identity.userId }, 'connection denied');
-            socket.conn.close();
-            return next(new Error('tenant full'));
+            if ((err as HeraldError).kind?.retry !== false) {
+              socket.conn.close();
+              return next(new Error('refused'));
+            }
           }
           this.identities.set(socket, identity);
           next();
         },
-        (err) => {
-          const message = err instanceof AuthError ? err.message : 'token invalid';
-          this.hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
-          this.hub.logger.info({ event: 'denied', reason: 'unauthorized', detail: message, transport: 'socketio' }, 'connection denied');
-          next(Object.assign(new Error(`unauthorized: ${message}`), { data: { code: CloseCode.Unauthorized, message } }));
+        (err: HeraldError) => {
+          next(Object.assign(new Error(`unauthorized: ${err.message}`), { data: { code: err.kind.close, message: err.message } }));
         },
       );
     });
     nsp.on('connection', (socket) => this.onConnection(nsp, socket, format, autoJoin));
   }
 
-  /**
-   * Whether the tenant has no room for this socket. A socket resuming its session may take its
-   * predecessor's slot (the hub checks that it is still there), so it is let through.
-   */
-  private async tenantFull(socket: Socket, identity: Identity): Promise<boolean> {
-    const limit = this.hub.config.limits.connectionsPerTenant;
-    if (limit === 0 || restoredFor(socket, identity)) return false;
-    try {
-      return (await this.hub.engine.connections.tenantCount(identity.tenant)) >= limit;
-    } catch {
-      // The hub answers an engine outage when the session opens.
-      return false;
-    }
-  }
-
   private onConnection(nsp: Namespace, socket: Socket, format: Format, autoJoin: string[]): void {
-    const hub = this.hub;
-    const link = new SocketIoLink(socket, format, hub.config.limits.sendQueueBytes);
+    const node = this.node;
+    const link = new SocketIoLink(socket, format, node.config.limits.sendQueueBytes);
     let session: Session | undefined;
     // Set once a token is being checked, so a second `authenticate` is refused rather than opening a second session.
     let authenticating = false;
-    const rate = hub.config.limits.messageRate;
+    const rate = node.config.limits.messageRate;
     const anonymous = new TokenBucket(rate.perSecond, rate.burst);
 
     const open = async (identity: Identity) => {
       authenticating = true;
       const restore = restoredFor(socket, identity);
       try {
-        session = await hub.openSession(identity, link, { route: nsp.name, ...(restore ? { replaces: restore.connectionId } : {}) });
+        session = await node.handshake.open(identity, link, { route: nsp.name, ...(restore ? { replaces: restore.connectionId } : {}) });
       } catch (err) {
         // A full tenant or an engine outage passes: the client is told, and reconnects with its backoff.
-        socket.emit('error', sessionRefusal(err, hub.logger, 'socketio').error);
+        socket.emit('error', toHeraldError(err, node.logger, 'session').toBody());
         link.closeTransport();
         return;
       }
@@ -224,7 +208,7 @@ export class SocketIoTransport {
         socket.emit('error', { code: CloseCode.AuthTimeout, message: 'no authenticate event with a token in time' });
         socket.disconnect(true);
       }
-    }, hub.config.auth.connectTimeout);
+    }, node.config.auth.connectTimeout);
     authTimer.unref();
 
     const identity = this.identities.get(socket);
@@ -232,11 +216,7 @@ export class SocketIoTransport {
 
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack: Ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
-      if (!(session ? session.allowMessage() : anonymous.take())) {
-        if (session) hub.denied(session, 'rate_limited', {});
-        else hub.metrics.denialsTotal.inc({ reason: 'rate_limited' });
-        return link.close(CloseCode.RateLimited, 'too many messages');
-      }
+      if (!(session ? session.allowMessage() : this.anonymousTake(anonymous))) return link.close(ERRORS.rateLimited.close, 'too many messages');
       void this.onEvent(event, args[0], ack, {
         session: () => session,
         claimAuth: () => !authenticating && (authenticating = true),
@@ -250,7 +230,7 @@ export class SocketIoTransport {
     // broken attachments) here and then closes the connection; the client is told why first.
     socket.on('error', (err: unknown) => {
       if (!(err instanceof Error)) return;
-      hub.logger.debug({ err: err.message, transport: 'socketio' }, 'malformed packet');
+      node.logger.debug({ err: err.message, transport: 'socketio' }, 'malformed packet');
       socket.emit('error', { code: ErrorCode.BadRequest, message: malformedPacketMessage(err) });
     });
     socket.on('disconnect', () => {
@@ -273,16 +253,16 @@ export class SocketIoTransport {
     if (event === 'authenticate') {
       if (!ctx.claimAuth()) return fail({ code: ErrorCode.BadRequest, message: 'already authenticated', event });
       const token = (payload as { token?: unknown } | null)?.token;
+      let identity: Identity;
       try {
-        const identity = await this.hub.authenticator.verify(typeof token === 'string' ? token : undefined);
-        await ctx.open(identity);
-        ack?.({ ok: true });
+        identity = await this.node.handshake.authenticate(typeof token === 'string' ? token : undefined, { transport: 'socketio' });
       } catch (err) {
-        const message = err instanceof AuthError ? err.message : 'token invalid';
-        this.hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
-        fail({ code: CloseCode.Unauthorized as unknown as ErrorBody['code'], message, event });
+        fail({ code: ERRORS.unauthorized.close as unknown as ErrorBody['code'], message: (err as Error).message, event });
         socket.disconnect(true);
+        return;
       }
+      await ctx.open(identity);
+      ack?.({ ok: true });
       return;
     }
     const session = ctx.session();
@@ -344,13 +324,20 @@ export class SocketIoTransport {
     }
   }
 
+  /** The message rate before authentication, when there is no session to count it. */
+  private anonymousTake(bucket: TokenBucket): boolean {
+    if (bucket.take()) return true;
+    this.node.events.emit('denial', { reason: 'rate_limited', transport: 'socketio' });
+    return false;
+  }
+
   /** Writes the socket's resumable record: its rooms and where they started, for a return on any node. */
   private keep(nsp: Namespace, socket: Socket, session: Session, link: SocketIoLink): void {
-    const store = this.hub.engine.sessions;
+    const store = this.node.resumeRecords;
     const pid = (socket as unknown as { pid?: string }).pid;
-    if (!this.recovery || !store || !pid) return;
+    if (!this.recovery || !pid) return;
     const record: ResumableSocket = { sid: socket.id, connectionId: session.id, tenant: session.tenant, userId: session.identity.userId, rooms: link.rooms() };
-    store.save(key(nsp.name, pid), JSON.stringify(record), LIVE_RECORD_TTL).catch((err) => this.hub.logger.warn({ err }, 'socket.io session record not saved'));
+    store.save(key(nsp.name, pid), JSON.stringify(record), LIVE_RECORD_TTL).catch((err) => this.node.logger.warn({ err }, 'socket.io session record not saved'));
   }
 }
 

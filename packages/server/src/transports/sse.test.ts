@@ -174,7 +174,7 @@ describe('SseTransport', () => {
       const first = new SseTestClient(await url('ann'));
       const second = new SseTestClient(await url('bob'));
       assert.deepEqual([await first.opened, await second.opened], [200, 200]);
-      await waitFor(() => herald.server.hub.localSubscribers('default', 'proposal:9') === 2, 3000, 'two streams subscribed');
+      await waitFor(() => herald.server.node.hub.localSubscribers('default', 'proposal:9') === 2, 3000, 'two streams subscribed');
       const refused = await fetch(await url('cid'), { headers: { accept: 'text/event-stream' } });
       assert.equal(refused.status, 503);
       assert.match(((await refused.json()) as { error: { message: string } }).error.message, /proposal:9 has its maximum of 2 connections/);
@@ -182,7 +182,7 @@ describe('SseTransport', () => {
       const other = new SseTestClient(`${herald.url}/api/v1/proposals/10/events?token=${await herald.token({ sub: 'cid' })}`);
       assert.equal(await other.opened, 200);
       first.close();
-      await waitFor(() => herald.server.hub.localSubscribers('default', 'proposal:9') === 1, 3000, 'the first stream gone');
+      await waitFor(() => herald.server.node.hub.localSubscribers('default', 'proposal:9') === 1, 3000, 'the first stream gone');
       const third = new SseTestClient(await url('cid'));
       assert.equal(await third.opened, 200);
       for (const s of [second, other, third]) s.close();

@@ -1,11 +1,10 @@
 import { CloseCode, ErrorCode, type RecoverySince, type StreamPosition } from '@herald/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthError, type Identity } from '../auth/identity.js';
+import type { Identity } from '../auth/identity.js';
 import type { RouteConfig } from '../config/schema.js';
-import type { Hub } from '../core/hub.js';
+import { DISCONNECTS, toHeraldError } from '../core/errors.js';
+import type { Node } from '../core/node.js';
 import { flushInOrder, type PendingSubscribe, type Session } from '../core/session.js';
-import { sessionRefusal, subscribeRefusal } from './refusals.js';
-import { routeFullReason } from './route-capacity.js';
 import { channelFor } from './routes.js';
 import { decodeCursor } from './stream-cursor.js';
 import { SseLink, sseDataFormat, sseEnvelopeFormat } from './sse-link.js';
@@ -32,7 +31,7 @@ export class SseTransport {
   private readonly links = new Set<SseLink>();
   private readonly keepAlive: NodeJS.Timeout;
 
-  constructor(private readonly hub: Hub, app: FastifyInstance) {
+  constructor(private readonly node: Node, app: FastifyInstance) {
     app.get('/sse', (request, reply) => {
       const raw = (request.query as Record<string, unknown>).channels;
       const channels = typeof raw === 'string' ? raw.split(',').filter(Boolean) : [];
@@ -41,7 +40,7 @@ export class SseTransport {
       if (new Set(channels).size !== channels.length) return fail(reply, 400, ErrorCode.BadRequest, 'channels: listed twice');
       return this.open(request, reply, channels, undefined);
     });
-    for (const route of hub.config.routes) {
+    for (const route of node.config.routes) {
       if (route.channel === undefined) continue;
       app.get(routePathToFastify(route.path), (request, reply) => {
         const params = request.params as Record<string, string>;
@@ -53,37 +52,36 @@ export class SseTransport {
     // Comment lines keep proxies from closing idle streams; clients ignore them.
     this.keepAlive = setInterval(() => {
       for (const link of this.links) link.comment('keep-alive');
-    }, Math.min(hub.config.heartbeat.interval, 15_000));
+    }, Math.min(node.config.heartbeat.interval, 15_000));
     this.keepAlive.unref();
   }
 
   close(): void {
     clearInterval(this.keepAlive);
-    for (const link of this.links) link.close(CloseCode.ServiceRestart, 'server shutting down');
+    for (const link of this.links) link.close(DISCONNECTS.shutdown.close, DISCONNECTS.shutdown.reason);
   }
 
   private async open(request: FastifyRequest, reply: FastifyReply, channels: string[], route: RouteConfig | undefined) {
-    const hub = this.hub;
+    const node = this.node;
     const accept = request.headers.accept ?? '';
     if (route && !accept.includes('text/event-stream')) {
       return fail(reply, 406, ErrorCode.BadRequest, 'this route serves Server-Sent Events: send Accept: text/event-stream');
     }
-    if (!originAllowed(hub.config.server.corsOrigins, request.headers.origin)) return fail(reply, 403, ErrorCode.Forbidden, 'origin not allowed');
-    if (!hub.accepting) return fail(reply, 503, ErrorCode.Unavailable, 'server is shutting down');
+    if (!originAllowed(node.config.server.corsOrigins, request.headers.origin)) {
+      node.events.emit('denial', { reason: 'origin', transport: 'sse' });
+      return fail(reply, 403, ErrorCode.Forbidden, 'origin not allowed');
+    }
+    if (!node.accepting) return fail(reply, 503, ErrorCode.Unavailable, 'server is shutting down');
     const url = new URL(request.url, 'http://localhost');
+    const where = { transport: 'sse', path: url.pathname };
     let identity: Identity;
     try {
-      identity = await hub.authenticator.verify(upgradeToken(request.raw, url));
+      identity = await node.handshake.authenticate(upgradeToken(request.raw, url), where);
+      // The route's limit can still be answered with a status; the tenant's is told in the stream.
+      if (route) await node.handshake.checkRoute(identity, { routeLimit: { route, channel: channelFor(channels[0], identity) }, ...where });
     } catch (err) {
-      hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
-      hub.logger.info({ event: 'denied', reason: 'unauthorized', transport: 'sse', detail: (err as Error).message }, 'connection denied');
-      return fail(reply, 401, ErrorCode.Unauthorized, err instanceof AuthError ? err.message : 'token invalid');
-    }
-    const full = route ? await routeFullReason(hub, route, channels[0], identity) : undefined;
-    if (full) {
-      hub.metrics.denialsTotal.inc({ reason: 'route_full' });
-      hub.logger.info({ event: 'denied', reason: 'route_full', transport: 'sse', path: url.pathname }, 'connection denied');
-      return fail(reply, 503, ErrorCode.LimitExceeded, full);
+      const refusal = toHeraldError(err, node.logger, 'sse');
+      return fail(reply, refusal.kind.status, refusal.code, refusal.message);
     }
     channels = channels.map((c) => channelFor(c, identity));
     const lastEventId = (request.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('lastEventId') ?? undefined;
@@ -101,7 +99,7 @@ export class SseTransport {
     });
     res.flushHeaders();
     const positions: StreamPosition[] = channels.map(() => ({ epoch: '', offset: 0 }));
-    const link = new SseLink(res, format, channels, positions, hub.config.limits.sendQueueBytes);
+    const link = new SseLink(res, format, channels, positions, node.config.limits.sendQueueBytes);
     this.links.add(link);
     let session: Session | undefined;
     // Listened to before the session opens: a client gone meanwhile must not leave its session behind.
@@ -111,12 +109,12 @@ export class SseTransport {
     });
     try {
       // A cursor names the connection it came from: the same reader coming back replaces it.
-      session = await hub.openSession(identity, link, { ...(route ? { route: route.path } : {}), ...(resume?.connectionId ? { replaces: resume.connectionId } : {}) });
+      session = await node.handshake.open(identity, link, { ...(route ? { route: route.path } : {}), ...(resume?.connectionId ? { replaces: resume.connectionId } : {}) });
     } catch (err) {
-      const refusal = sessionRefusal(err, hub.logger, 'sse');
-      link.sendEvent('error', refusal.error);
+      const refusal = toHeraldError(err, node.logger, 'session', { unavailable: 'service unavailable, reconnect' });
+      link.sendEvent('error', refusal.toBody());
       this.links.delete(link);
-      return link.close(refusal.code, refusal.error.message);
+      return link.close(refusal.kind.close, refusal.message);
     }
     link.session = session;
     if (!link.open) {
@@ -137,9 +135,9 @@ export class SseTransport {
         if (recovery && !recovery.recovered) link.sendEvent('not_recovered', { channel, ...recovery });
         pending.push(sub);
       } catch (err) {
-        const refusal = subscribeRefusal(err, hub.logger, 'sse');
-        link.sendEvent('error', { channel, ...refusal.error });
-        return link.close(refusal.code, refusal.error.message);
+        const refusal = toHeraldError(err, node.logger, 'subscribe', { unavailable: 'service unavailable, reconnect', kind: 'subscribeUnavailable' });
+        link.sendEvent('error', { channel, ...refusal.toBody() });
+        return link.close(refusal.kind.close, refusal.message);
       }
     }
     link.sendOpening(format === sseEnvelopeFormat ? { connectionId: session.id, userId: identity.userId, tenant: identity.tenant, channels } : undefined);

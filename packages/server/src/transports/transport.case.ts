@@ -52,9 +52,9 @@ export async function publish(herald: HeraldFixture, channel: string, event: str
  * id sorts before the channel's newer publications though its offset comes after them.
  */
 export async function publishWithEarlierId(herald: HeraldFixture, channel: string, event: string, n: number): Promise<Sent> {
-  const hub = herald.server.hub;
+  const node = herald.server.node;
   const id = ulid(Date.now() - 60_000);
-  await hub.engine.broker.publish(channelKey('default', channel), { id, channel, event, data: { channel, n }, ts: Date.now() }, { history: hub.historyOptions(channel) });
+  await herald.engine.broker.publish(channelKey('default', channel), { id, channel, event, data: { channel, n }, ts: Date.now() }, { history: node.historyOptions(channel) });
   return { id, channel };
 }
 

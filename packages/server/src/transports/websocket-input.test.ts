@@ -197,7 +197,7 @@ describe('WebSocketTransport bad input', () => {
       assert.match(reason, /too many/);
       assert.ok(flooder.frames.filter((f) => f.type === 'pong').length <= 41);
       // One denial, not one per frame that was still arriving.
-      const denials = await herald.server.hub.metrics.denialsTotal.get();
+      const denials = await herald.server.metrics.denialsTotal.get();
       assert.equal(denials.values.find((v) => v.labels.reason === 'rate_limited')?.value, 1);
       await herald.api('POST', '/api/v1/publish', { channel: 'news', event: 'after', data: 1 });
       await bystander.next((f) => f.type === 'pub' && f.event === 'after');

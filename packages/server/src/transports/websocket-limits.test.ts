@@ -28,7 +28,7 @@ describe('WebSocketTransport limits', () => {
       // The others, and other users, are untouched.
       const bob = await connectClient(herald.wsUrl, await herald.token({ sub: 'bob' }));
       for (const c of [second, third, bob]) assert.ok((await c.request({ type: 'subscribe', channel: 'x' })).result);
-      await waitFor(() => herald.server.hub.sessions.size === 3, 3000, 'three sessions');
+      await waitFor(() => herald.server.node.sessions.size === 3, 3000, 'three sessions');
       for (const c of [second, third, bob]) c.close();
     });
 
@@ -38,7 +38,7 @@ describe('WebSocketTransport limits', () => {
       const clients: TestClient[] = [];
       for (let i = 0; i < 6; i++) clients.push(await connectClient(herald.wsUrl, token));
       assert.equal((await within(clients[0].closed)).code, CloseCode.ConnectionReplaced);
-      await waitFor(() => herald.server.hub.sessions.size === 5, 3000, 'five sessions');
+      await waitFor(() => herald.server.node.sessions.size === 5, 3000, 'five sessions');
       for (const c of clients.slice(1)) c.close();
     });
   });
@@ -54,7 +54,7 @@ describe('WebSocketTransport limits', () => {
       const other = await connectClient(herald.wsUrl, await herald.token({ sub: 'u3', tenant: 'globex' }));
       // A freed slot is usable again.
       a.close();
-      await waitFor(() => herald.server.hub.connectionStats().byTenant.acme === 1);
+      await waitFor(() => herald.server.node.connectionStats().byTenant.acme === 1);
       const c = await connectClient(herald.wsUrl, token);
       for (const client of [b, c, other]) client.close();
     });
@@ -97,7 +97,7 @@ describe('WebSocketTransport limits', () => {
       carl.send({ type: 'connect', token: await herald.token({ sub: 'carl', tenant: 'acme' }), replaces: bob.frames.find((f) => f.type === 'connected').connectionId });
       assert.equal((await within(carl.closed)).code, CloseCode.TooManyConnections);
       assert.ok((await bob.request({ type: 'subscribe', channel: 'x' })).result);
-      await waitFor(() => herald.server.hub.sessions.size === 2, 3000, 'two sessions');
+      await waitFor(() => herald.server.node.sessions.size === 2, 3000, 'two sessions');
       for (const c of [bob, fourth]) c.close();
     });
   });

@@ -116,7 +116,7 @@ describe('WebSocketTransport routes', () => {
       let pings = 0;
       client.ws.on('ping', () => (pings += 1));
       await client.opened();
-      await waitFor(() => herald.server.hub.localSubscribers('default', 'tasks:alice') === 1, 3000, 'the route subscription');
+      await waitFor(() => herald.server.node.hub.localSubscribers('default', 'tasks:alice') === 1, 3000, 'the route subscription');
       // Herald's own events (another user coming online) are not the app's data.
       const bob = await connectClient(herald.wsUrl, await herald.token({ sub: 'bob' }));
       await publish(herald, 'tasks:alice', { type: 'TASK_UPDATED', task: { id: 1 } });

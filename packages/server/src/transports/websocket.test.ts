@@ -60,14 +60,14 @@ describe('WebSocketTransport', () => {
       assert.equal(closed.code, CloseCode.ServiceRestart);
       assert.equal(pendingClosed.code, CloseCode.ServiceRestart);
       await closing;
-      assert.equal(herald.server.hub.sessions.size, 0);
+      assert.equal(herald.server.node.sessions.size, 0);
     });
 
     it('refuses an upgrade with 503 while shutting down', async () => {
       await using herald = await startHerald();
       const client = await connectClient(herald.wsUrl, await herald.token({ sub: 'alice' }));
       // The hub drains before the HTTP server stops listening; an upgrade in between is refused.
-      await herald.server.hub.shutdown();
+      await herald.server.node.shutdown();
       assert.equal(await refusedStatus(`${herald.wsUrl}/ws?token=${await herald.token({ sub: 'bob' })}`), 503);
       assert.equal((await within(client.closed)).code, CloseCode.ServiceRestart);
     });

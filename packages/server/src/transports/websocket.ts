@@ -1,14 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CloseCode, ErrorCode, type RecoverySince } from '@herald/protocol';
+import type { RecoverySince } from '@herald/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AuthError, type Identity } from '../auth/identity.js';
-import type { Hub } from '../core/hub.js';
+import type { Identity } from '../auth/identity.js';
+import { DISCONNECTS, HeraldError, toHeraldError } from '../core/errors.js';
+import type { RouteLimit } from '../core/handshake.js';
+import type { Node } from '../core/node.js';
 import { Heartbeat } from './heartbeat.js';
 import { NativeProtocol } from './native-protocol.js';
-import { routeFullReason } from './route-capacity.js';
-import { RouteTable, type RouteMatch } from './routes.js';
 import { refuseUpgrade } from './raw-response.js';
+import { routeLimitFor, RouteTable, type RouteMatch } from './routes.js';
 import { dataFormat, envelopeFormat } from './wire-formats.js';
 import { WebSocketLink } from './ws-link.js';
 
@@ -47,8 +48,8 @@ export function originAllowed(origins: string[], origin: string | undefined): bo
 
 /**
  * The native WebSocket transport on `ws`: `/ws` and the configured routes. Refusals that fit
- * HTTP (wrong path, origin, a full route) happen at the upgrade; token problems close the socket
- * with 4001, as clients expect.
+ * HTTP (wrong path, origin, a full route or tenant) happen at the upgrade; token problems close
+ * the socket with 4001, as clients expect.
  */
 export class WebSocketTransport {
   private readonly wss: WebSocketServer;
@@ -56,8 +57,8 @@ export class WebSocketTransport {
   private readonly heartbeat: Heartbeat;
   private readonly links = new Set<WebSocketLink>();
 
-  constructor(private readonly hub: Hub) {
-    const config = hub.config;
+  constructor(private readonly node: Node) {
+    const config = node.config;
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
@@ -72,79 +73,74 @@ export class WebSocketTransport {
 
   /** Whether this transport serves the path (so the server's upgrade dispatcher can route to it). */
   handles(pathname: string): boolean {
-    return pathname === this.hub.config.websocket.path || this.routes.match(pathname) !== undefined;
+    return pathname === this.node.config.websocket.path || this.routes.match(pathname) !== undefined;
   }
 
   /** Handles an upgrade request for a path this transport serves. */
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const config = this.hub.config;
+    const node = this.node;
+    const config = node.config;
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = url.pathname === config.websocket.path ? undefined : this.routes.match(url.pathname);
+    const path = url.pathname;
+    const route = path === config.websocket.path ? undefined : this.routes.match(path);
     if (!originAllowed(config.server.corsOrigins, req.headers.origin)) {
-      this.deny('origin', url.pathname);
-      return refuseUpgrade(socket, 403, ErrorCode.Forbidden, 'origin not allowed');
+      node.events.emit('denial', { reason: 'origin', transport: 'websocket', path });
+      return refuseUpgrade(socket, 403, 'forbidden', 'origin not allowed');
     }
-    if (!this.hub.accepting) return refuseUpgrade(socket, 503, ErrorCode.Unavailable, 'server is shutting down');
+    if (!node.accepting) return refuseUpgrade(socket, 503, 'unavailable', 'server is shutting down');
     const token = upgradeToken(req, url);
+    const replaces = replacesFromQuery(url);
     let identity: Identity | undefined;
     let authFailure: string | undefined;
     if (token !== undefined) {
       try {
-        identity = await this.hub.authenticator.verify(token);
+        identity = await node.handshake.authenticate(token, { transport: 'websocket', path });
       } catch (err) {
-        authFailure = err instanceof AuthError ? err.message : 'token invalid';
+        authFailure = (err as Error).message;
       }
     }
-    const full = identity && route ? await routeFullReason(this.hub, route.route, route.channel, identity) : undefined;
-    if (full) {
-      this.deny('route_full', url.pathname);
-      return refuseUpgrade(socket, 503, ErrorCode.LimitExceeded, full);
-    }
-    const limit = config.limits.connectionsPerTenant;
-    const replaces = replacesFromQuery(url);
-    // A client naming its previous connection may take that one's slot: the hub decides once it is registered.
-    if (identity && limit > 0 && replaces === undefined && (await this.hub.engine.connections.tenantCount(identity.tenant)) >= limit) {
-      this.deny('tenant_full', url.pathname);
-      return refuseUpgrade(socket, 503, ErrorCode.LimitExceeded, `tenant ${identity.tenant} has its maximum of ${limit} connections`);
+    if (identity) {
+      try {
+        await node.handshake.admit(identity, { ...withRoute(routeLimitFor(route, identity)), ...(replaces ? { replaces } : {}), transport: 'websocket', path });
+      } catch (err) {
+        const refusal = toHeraldError(err, node.logger, 'upgrade');
+        return refuseUpgrade(socket, refusal.kind.status, refusal.code, refusal.message);
+      }
     }
     if (socket.destroyed) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, route, url, identity, authFailure, replaces));
   }
 
-  /** Stops the heartbeat; connections are closed by the hub's shutdown. */
+  /** Stops the heartbeat; connections are closed by the node's shutdown. */
   close(): void {
     this.heartbeat.stop();
-    for (const link of this.links) link.close(CloseCode.ServiceRestart, 'server shutting down');
+    for (const link of this.links) link.close(DISCONNECTS.shutdown.close, DISCONNECTS.shutdown.reason);
   }
 
   private accept(ws: WebSocket, route: RouteMatch | undefined, url: URL, identity: Identity | undefined, authFailure: string | undefined, replaces: string | undefined): void {
-    const config = this.hub.config;
+    const node = this.node;
+    const config = node.config;
     const dataRoute = route?.route.format === 'data';
     const appPing = route?.route.appPing ?? (dataRoute ? false : config.heartbeat.appPing);
     const link = new WebSocketLink(ws, dataRoute ? dataFormat : envelopeFormat, config.limits.sendQueueBytes, !dataRoute, appPing);
+    // Closures below keep only the path: the URL (with its token) is not held for the connection's life.
+    const path = url.pathname;
     if (!identity && authFailure === undefined && route && (route.route.tokenInUrl ?? dataRoute)) {
       authFailure = 'no token: give ?token= or Authorization: Bearer';
+      node.events.emit('denial', { reason: 'unauthorized', transport: 'websocket', detail: authFailure, path });
     }
     if (authFailure !== undefined) {
-      this.hub.metrics.denialsTotal.inc({ reason: 'unauthorized' });
-      this.hub.logger.info({ event: 'denied', reason: 'unauthorized', detail: authFailure, transport: 'websocket', path: url.pathname }, 'connection denied');
-      link.close(CloseCode.Unauthorized, authFailure);
+      link.close(new HeraldError('unauthorized', authFailure).kind.close, authFailure);
       ws.on('error', () => {});
       return;
     }
     const since = route ? sinceFromQuery(url) : undefined;
-    // Closures below keep only the path: the URL (with its token) is not held for the connection's life.
-    const path = url.pathname;
-    const routeFull = async (who: Identity): Promise<string | undefined> => {
-      const full = route ? await routeFullReason(this.hub, route.route, route.channel, who) : undefined;
-      if (full) this.deny('route_full', path);
-      return full;
-    };
-    const protocol = new NativeProtocol(this.hub, link, {
-      ...(route ? { route, routeFull } : {}),
+    const protocol = new NativeProtocol(node, link, {
+      ...(route ? { route } : {}),
       ...(since ? { since } : {}),
       ...(identity ? { identity } : {}),
-      ...(replaces !== undefined ? { replaces } : {}),
+      ...(replaces ? { replaces } : {}),
+      path,
     });
     this.links.add(link);
     this.heartbeat.add(link);
@@ -152,7 +148,7 @@ export class WebSocketTransport {
     ws.on('pong', () => (link.lastSeen = Date.now()));
     ws.on('error', (err) => {
       // ws reports protocol violations here (oversized or bad frames) and then closes with their code.
-      this.hub.logger.debug({ err: err.message }, 'websocket error');
+      node.logger.debug({ err: err.message }, 'websocket error');
     });
     ws.on('close', (code) => {
       this.links.delete(link);
@@ -161,9 +157,8 @@ export class WebSocketTransport {
     });
     protocol.start();
   }
+}
 
-  private deny(reason: string, path: string): void {
-    this.hub.metrics.denialsTotal.inc({ reason });
-    this.hub.logger.info({ event: 'denied', reason, transport: 'websocket', path }, 'upgrade refused');
-  }
+function withRoute(routeLimit: RouteLimit | undefined): { routeLimit?: RouteLimit } {
+  return routeLimit ? { routeLimit } : {};
 }

@@ -53,7 +53,7 @@ describe('WebSocketLink', () => {
       const port = Number(new URL(herald.url).port);
       const token = await herald.token({ sub: 'sloth' });
       const stalled = await stalledSubscriber(port, `/ws?token=${token}`, 'firehose');
-      const hub = herald.server.hub;
+      const hub = herald.server.node;
       assert.equal(hub.sessions.size, 1);
 
       // 200 MB is far past what kernel buffers can hold.
@@ -63,7 +63,7 @@ describe('WebSocketLink', () => {
 
       // The server gave up on the connection (the socket is cut off after the close handshake times out).
       await waitFor(() => hub.sessions.size === 0, 5000, 'the slow session to end');
-      const denials = await hub.metrics.denialsTotal.get();
+      const denials = await herald.server.metrics.denialsTotal.get();
       assert.equal(denials.values.find((v) => v.labels.reason === 'slow_consumer')?.value, 1);
 
       // Reading again, the client finds the stream ended, having got far less than was published.

@@ -112,7 +112,7 @@ describe('HeraldClient', () => {
         assert.equal(refreshing.status, 'connected');
         assert.equal(refreshing.connection?.connectionId, info.connectionId);
         assert.deepEqual(statuses.statuses, ['connecting', 'connected']);
-        assert.ok(herald.server.hub.sessions.has(info.connectionId), 'the server still holds the first session');
+        assert.ok(herald.server.node.sessions.has(info.connectionId), 'the server still holds the first session');
         // After 4002 the fixed token is tried again and refused as expired (4001): nothing more to do.
         assert.equal(fixed.state.code, CloseCode.Unauthorized);
       } finally {

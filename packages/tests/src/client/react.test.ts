@@ -58,7 +58,7 @@ describeInChromium('@herald/client with React in Chromium', () => {
       const token = await herald.token({ sub: 'planner' });
       await page.goto(`${site.origin}/index.html?ws=${encodeURIComponent(`${proxy.wsUrl}/ws`)}&token=${token}`);
       await waitFor(async () => (await color(page)) === 'green', 'the green dot');
-      await waitFor(() => herald.server.hub.roomStats().rooms.some((r) => r.channel === 'schedules'), 'the subscription');
+      await waitFor(() => herald.server.node.roomStats().rooms.some((r) => r.channel === 'schedules'), 'the subscription');
       await reader.whenConnected();
 
       const publish = (version: number) => herald.api('POST', '/api/v1/publish', { channel: 'schedules', event: 'schedule:updated', data: { version } });

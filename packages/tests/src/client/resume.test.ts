@@ -34,7 +34,7 @@ describe('HeraldClient', () => {
         proxy.cut();
         // The server keeps publishing while the link is down.
         const missedFrom = offsets.length;
-        await waitFor(() => herald.server.hub.sessions.size === 0, 'the server to see the cut');
+        await waitFor(() => herald.server.node.sessions.size === 0, 'the server to see the cut');
         await sleep(150);
         proxy.accept();
         await publishing;

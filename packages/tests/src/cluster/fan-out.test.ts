@@ -157,7 +157,7 @@ describeWithRedis('cluster: three nodes on one Redis', () => {
       assert.equal(status, 200, JSON.stringify(body));
       for (const eve of eves) assert.equal((await within(eve.closed)).code, CloseCode.DisconnectedByServer);
       await alive(bystander);
-      await waitFor(() => a.server.hub.sessions.size + b.server.hub.sessions.size === 0, 'no session left on A and B');
+      await waitFor(() => a.server.node.sessions.size + b.server.node.sessions.size === 0, 'no session left on A and B');
     } finally {
       bystander.close();
     }
@@ -176,7 +176,7 @@ describeWithRedis('cluster: three nodes on one Redis', () => {
       await watchA.next((f) => f.type === 'join' && f.user.userId === 'gina');
       // C loses Redis first and then its clients: nothing it does reaches the others, as after
       // `kill -9`; gina's entries are left to expire.
-      await c.server.hub.engine.close();
+      await c.engine.close();
       gina.ws.terminate();
       await within(gina.closed);
       for (const watcher of [watchA, watchB]) {

@@ -99,7 +99,7 @@ describeWithRedis('cluster: a node killed with kill -9', () => {
       assert.equal(sioConnects, 2);
       assert.equal(socket.recovered, true, 'Socket.IO connection state was recovered on another node');
       // Every client now lives on B.
-      assert.equal(b.server.hub.sessions.size, 3);
+      assert.equal(b.server.node.sessions.size, 3);
     } finally {
       ws.close();
       socket.close();

@@ -67,7 +67,7 @@ describeWithRedis('cluster: Redis unavailable', () => {
       // Clients are not dropped while the gateway waits for Redis.
       await sleep(1500);
       for (const c of [onA, onB]) assert.deepEqual(c.statuses.slice(-1), ['connected']);
-      assert.equal(a.server.hub.sessions.size + b.server.hub.sessions.size, 2);
+      assert.equal(a.server.node.sessions.size + b.server.node.sessions.size, 2);
 
       await redis.start();
       for (const node of [a, b]) await waitFor(async () => (await readiness(node)).status === 200, '/ready 200 again', 10_000);

@@ -63,7 +63,7 @@ describeWithRedis('cluster: Redis restarted', () => {
       await away.request({ type: 'subscribe', channel: 'feed' });
       await sse1.next((e) => e.event === 'connected');
       await waitFor(() => wsResults.length === 1 && sioConnects.length === 1, 'the subscriptions');
-      await waitFor(() => b.server.hub.localSubscribers('default', 'feed') === 2, 'Socket.IO in the room');
+      await waitFor(() => b.server.node.hub.localSubscribers('default', 'feed') === 2, 'Socket.IO in the room');
       for (const i of range(1, 3)) assert.ok(await publish(i));
       await waitFor(() => wsTicks.length === 3 && sioTicks.length === 3 && sseTicks(sse1).length === 3 && away.pubs('feed').length === 3, 'publications 1-3');
       const before = away.pubs('feed').at(-1);
@@ -93,7 +93,7 @@ describeWithRedis('cluster: Redis restarted', () => {
       back.close();
 
       // Service resumes, on the same nodes.
-      await waitFor(() => b.server.hub.localSubscribers('default', 'feed') === 2, 'Socket.IO back in the room', 5000);
+      await waitFor(() => b.server.node.hub.localSubscribers('default', 'feed') === 2, 'Socket.IO back in the room', 5000);
       for (const i of range(4, 6)) {
         const result = await publish(i);
         assert.ok(result, 'publish after the restart');

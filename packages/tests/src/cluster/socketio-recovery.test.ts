@@ -10,10 +10,9 @@ import { waitFor } from '../support/wait.js';
 
 /** Publishes as a node whose id was minted before what is stored already: its id sorts first, its offset comes last. */
 async function publishMintedEarlier(node: HeraldFixture, channel: string, n: number): Promise<void> {
-  const hub = node.server.hub;
   const input = { id: ulid(Date.now() - 60_000), channel, event: 'tick', data: { channel, n }, ts: Date.now() };
   // Engines key a channel as `tenant:channel`.
-  await hub.engine.broker.publish(`default:${channel}`, input, { history: hub.historyOptions(channel) });
+  await node.engine.broker.publish(`default:${channel}`, input, { history: node.server.node.historyOptions(channel) });
 }
 
 async function publish(node: HeraldFixture, channel: string, n: number): Promise<void> {

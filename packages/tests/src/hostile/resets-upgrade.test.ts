@@ -77,7 +77,7 @@ describe('TCP resets during upgrades', () => {
   }
 
   it('keeps only the holders’ sessions, and still serves', async () => {
-    await waitFor(() => herald.server.hub.sessions.size === holders.length, 5000, 'only the holders connected');
+    await waitFor(() => herald.server.node.sessions.size === holders.length, 5000, 'only the holders connected');
     await assertStillServes(herald);
   });
 });
@@ -142,9 +142,9 @@ describe('TCP resets while token verification is pending', () => {
       jwks.release();
       await assertStillServes(herald, { token: (sub, tenant) => keys.valid(sub, { tenant }) });
       // Only the probe ever had a session: none was opened for a reset socket.
-      const connects = (await herald.server.hub.metrics.connectsTotal.get()).values.reduce((n, v) => n + v.value, 0);
+      const connects = (await herald.server.metrics.connectsTotal.get()).values.reduce((n, v) => n + v.value, 0);
       assert.equal(connects, 1);
-      await waitFor(() => herald.server.hub.sessions.size === 0, 3000, 'no sessions left');
+      await waitFor(() => herald.server.node.sessions.size === 0, 3000, 'no sessions left');
     } finally {
       jwks.release();
       await jwks.close();

@@ -11,7 +11,7 @@ import { sleep, waitFor } from '../support/wait.js';
 const TWO_PER_TENANT = { limits: { connectionsPerTenant: 2 }, heartbeat: { interval: '60s', timeout: '60s' }, presence: { userEvents: false } };
 
 /** Connections the node holds now. */
-const sessions = (herald: HeraldFixture) => herald.server.hub.sessions.size;
+const sessions = (herald: HeraldFixture) => herald.server.node.sessions.size;
 
 async function publishNews(herald: HeraldFixture, n: number): Promise<void> {
   const { status } = await herald.api('POST', '/api/v1/publish', { tenant: 'acme', channel: 'news', event: 'news', data: { n } });

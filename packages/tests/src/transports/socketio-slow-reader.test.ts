@@ -20,14 +20,14 @@ describe('Socket.IO slow readers', () => {
       try {
         await nextEvent(socket, 'connected');
         assert.equal((await socket.emitWithAck('join-room', { room: 'firehose' })).ok, true);
-        const hub = herald.server.hub;
+        const hub = herald.server.node;
         // The network goes quiet from the server to the client: nothing it sends is read.
         proxy.stall('down');
 
         const { growth, published } = await publishMeasuringRss(hub, 'firehose', 'x'.repeat(128 * 1024), 1500);
         assert.ok(growth < published / 5, `rss grew by ${(growth / 1e6).toFixed(1)} MB while ${(published / 1e6).toFixed(0)} MB were published`);
         await waitFor(() => hub.sessions.size === 0, 'the slow session to end');
-        const denials = await hub.metrics.denialsTotal.get();
+        const denials = await herald.server.metrics.denialsTotal.get();
         assert.equal(denials.values.find((v) => v.labels.reason === 'slow_consumer')?.value, 1);
         // Its connection is cut, not left holding what was queued for it.
         const open = () => new Promise<number>((resolve, reject) => herald.server.http.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));

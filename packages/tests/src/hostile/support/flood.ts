@@ -24,7 +24,7 @@ export interface FloodResult {
 }
 
 const slowConsumerDenials = async (herald: HeraldFixture) =>
-  (await herald.server.hub.metrics.denialsTotal.get()).values.find((v) => v.labels.reason === 'slow_consumer')?.value ?? 0;
+  (await herald.server.metrics.denialsTotal.get()).values.find((v) => v.labels.reason === 'slow_consumer')?.value ?? 0;
 
 /**
  * Publishes publications of ~128 KB to `channel` through the HTTP API, a few at a time: `max`

@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { MAX_TOKEN_LENGTH } from '../auth/authenticator.js';
+import { MAX_TOKEN_LENGTH, type ClientFrame, CONNECT_FRAME_TYPES } from './frames.js';
+
+/*
+ * The validation schema of client frames, for servers: its own entry point
+ * (`@herald/protocol/schema`), so that clients importing the protocol do not carry zod.
+ */
 
 const requestId = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).optional();
 const channel = z.string();
@@ -8,10 +13,10 @@ const since = z.union([
   z.strictObject({ lastId: z.string().min(1).max(128) }),
 ]);
 
-/** Client frames of the native protocol (docs/protocol.md). Names are checked by the hub, with their own messages. */
-export const clientFrame = z.discriminatedUnion('type', [
+/** Client frames of the native protocol (docs/protocol.md). Names are checked by the server, with their own messages. */
+export const clientFrameSchema = z.discriminatedUnion('type', [
   z.object({
-    type: z.enum(['connect', 'authenticate', 'hello', 'handshake']),
+    type: z.enum(CONNECT_FRAME_TYPES),
     id: requestId,
     token: z.string().min(1).max(MAX_TOKEN_LENGTH),
     replaces: z.string().min(1).max(64).optional(),
@@ -34,9 +39,13 @@ export const clientFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pong') }),
   z.object({ type: z.literal('refresh'), id: requestId, token: z.string().min(1).max(MAX_TOKEN_LENGTH) }),
 ]);
-export type ParsedClientFrame = z.infer<typeof clientFrame>;
 
-export const KNOWN_TYPES = new Set(['connect', 'authenticate', 'hello', 'handshake', 'subscribe', 'unsubscribe', 'publish', 'presence', 'history', 'lock', 'unlock', 'ping', 'pong', 'refresh']);
+/** A frame that passed the schema: one of the protocol's ClientFrame types. */
+export type ParsedClientFrame = z.infer<typeof clientFrameSchema>;
+
+/** Compiles only when every frame the schema accepts is one the protocol's types describe. */
+type Describes<T extends ClientFrame> = T;
+export type SchemaMatchesFrames = Describes<ParsedClientFrame>;
 
 /** The first issue of a failed parse, as `field: message`. */
 export function describeIssue(error: z.ZodError): { field: string; message: string } {

@@ -1,0 +1,150 @@
+import { channelNameProblem, dataProblem, eventNameProblem, TENANT_CHANNEL, type Audience, type Publication, type RecoverySince, type RecoveryResult } from '@herald/protocol';
+import type { Identity } from '../auth/identity.js';
+import type { HeraldConfig } from '../config/schema.js';
+import { channelKey, type Broker, type HistoryOptions } from '../engine.js';
+import type { Logger } from '../logger.js';
+import type { ChannelPolicy, ResolvedRule } from './channel-policy.js';
+import { badRequest, toHeraldError } from './errors.js';
+import type { LifecycleBus } from './events.js';
+import { readHistory } from './history-read.js';
+import { newPublicationId } from './ids.js';
+import { planRecovery } from './recovery.js';
+import { audienceAllows } from './subscription.js';
+import { TENANT_NAME, TENANT_NAME_RULE } from './tenant-name.js';
+
+export interface PublishRequest {
+  channels: string[];
+  event: string;
+  data: unknown;
+  audience?: Audience;
+  idempotencyKey?: string;
+}
+
+export interface PublishOutcome {
+  id: string;
+  offsets: Record<string, number>;
+  /** True when the idempotency key was seen before and nothing was delivered again. */
+  duplicate: boolean;
+}
+
+/** A channel's history as a reader gets it. */
+export interface HistoryReply {
+  channel: string;
+  epoch: string;
+  offset: number;
+  publications: Publication[];
+  recovery?: RecoveryResult;
+  unreadable?: number[];
+}
+
+/** The rule of the tenant channel: its events are live notices, kept by no one. */
+const TENANT_RULE = { history: { size: 0, ttl: 0 } };
+
+/**
+ * The node's publish and history paths: names and data checked before anything is encoded,
+ * one id for every channel of a publish, the engine told how long to keep each. Used by the node
+ * only, which owns the engine this is given.
+ */
+export class Publishing {
+  constructor(
+    private readonly broker: Broker,
+    private readonly config: HeraldConfig,
+    private readonly policy: ChannelPolicy,
+    private readonly logger: Logger,
+    private readonly events: LifecycleBus,
+  ) {}
+
+  /**
+   * Publishes one event to one or more channels of a tenant: one id for all of them, an offset
+   * each. Resolves once every channel's publication is stored.
+   */
+  async publish(tenant: string, request: PublishRequest, source: 'api' | 'client'): Promise<PublishOutcome> {
+    // Channel keys are `tenant:channel`: a tenant name with ':' could reach another tenant's channels.
+    if (!TENANT_NAME.test(tenant)) throw badRequest(TENANT_NAME_RULE, 'tenant');
+    if (request.channels.length === 0) throw badRequest('at least one channel is required', 'channels');
+    request.channels.forEach((channel, i) => {
+      const problem = channelNameProblem(channel);
+      if (problem) throw badRequest(problem, request.channels.length > 1 ? `channels.${i}` : 'channel');
+    });
+    const eventProblem = eventNameProblem(request.event);
+    if (eventProblem) throw badRequest(eventProblem, 'event');
+    // On the parsed value, before anything encodes it: a value too deep would overflow JSON.stringify.
+    const problem = this.dataProblem(request.data);
+    if (problem) throw badRequest(`data: ${problem}`, 'data');
+    return this.store(tenant, request, source);
+  }
+
+  /** Why `data` may not be published under `limits.maxDataDepth` and `limits.maxDataBytes`, or undefined. */
+  dataProblem(data: unknown): string | undefined {
+    const { maxDataDepth, maxDataBytes } = this.config.limits;
+    return dataProblem(data, { maxDepth: maxDataDepth, maxBytes: maxDataBytes });
+  }
+
+  /** Stores and delivers without checking names: also for the node's own `$` channels. */
+  async store(tenant: string, request: PublishRequest, source: 'api' | 'client'): Promise<PublishOutcome> {
+    const ts = Date.now();
+    const idempotency = request.idempotencyKey ? { key: request.idempotencyKey, ttlMs: this.config.api.idempotencyTtl } : undefined;
+    const channels = [...new Set(request.channels)];
+    let results;
+    try {
+      // A retry of a publish that reached only some of its channels takes the id they have.
+      const id = idempotency && channels.length > 1 ? await this.broker.reserveId(tenant, idempotency.key, newPublicationId(), idempotency.ttlMs) : newPublicationId();
+      results = await Promise.all(
+        channels.map((channel) =>
+          this.broker.publish(
+            channelKey(tenant, channel),
+            { id, channel, event: request.event, data: request.data, ts, ...(request.audience ? { audience: request.audience } : {}) },
+            { history: this.historyOptions(channel), ...(idempotency ? { idempotency } : {}) },
+          ),
+        ),
+      );
+    } catch (err) {
+      // Only an engine that cannot answer now is worth a retry; anything else would fail again.
+      throw toHeraldError(err, this.logger, 'publication', { unavailable: 'engine unavailable, publication not accepted' });
+    }
+    const offsets: Record<string, number> = {};
+    for (const r of results) offsets[r.publication.channel] = r.publication.offset;
+    const duplicate = results.every((r) => r.duplicate);
+    const id = results[0].publication.id;
+    if (this.events.has('publish')) this.events.emit('publish', { source, tenant, channels, event: request.event, id, duplicate });
+    return { id, offsets, duplicate };
+  }
+
+  /** History of a channel, as the identity may see it (audience applied); the API sees everything. */
+  async history(tenant: string, identity: Identity | undefined, channel: string, query: { limit?: number; since?: RecoverySince }, rule?: ResolvedRule): Promise<HistoryReply> {
+    if (!TENANT_NAME.test(tenant)) throw badRequest(TENANT_NAME_RULE, 'tenant');
+    const key = channelKey(tenant, channel);
+    const since = query.since;
+    // With `since`, the limit applies to what follows the position, so the page is read whole
+    // (a last id older than the newest `limit` publications must still be found).
+    const read = since ? ('offset' in since ? { afterOffset: since.offset } : {}) : query.limit !== undefined ? { limit: query.limit } : {};
+    const page = await readHistory(this.broker, this.logger, key, read);
+    let publications = page.publications;
+    let recovery;
+    if (since) {
+      const plan = planRecovery(since, page, (rule?.rule.history.size ?? 0) > 0);
+      publications = plan.replay;
+      recovery = plan.result;
+      if (query.limit !== undefined) publications = publications.slice(0, query.limit);
+    }
+    if (identity && rule) publications = publications.filter((p) => audienceAllows(p, rule, identity));
+    return {
+      channel,
+      epoch: page.epoch,
+      offset: page.offset,
+      publications: publications.map(({ audience: _a, ...p }) => p),
+      ...(recovery ? { recovery } : {}),
+      ...(page.unreadable ? { unreadable: page.unreadable } : {}),
+    };
+  }
+
+  historyOptions(channel: string): HistoryOptions {
+    // The tenant channel's events are live notices: nothing to keep, whatever a `*` rule says.
+    const rule = channel === TENANT_CHANNEL ? TENANT_RULE : this.policy.resolve(channel)?.rule;
+    return {
+      size: rule?.history.size ?? 0,
+      ttlMs: rule?.history.ttl ?? 0,
+      metaTtlMs: this.config.channels.historyMetaTtl,
+    };
+  }
+}
