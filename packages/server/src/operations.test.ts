@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import { startHerald } from './testing/herald-fixture.js';
+import { waitFor } from './testing/wait.js';
 import { connectClient, TestClient } from './testing/ws-client.js';
 
 /** A pino logger whose JSON lines are kept for the test to read. */
@@ -17,11 +18,6 @@ function capturingLogger() {
   return { logger: pino({ level: 'info' }, stream), lines };
 }
 
-async function eventually(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(check(), what);
-}
-
 describe('Operations', () => {
   it('logs one line per connect, disconnect and denial, with the reason', async () => {
     const { logger, lines } = capturingLogger();
@@ -33,7 +29,7 @@ describe('Operations', () => {
     await client.closed;
     const bad = new TestClient(`${herald.wsUrl}/ws?token=not-a-jwt`);
     assert.equal((await bad.closed).code, 4001);
-    await eventually(() => lines.filter((l) => l.event === 'disconnect').length === 1, 'disconnect logged');
+    await waitFor(() => lines.filter((l) => l.event === 'disconnect').length === 1, 'disconnect logged');
 
     const connects = lines.filter((l) => l.event === 'connect');
     assert.equal(connects.length, 1);

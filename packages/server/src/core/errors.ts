@@ -90,12 +90,17 @@ export const internal = (message: string) => new HeraldError('internal', message
  * cannot answer now is `unavailable` (as `fallback` says); anything else is `internal`, and only
  * the log learns what it was.
  */
-export function toHeraldError(err: unknown, logger: Logger, context: string, fallback: { unavailable: string; kind?: ErrorKindName } = { unavailable: 'service unavailable, try again' }): HeraldError {
+export function toHeraldError(
+  err: unknown,
+  logger: Logger,
+  context: string,
+  says: { unavailable: string; kind?: ErrorKindName; internal?: string } = { unavailable: 'service unavailable, try again' },
+): HeraldError {
   if (err instanceof HeraldError) return err;
   if (err instanceof EngineUnavailableError) {
     logger.warn({ err }, `${context}: engine unavailable`);
-    return new HeraldError(fallback.kind ?? 'unavailable', fallback.unavailable);
+    return new HeraldError(says.kind ?? 'unavailable', says.unavailable);
   }
   logger.error({ err }, `${context} failed`);
-  return internal(`${context} failed: internal error`);
+  return internal(says.internal ?? `${context} failed: internal error`);
 }

@@ -1,8 +1,28 @@
 import { eventNameProblem } from '@herald/protocol';
 import { channelKey } from '../engine.js';
+import type { Identity } from '../auth/identity.js';
+import type { LockHolder, LockState } from '../engine.js';
+import type { Logger } from '../logger.js';
 import { badRequest, limitExceeded } from './errors.js';
-import type { Session } from './session.js';
-import type { SessionHost } from './session-host.js';
+import type { LifecycleBus } from './events.js';
+import type { PublishOutcome, PublishRequest } from './publishing.js';
+
+/** What a connection's locks need of the node: the lock store, the channel to announce on, the bus. */
+export interface LockHost {
+  readonly logger: Logger;
+  readonly events: LifecycleBus;
+  acquireLock(key: string, holder: LockHolder, ttlMs: number): Promise<{ acquired: boolean; state: LockState }>;
+  refreshLock(key: string, connectionId: string, ttlMs: number): Promise<boolean>;
+  releaseLock(key: string, connectionId: string): Promise<boolean>;
+  publish(tenant: string, request: PublishRequest, source: 'api' | 'client'): Promise<PublishOutcome>;
+}
+
+/** The connection that holds the locks. */
+export interface LockOwner {
+  readonly id: string;
+  readonly tenant: string;
+  readonly identity: Identity;
+}
 
 /** Locks one connection may hold at once. */
 const MAX_LOCKS = 32;
@@ -27,7 +47,7 @@ export interface LockAnswer {
 export class SessionLocks {
   private readonly held = new Map<string, HeldLock>();
 
-  constructor(private readonly host: SessionHost, private readonly session: Session) {}
+  constructor(private readonly host: LockHost, private readonly session: LockOwner) {}
 
   get size(): number {
     return this.held.size;

@@ -30,8 +30,7 @@ import { Hub } from './hub.js';
 import { newConnectionId } from './ids.js';
 import type { ClientLink } from './outbound.js';
 import { Publishing, type HistoryReply, type PublishOutcome, type PublishRequest } from './publishing.js';
-import { Session, type SessionOptions } from './session.js';
-import type { SessionHost } from './session-host.js';
+import { Session, type SessionHost, type SessionOptions } from './session.js';
 import { Subscription } from './subscription.js';
 
 export interface NodeDeps {

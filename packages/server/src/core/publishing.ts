@@ -1,4 +1,4 @@
-import { channelNameProblem, dataProblem, eventNameProblem, TENANT_CHANNEL, type Audience, type Publication, type RecoverySince, type RecoveryResult } from '@herald/protocol';
+import { channelNameProblem, dataProblem, eventNameProblem, TENANT_CHANNEL, type Audience, type RecoverySince, type ReplyResults } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
 import { channelKey, type Broker, type HistoryOptions } from '../engine.js';
@@ -27,15 +27,8 @@ export interface PublishOutcome {
   duplicate: boolean;
 }
 
-/** A channel's history as a reader gets it. */
-export interface HistoryReply {
-  channel: string;
-  epoch: string;
-  offset: number;
-  publications: Publication[];
-  recovery?: RecoveryResult;
-  unreadable?: number[];
-}
+/** A channel's history as a reader gets it: the protocol's `history` reply. */
+export type HistoryReply = ReplyResults['history'];
 
 /** The rule of the tenant channel: its events are live notices, kept by no one. */
 const TENANT_RULE = { history: { size: 0, ttl: 0 } };

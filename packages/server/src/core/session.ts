@@ -8,15 +8,16 @@ import {
   type SubscribeResult,
 } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
-import { channelKey } from '../engine.js';
+import type { HeraldConfig } from '../config/schema.js';
+import { channelKey, type ChannelKey, type HistoryPage, type HistoryQuery, type PresenceEntry } from '../engine.js';
 import { DISCONNECTS, HeraldError, badRequest, forbidden, limitExceeded, toHeraldError, unavailable } from './errors.js';
 import type { DenialReason } from './events.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
 import { TokenBucket } from './rate-limiter.js';
+import type { ChannelPolicy, ResolvedRule } from './channel-policy.js';
 import { planRecovery, positionInEpoch, type ResumeFrom } from './recovery.js';
 import type { HistoryReply } from './publishing.js';
-import type { SessionHost } from './session-host.js';
-import { SessionLocks, type LockAnswer } from './locks.js';
+import { SessionLocks, type LockAnswer, type LockHost } from './locks.js';
 import { SignalTracker } from './signals.js';
 import { Subscription, type Subscriber } from './subscription.js';
 
@@ -29,6 +30,36 @@ export interface SessionOptions {
    * this one when the tenant is full.
    */
   replaces?: string;
+}
+
+/**
+ * What a session needs from its node: the rules, the channel registry, and the shared state
+ * the engine keeps (history, presence, locks), without the engine itself. The node implements
+ * it; tests can give a session a fake one.
+ */
+export interface SessionHost extends LockHost {
+  readonly policy: ChannelPolicy;
+  readonly limits: HeraldConfig['limits'];
+
+  /** Registers a subscription with the hub; resolves once its channel is live on this node. */
+  attach(sub: Subscription): Promise<void>;
+  detach(sub: Subscription): void;
+  /** A channel's stored history (entries that cannot be read are left out and listed). */
+  history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage>;
+  /** History as a client may read it: its audience and the rule's `eventRoles` applied. */
+  channelHistory(tenant: string, identity: Identity, channel: string, query: { limit?: number; since?: RecoverySince }, rule: ResolvedRule): Promise<HistoryReply>;
+
+  joinPresence(key: ChannelKey, entry: PresenceEntry): Promise<{ first: boolean }>;
+  leavePresence(key: ChannelKey, entry: PresenceEntry): Promise<{ last: boolean }>;
+  countPresence(key: ChannelKey): Promise<number>;
+  listPresence(key: ChannelKey): Promise<PresenceUser[]>;
+  /** Tells every node's subscribers of the channel that a user arrived or left. */
+  announce(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void>;
+
+  /** Verifies a token (throws HeraldError `unauthorized` with the reason). */
+  verify(token: string): Promise<Identity>;
+  /** The connection ended: the node releases what it held. */
+  closed(session: Session, code: number): void;
 }
 
 /** A subscribe that succeeded: send the reply, then call `flush()` to send the replay and go live. */

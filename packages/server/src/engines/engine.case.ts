@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { sleep, waitFor } from '../testing/wait.js';
+
+export { sleep };
 import {
   EngineUnavailableError,
   type ChannelKey,
@@ -41,19 +44,6 @@ const WAIT_MS = 3000;
 const LONG: HistoryOptions = { size: 100, ttlMs: 60_000, metaTtlMs: 3_600_000 };
 const OPTS: PublishOptions = { history: LONG };
 
-/** Resolves after `ms` real milliseconds (TTL cases use short real waits). */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `probe` returns something other than undefined. */
-export async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = WAIT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** An EngineHandler that records what it is given, for assertions. */
 export class RecordingHandler implements EngineHandler {
@@ -78,7 +68,7 @@ export class RecordingHandler implements EngineHandler {
 
   /** Waits until the key has received `n` publications; returns them. */
   waitPublications(key: ChannelKey, n: number): Promise<StoredPublication[]> {
-    return eventually(() => {
+    return waitFor(() => {
       const pubs = this.publications(key);
       return pubs.length >= n ? pubs : undefined;
     }, `${n} publication(s) on ${key}`);
@@ -421,7 +411,7 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         await broker.publishJoinLeave('join', key, user);
         await broker.publish(key, input(key), OPTS);
         await broker.publishJoinLeave('leave', key, { userId: 'u1', connections: 0 });
-        const messages = await eventually(() => {
+        const messages = await waitFor(() => {
           const got = node.handler.forKey(key);
           return got.length >= 3 ? got : undefined;
         }, 'join, publication and leave');
@@ -484,7 +474,7 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
       test('#publishControl', 'delivers a command to the handler, the sender’s included', async () => {
         const command: ControlCommand = { kind: 'disconnect', tenant: `t-${randomUUID()}`, userId: 'u1', code: 4001, reason: 'revoked' };
         await node.engine.broker.publishControl(command);
-        const got = await eventually(() => node.handler.controls.find((c) => c.kind === 'disconnect' && c.tenant === command.tenant), 'the command');
+        const got = await waitFor(() => node.handler.controls.find((c) => c.kind === 'disconnect' && c.tenant === command.tenant), 'the command');
         assert.deepEqual(got, command);
       });
     });
@@ -717,11 +707,11 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         const key = uniqueKey();
         await a.engine.broker.subscribe(key);
         await b.engine.broker.publishJoinLeave('join', key, { userId: 'u1', connections: 1 });
-        await eventually(() => a.handler.forKey(key).find((m) => m.kind === 'join'), 'the join');
+        await waitFor(() => a.handler.forKey(key).find((m) => m.kind === 'join'), 'the join');
         const command: ControlCommand = { kind: 'disconnect', tenant: `t-${randomUUID()}`, code: 4000, reason: 'test' };
         await b.engine.broker.publishControl(command);
-        await eventually(() => a.handler.controls.find((c) => c.kind === 'disconnect' && c.tenant === command.tenant), 'the command on a');
-        await eventually(() => b.handler.controls.find((c) => c.kind === 'disconnect' && c.tenant === command.tenant), 'the command on b');
+        await waitFor(() => a.handler.controls.find((c) => c.kind === 'disconnect' && c.tenant === command.tenant), 'the command on a');
+        await waitFor(() => b.handler.controls.find((c) => c.kind === 'disconnect' && c.tenant === command.tenant), 'the command on b');
       }, single);
 
       test(g, 'presence is shared: first and last across nodes, one list', async () => {

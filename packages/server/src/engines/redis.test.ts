@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import type { Engine, ExpiredEntry, PublishOptions } from '../engine.js';
 import { REDIS_SERVER_BIN, type RedisServer, redisServerAvailable, startRedisServer } from '../testing/redis-server.js';
-import { type Node, RecordingHandler, eventually, input, runEngineSuite, sleep, uniqueKey } from './engine.case.js';
+import { waitFor } from '../testing/wait.js';
+import { type Node, RecordingHandler, input, runEngineSuite, sleep, uniqueKey } from './engine.case.js';
 import { RedisKeys } from './redis-keys.js';
 import { type RedisEngineOptions, createRedisEngine } from './redis.js';
 
@@ -73,7 +74,7 @@ if (!redisServerAvailable()) {
     });
 
     const waitReady = (engine: Engine, ready: boolean, timeoutMs = 5000): Promise<true> =>
-      eventually(() => (engine.isReady() === ready ? true : undefined), `isReady() === ${ready}`, timeoutMs);
+      waitFor(() => (engine.isReady() === ready ? true : undefined), `isReady() === ${ready}`, timeoutMs);
 
     it('subscribes in Redis only to keys with local subscribers', async () => {
       const { engine } = await startNode();
@@ -84,7 +85,7 @@ if (!redisServerAvailable()) {
       await engine.broker.subscribe(key);
       assert.equal(await subscribers(), 1);
       await engine.broker.unsubscribe(key);
-      await eventually(async () => ((await subscribers()) === 0 ? true : undefined), 'the UNSUBSCRIBE');
+      await waitFor(async () => ((await subscribers()) === 0 ? true : undefined), 'the UNSUBSCRIBE');
     });
 
     it('starts a new epoch after FLUSHALL', async () => {
@@ -132,7 +133,7 @@ if (!redisServerAvailable()) {
       const [delivered] = await handler.waitPublications(key, 1);
       assert.deepEqual(delivered, published.publication);
       await engine.broker.publishControl({ kind: 'disconnect', tenant: 'tx', code: 4000, reason: 'back' });
-      await eventually(() => handler.controls.find((c) => c.kind === 'disconnect' && c.reason === 'back'), 'the control command');
+      await waitFor(() => handler.controls.find((c) => c.kind === 'disconnect' && c.reason === 'back'), 'the control command');
       assert.deepEqual(await engine.presence.join(key, { connectionId: 'c1', userId: 'u1' }), { first: true });
     });
 
@@ -168,7 +169,7 @@ if (!redisServerAvailable()) {
       } finally {
         server.thaw();
       }
-      await eventually(async () => (await engine.broker.history(key, {}).catch(() => undefined)) ?? undefined, 'a working Redis');
+      await waitFor(async () => (await engine.broker.history(key, {}).catch(() => undefined)) ?? undefined, 'a working Redis');
     });
 
     it('keeps a live node’s presence and connections past the TTL, and drops a stopped node’s', async () => {
@@ -203,7 +204,7 @@ if (!redisServerAvailable()) {
       await engine.broker.subscribe(key);
       events.length = 0;
       await server.command('CLIENT', 'KILL', 'TYPE', 'pubsub');
-      await eventually(() => (events.length === 2 ? true : undefined), 'interrupted, then resumed');
+      await waitFor(() => (events.length === 2 ? true : undefined), 'interrupted, then resumed');
       assert.deepEqual(events, ['interrupted', 'resumed']);
       // Resumed means subscribed: a publication made now arrives.
       const published = await engine.broker.publish(key, input(key), OPTS);
@@ -234,7 +235,7 @@ if (!redisServerAvailable()) {
       // A user with a connection left elsewhere has not gone.
       await gone.engine.connections.add(tenant, { connectionId: 'g2', userId: 'watcher-0', connectedAt: 3 });
       await gone.engine.close();
-      await eventually(() => (expired.flat().length >= 2 ? true : undefined), 'the departures reported', 5000);
+      await waitFor(() => (expired.flat().length >= 2 ? true : undefined), 'the departures reported', 5000);
       await sleep(ttl);
       const all = expired.flat();
       assert.deepEqual(
@@ -255,7 +256,7 @@ if (!redisServerAvailable()) {
       await engine.connections.add(tenant, { connectionId: 'c1', userId: 'u1', connectedAt: 5 });
       await server.restart();
       await waitReady(engine, true);
-      const users = await eventually(async () => {
+      const users = await waitFor(async () => {
         const list = await engine.presence.list(key).catch(() => []);
         return list.length > 0 ? list : undefined;
       }, 'presence re-registered');

@@ -58,7 +58,7 @@ describeWithRedis('503 / unavailable only when the engine is unavailable', () =>
   it('answers 503 unavailable while Redis is down, and nothing else', async () => {
     const client = await connectClient(herald.wsUrl, await herald.token({ sub: 'u' }));
     await redis.stop();
-    await waitFor(async () => (await fetch(`${herald.url}/ready`)).status === 503, 5000, '/ready to report the engine');
+    await waitFor(async () => (await fetch(`${herald.url}/ready`)).status === 503, '/ready to report the engine', 5000);
     const res = await herald.api('POST', '/api/v1/publish', { channel: 'fine', event: 'e' });
     assert.deepEqual({ status: res.status, body: res.body }, { status: 503, body: { error: { code: 'unavailable', message: 'engine unavailable, publication not accepted' } } });
     const history = await herald.api('GET', '/api/v1/channels/fine/history');

@@ -1,8 +1,7 @@
-import { ErrorCode } from '@herald/protocol';
+import { ErrorCode, type ErrorBody } from '@herald/protocol';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { HeraldError } from '../core/errors.js';
-import { EngineUnavailableError } from '../engine.js';
+import { HeraldError, toHeraldError } from '../core/errors.js';
 import type { Logger } from '../logger.js';
 
 /** The `{ code, message, field }` error for the first issue of a failed parse. */
@@ -42,11 +41,9 @@ export function sendHeraldError(err: unknown, reply: FastifyReply): FastifyReply
  * that cannot answer now, `unavailable` (503); for anything else, `internal` (500). Only the
  * HeraldError's message reaches the caller; the rest goes to the log.
  */
-export function failureBody(err: unknown, logger: Logger): { status: number; error: { code: ErrorCode; message: string; field?: string } } {
-  if (err instanceof HeraldError) return { status: heraldErrorStatus(err), error: err.toBody() };
-  logger.error({ err }, 'request failed');
-  if (err instanceof EngineUnavailableError) return { status: 503, error: { code: ErrorCode.Unavailable, message: 'engine unavailable, try again' } };
-  return { status: 500, error: { code: ErrorCode.Internal, message: 'internal error' } };
+export function failureBody(err: unknown, logger: Logger): { status: number; error: ErrorBody } {
+  const failure = toHeraldError(err, logger, 'request', { unavailable: 'engine unavailable, try again', internal: 'internal error' });
+  return { status: failure.kind.status, error: failure.toBody() };
 }
 
 /** Answers a failure as failureBody says. */

@@ -65,6 +65,6 @@ export type OpenReceiver = (herald: HeraldFixture, token: string, channels: stri
 
 /** Waits until a receiver holds at least `count` publications. */
 export async function receivedAtLeast(receiver: Receiver, count: number, timeoutMs = 5000): Promise<Received[]> {
-  await waitFor(() => receiver.received.length >= count, timeoutMs, `${receiver.transport}: ${count} publications`);
+  await waitFor(() => receiver.received.length >= count, `${receiver.transport}: ${count} publications`, timeoutMs);
   return receiver.received;
 }

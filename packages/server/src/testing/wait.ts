@@ -1,13 +1,19 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout as sleepFor } from 'node:timers/promises';
 
-/** Polls until `check` returns a truthy value (resolved with it), or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 3000, what = 'condition'): Promise<T> {
+/**
+ * Polls until `check` gives a value other than undefined, null or false, and resolves with it;
+ * rejects naming `what` after `timeoutMs`. The one wait helper of every test.
+ *
+ * @example
+ * const reply = await waitFor(() => client.frames.find((f) => f.type === 'reply'), 'the reply');
+ */
+export async function waitFor<T>(check: () => T | undefined | null | false | Promise<T | undefined | null | false>, what = 'condition', timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await sleep(10);
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleepFor(10);
   }
 }
 
@@ -18,4 +24,8 @@ export function within<T>(promise: Promise<T>, timeoutMs = 3000, what = 'close')
     timer = setTimeout(() => reject(new Error(`no ${what} within ${timeoutMs} ms`)), timeoutMs);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return sleepFor(ms);
 }

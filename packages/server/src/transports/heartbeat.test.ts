@@ -29,7 +29,7 @@ describe('Heartbeat', () => {
     await using herald = await startHerald(HEARTBEAT);
     const { client, pings } = await connected(`${herald.wsUrl}/ws?token=${await herald.token({ sub: 'u1' })}`);
     // Several intervals, each answered by ws's automatic pong.
-    await waitFor(() => pings() >= 3 && appPings(client) >= 3, 5000, 'three pings of each kind');
+    await waitFor(() => pings() >= 3 && appPings(client) >= 3, 'three pings of each kind', 5000);
     assert.equal(client.ws.readyState, client.ws.OPEN);
     assert.deepEqual(client.frames.find((f) => f.type === 'ping'), { type: 'ping' });
     client.close();
@@ -42,7 +42,7 @@ describe('Heartbeat', () => {
     assert.ok(pings() >= 1, 'it was pinged first');
     assert.equal(code, CloseCode.HeartbeatTimeout);
     assert.match(reason, /pong/);
-    await waitFor(() => herald.server.node.sessions.size === 0, 3000, 'the session to end');
+    await waitFor(() => herald.server.node.sessions.size === 0, 'the session to end', 3000);
   });
 
   it('keeps a client that answers app pings with frames even without WebSocket pongs', async () => {
@@ -51,7 +51,7 @@ describe('Heartbeat', () => {
     client.ws.on('message', (data) => {
       if (String(data) === '{"type":"ping"}') client.send({ type: 'pong' });
     });
-    await waitFor(() => pings() >= 3, 5000, 'three pings');
+    await waitFor(() => pings() >= 3, 'three pings', 5000);
     assert.equal(client.ws.readyState, client.ws.OPEN);
     client.close();
   });
@@ -76,7 +76,7 @@ describe('Heartbeat', () => {
   it('sends no app ping frames when heartbeat.appPing is off', async () => {
     await using herald = await startHerald({ heartbeat: { interval: 100, timeout: 200, appPing: false } });
     const { client, pings } = await connected(`${herald.wsUrl}/ws?token=${await herald.token({ sub: 'u1' })}`);
-    await waitFor(() => pings() >= 3, 3000, 'three pings');
+    await waitFor(() => pings() >= 3, 'three pings', 3000);
     assert.equal(appPings(client), 0);
     client.close();
   });

@@ -32,11 +32,11 @@ describe('one resume contract across WebSocket, SSE and Socket.IO', () => {
         await receivedAtLeast(receiver, CLIENTS[i].cutAfter, 10_000);
         await receiver.cut();
         const at = publisher.sent.length;
-        await waitFor(() => publisher.sent.length >= at + 6, 10_000, 'publications while away');
+        await waitFor(() => publisher.sent.length >= at + 6, 'publications while away', 10_000);
         await receiver.resume();
       }),
     );
-    await waitFor(() => publisher.sent.length >= 50, 10_000, '50 publications');
+    await waitFor(() => publisher.sent.length >= 50, '50 publications', 10_000);
     await publisher.stop();
     await Promise.all(receivers.map((r) => untilEnds(r, CHANNELS)));
 

@@ -72,7 +72,7 @@ describe('SocketIoTransport bad input', () => {
     }
 
     it('releases the sessions and keeps serving', async () => {
-      await waitFor(() => herald.server.node.sessions.size === 0, 3000, 'no sessions left');
+      await waitFor(() => herald.server.node.sessions.size === 0, 'no sessions left', 3000);
       await stillServes(herald);
     });
   });
@@ -81,7 +81,7 @@ describe('SocketIoTransport bad input', () => {
     it('answers non-string and unknown event names with unknown_frame and stays connected', async () => {
       const client = await rawSocket(herald);
       for (const frame of ['42[123]', '42[1.5,{}]', '42["__proto__",{}]', '42["constructor"]', '42["error",{"x":1}]']) client.send(frame);
-      await waitFor(() => errorEvents(client).length === 5, 3000, 'five error events');
+      await waitFor(() => errorEvents(client).length === 5, 'five error events', 3000);
       assert.deepEqual(errorEvents(client).map((e) => [e.code, e.event]), [
         [ErrorCode.UnknownFrame, '123'],
         [ErrorCode.UnknownFrame, '1.5'],
@@ -151,7 +151,7 @@ describe('SocketIoTransport bad input', () => {
       assert.deepEqual(answers.map((a) => a.ok ?? a.error.message).sort(), ['already authenticated', true].sort());
       assert.equal([...herald.server.node.sessions.values()].filter((s) => s.identity.userId === 'twice').length, 1);
       socket.close();
-      await waitFor(() => ![...herald.server.node.sessions.values()].some((s) => s.identity.userId === 'twice'), 3000, 'session released');
+      await waitFor(() => ![...herald.server.node.sessions.values()].some((s) => s.identity.userId === 'twice'), 'session released', 3000);
     });
 
     it('applies the message rate before authentication too', async () => {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { io, type Socket } from 'socket.io-client';
 import { startHerald, type HeraldFixture } from '../testing/herald-fixture.js';
+import { sleep, waitFor } from '../testing/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function once<T = any>(socket: Socket, event: string, timeoutMs = 3000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -97,7 +97,7 @@ describe('SocketIoTransport', () => {
     socket.on('call:new', (call) => got.push(call));
     await herald.api('POST', '/api/v1/publish', { channels: ['operators', 'operator:5'], event: 'call:new', data: { id: 1 } });
     await herald.api('POST', '/api/v1/publish', { channel: 'operators', event: 'call:new', data: { id: 2 } });
-    for (let i = 0; i < 100 && got.length < 2; i++) await sleep(10);
+    await waitFor(() => got.length >= 2, 'both publications');
     await sleep(50);
     assert.deepEqual(got, [{ id: 1 }, { id: 2 }]);
     socket.disconnect();
@@ -132,7 +132,7 @@ describe('SocketIoTransport', () => {
     socket.on('order:new', (o) => got.push(o.n));
     socket.on('call:new', (c) => got.push(c.n));
     await herald.api('POST', '/api/v1/publish', { channel: 'orders', event: 'order:new', data: { n: 1 } });
-    while (got.length < 1) await sleep(10);
+    await waitFor(() => got.length >= 1, 'the first publication');
     const reconnected = once(socket, 'connected');
     socket.io.engine.close();
     await herald.api('POST', '/api/v1/publish', { channel: 'calls', event: 'call:new', data: { n: 2 } });
@@ -140,7 +140,7 @@ describe('SocketIoTransport', () => {
     await reconnected;
     assert.equal(socket.recovered, true);
     await herald.api('POST', '/api/v1/publish', { channel: 'calls', event: 'call:new', data: { n: 4 } });
-    for (let i = 0; i < 200 && got.length < 4; i++) await sleep(10);
+    await waitFor(() => got.length >= 4, 'every publication');
     await sleep(50);
     assert.deepEqual(got, [1, 2, 3, 4]);
     socket.disconnect();

@@ -178,21 +178,26 @@ export class SocketIoTransport {
       const offset = this.recovery ? [restore ? encodeCursor(restore.cursor) : link.cursor()] : [];
       socket.emit('connected', { userId: identity.userId, role: identity.roles[0] ?? null, roles: identity.roles, tenant: identity.tenant, socketId: socket.id }, ...offset);
       const pending: PendingSubscribe[] = [];
-      const subscribe = async (channel: string, since?: Parameters<Session['subscribe']>[1]) => {
+      /** Joins a room; false when it failed in a way worth trying again (the engine, or the connection closing). */
+      const subscribe = async (channel: string, since?: Parameters<Session['subscribe']>[1]): Promise<boolean> => {
         try {
           const sub = await session!.subscribe(channel, since);
           link.startRoom(channel, sub.start);
           const recovery = sub.result.recovery;
           if (recovery && !recovery.recovered) socket.emit('herald:not_recovered', { channel, ...recovery });
           pending.push(sub);
+          return true;
         } catch (err) {
           socket.emit('error', { event: 'join-room', room: channel, ...errorBody(err) });
+          return !(err instanceof HeraldError && err.kind.retry) && !session!.isClosed;
         }
       };
       // Each room resumes from its position in the client's cursor, or from where it was joined
-      // when the client got nothing of it since.
+      // when the client got nothing of it since. A restore is whole or not at all: a room that
+      // could not be rejoined for now sends the client to reconnect and try again, with its
+      // record untouched, rather than rewriting the record without that room.
       for (const room of restore?.rooms ?? []) {
-        await subscribe(room.channel, { positions: [...restore!.cursor, { epoch: room.epoch, offset: room.offset }] });
+        if (!(await subscribe(room.channel, { positions: [...restore!.cursor, { epoch: room.epoch, offset: room.offset }] }))) return link.closeTransport();
       }
       for (const template of autoJoin) {
         const channel = template.replaceAll('{userId}', identity.userId).replaceAll('{tenant}', identity.tenant);
@@ -335,7 +340,8 @@ export class SocketIoTransport {
   private keep(nsp: Namespace, socket: Socket, session: Session, link: SocketIoLink): void {
     const store = this.node.resumeRecords;
     const pid = (socket as unknown as { pid?: string }).pid;
-    if (!this.recovery || !pid) return;
+    // A connection that already ended must not rewrite the record its successor restores from.
+    if (!this.recovery || !pid || session.isClosed || socket.disconnected) return;
     const record: ResumableSocket = { sid: socket.id, connectionId: session.id, tenant: session.tenant, userId: session.identity.userId, rooms: link.rooms() };
     store.save(key(nsp.name, pid), JSON.stringify(record), LIVE_RECORD_TTL).catch((err) => this.node.logger.warn({ err }, 'socket.io session record not saved'));
   }

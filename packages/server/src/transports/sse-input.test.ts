@@ -164,11 +164,11 @@ describe('SseTransport bad input', () => {
     // The malformed second request makes the server drop the connection while the first one authenticates.
     const request = `GET /sse?channels=a&token=${token} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\nnot http\r\n\r\n`;
     for (let i = 0; i < 5; i++) assert.match(await rawRequest(port, request), /^HTTP\/1\.1 400/);
-    await waitFor(() => herald.server.node.sessions.size === 0, 3000, 'no sessions left');
+    await waitFor(() => herald.server.node.sessions.size === 0, 'no sessions left', 3000);
   });
 
   it('releases every stream and keeps serving', async () => {
-    await waitFor(() => herald.server.node.sessions.size === 0, 3000, `no sessions left: ${JSON.stringify([...herald.server.node.sessions.values()].map((s) => [s.identity.userId, s.tenant, [...s.subscriptions.keys()]]))}`);
+    await waitFor(() => herald.server.node.sessions.size === 0, `no sessions left: ${JSON.stringify([...herald.server.node.sessions.values()].map((s) => [s.identity.userId, s.tenant, [...s.subscriptions.keys()]]))}`, 3000);
     const sse = new SseTestClient(`${herald.url}/sse?channels=a&token=${token}`);
     await sse.next((e) => e.event === 'connected');
     await herald.api('POST', '/api/v1/publish', { tenant: 'acme', channel: 'a', event: 'pulse', data: 1 });

@@ -43,7 +43,7 @@ describeWithRedis('connecting while Redis is down', () => {
 
   it('closes an SSE stream with 1012 and a message for the client, not 4008 or a Redis message, while Redis is down', async () => {
     await redis.stop();
-    await waitFor(async () => (await fetch(`${herald.url}/ready`)).status === 503, 5000, '/ready to report the engine');
+    await waitFor(async () => (await fetch(`${herald.url}/ready`)).status === 503, '/ready to report the engine', 5000);
     const sse = new SseTestClient(`${herald.url}/sse?channels=feed&token=${await herald.token({ sub: 'sse' })}`);
     try {
       const error = JSON.parse((await sse.next((e) => e.event === 'error')).data);

@@ -151,7 +151,7 @@ describe('SseTransport', () => {
       const envelope = new SseTestClient(`${herald.url}/sse?channels=proposal:1&token=${token}`);
       await envelope.next((e) => e.event === 'connected');
       // A data stream has no connected event; its first id (the cursor) says it is live.
-      await waitFor(() => data.lastEventId !== '', 3000, 'data stream live');
+      await waitFor(() => data.lastEventId !== '', 'data stream live', 3000);
       const bob = new SseTestClient(`${herald.url}/sse?channels=x&token=${await herald.token({ sub: 'bob' })}`);
       assert.equal(JSON.parse((await envelope.next((e) => e.event === 'user:online')).data).data.userId, 'bob');
       await publish(herald, 'proposal:1', 'output', { n: 1 });
@@ -174,7 +174,7 @@ describe('SseTransport', () => {
       const first = new SseTestClient(await url('ann'));
       const second = new SseTestClient(await url('bob'));
       assert.deepEqual([await first.opened, await second.opened], [200, 200]);
-      await waitFor(() => herald.server.node.hub.localSubscribers('default', 'proposal:9') === 2, 3000, 'two streams subscribed');
+      await waitFor(() => herald.server.node.hub.localSubscribers('default', 'proposal:9') === 2, 'two streams subscribed', 3000);
       const refused = await fetch(await url('cid'), { headers: { accept: 'text/event-stream' } });
       assert.equal(refused.status, 503);
       assert.match(((await refused.json()) as { error: { message: string } }).error.message, /proposal:9 has its maximum of 2 connections/);
@@ -182,7 +182,7 @@ describe('SseTransport', () => {
       const other = new SseTestClient(`${herald.url}/api/v1/proposals/10/events?token=${await herald.token({ sub: 'cid' })}`);
       assert.equal(await other.opened, 200);
       first.close();
-      await waitFor(() => herald.server.node.hub.localSubscribers('default', 'proposal:9') === 1, 3000, 'the first stream gone');
+      await waitFor(() => herald.server.node.hub.localSubscribers('default', 'proposal:9') === 1, 'the first stream gone', 3000);
       const third = new SseTestClient(await url('cid'));
       assert.equal(await third.opened, 200);
       for (const s of [second, other, third]) s.close();
@@ -196,7 +196,7 @@ describe('SseTransport', () => {
       source.addEventListener('output', (e) => got.push(JSON.parse(e.data).n));
       await new Promise((resolve) => source.addEventListener('open', resolve, { once: true }));
       await publish(herald, 'proposal:7', 'output', { n: 1 });
-      while (got.length < 1) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => got.length >= 1, 'the first event');
       // Cut every stream of the user; the client reconnects with its Last-Event-ID.
       await herald.api('POST', '/api/v1/users/ann/disconnect', {});
       await publish(herald, 'proposal:7', 'output', { n: 2 });

@@ -82,10 +82,7 @@ export const channelOf = (r: Received): string => r.channel ?? (r.data as { chan
 /** Waits until a receiver holds the `end` of every channel. */
 export async function untilEnds(receiver: Receiver, channels: string[], timeoutMs = 10_000): Promise<void> {
   await waitFor(
-    () => channels.every((c) => receiver.received.some((r) => r.event === 'end' && channelOf(r) === c)),
-    timeoutMs,
-    `${receiver.transport}: the end of every channel`,
-  );
+    () => channels.every((c) => receiver.received.some((r) => r.event === 'end' && channelOf(r) === c)), `${receiver.transport}: the end of every channel`, timeoutMs);
 }
 
 /**
@@ -222,7 +219,7 @@ export function runTransportSuite({ name, open: openReceiver, expect, resumesAsO
         await receivedAtLeast(receiver, 5);
         await receiver.cut();
         const at = publisher.sent.length;
-        await waitFor(() => publisher.sent.length >= at + 5, 5000, 'publications while away');
+        await waitFor(() => publisher.sent.length >= at + 5, 'publications while away', 5000);
         await receiver.resume();
         const back = receiver.received.length;
         await receivedAtLeast(receiver, back + 5);
@@ -299,7 +296,7 @@ export function runTransportSuite({ name, open: openReceiver, expect, resumesAsO
         const receiver = await open(herald, await herald.token({ sub: 'ann' }), channels);
         const both = await herald.api('POST', '/api/v1/publish', { channels, event: 'both', data: { channel: 'a', n: 1 } });
         assert.equal(both.status, 200);
-        await waitFor(() => receiver.received.some((r) => r.id === both.body.id), 3000, 'the publish to both');
+        await waitFor(() => receiver.received.some((r) => r.id === both.body.id), 'the publish to both', 3000);
         await receiver.cut();
         const sent = [await publish(herald, 'b', 'tick', 2)];
         await receiver.resume();

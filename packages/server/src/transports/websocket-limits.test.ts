@@ -28,7 +28,7 @@ describe('WebSocketTransport limits', () => {
       // The others, and other users, are untouched.
       const bob = await connectClient(herald.wsUrl, await herald.token({ sub: 'bob' }));
       for (const c of [second, third, bob]) assert.ok((await c.request({ type: 'subscribe', channel: 'x' })).result);
-      await waitFor(() => herald.server.node.sessions.size === 3, 3000, 'three sessions');
+      await waitFor(() => herald.server.node.sessions.size === 3, 'three sessions', 3000);
       for (const c of [second, third, bob]) c.close();
     });
 
@@ -38,7 +38,7 @@ describe('WebSocketTransport limits', () => {
       const clients: TestClient[] = [];
       for (let i = 0; i < 6; i++) clients.push(await connectClient(herald.wsUrl, token));
       assert.equal((await within(clients[0].closed)).code, CloseCode.ConnectionReplaced);
-      await waitFor(() => herald.server.node.sessions.size === 5, 3000, 'five sessions');
+      await waitFor(() => herald.server.node.sessions.size === 5, 'five sessions', 3000);
       for (const c of clients.slice(1)) c.close();
     });
   });
@@ -97,7 +97,7 @@ describe('WebSocketTransport limits', () => {
       carl.send({ type: 'connect', token: await herald.token({ sub: 'carl', tenant: 'acme' }), replaces: bob.frames.find((f) => f.type === 'connected').connectionId });
       assert.equal((await within(carl.closed)).code, CloseCode.TooManyConnections);
       assert.ok((await bob.request({ type: 'subscribe', channel: 'x' })).result);
-      await waitFor(() => herald.server.node.sessions.size === 2, 3000, 'two sessions');
+      await waitFor(() => herald.server.node.sessions.size === 2, 'two sessions', 3000);
       for (const c of [bob, fourth]) c.close();
     });
   });
@@ -125,7 +125,7 @@ describe('WebSocketTransport limits', () => {
       assert.equal(full.error.code, ErrorCode.LimitExceeded);
       assert.match(full.error.message, /vip/);
       clients[0].close();
-      await waitFor(async () => (await clients[2].request({ type: 'subscribe', channel: 'vip' })).result, 3000, 'a free slot');
+      await waitFor(async () => (await clients[2].request({ type: 'subscribe', channel: 'vip' })).result, 'a free slot', 3000);
       for (const c of clients.slice(1)) c.close();
     });
 

@@ -142,7 +142,7 @@ describe('WebSocketTransport recovery', () => {
         if (i % 10 === 0) await yieldToIo();
       }
     })();
-    await waitFor(() => first.pubs('race').length >= 200, 5000, '200 publications');
+    await waitFor(() => first.pubs('race').length >= 200, '200 publications', 5000);
     first.close();
     await first.closed;
     const seen = offsetsOf(first, 'race');

@@ -116,7 +116,7 @@ describe('WebSocketTransport routes', () => {
       let pings = 0;
       client.ws.on('ping', () => (pings += 1));
       await client.opened();
-      await waitFor(() => herald.server.node.hub.localSubscribers('default', 'tasks:alice') === 1, 3000, 'the route subscription');
+      await waitFor(() => herald.server.node.hub.localSubscribers('default', 'tasks:alice') === 1, 'the route subscription', 3000);
       // Herald's own events (another user coming online) are not the app's data.
       const bob = await connectClient(herald.wsUrl, await herald.token({ sub: 'bob' }));
       await publish(herald, 'tasks:alice', { type: 'TASK_UPDATED', task: { id: 1 } });
@@ -124,7 +124,7 @@ describe('WebSocketTransport routes', () => {
       await herald.api('POST', '/api/v1/publish', { channel: 'tasks:alice', event: 'no-data' });
       await client.next((f) => f === null);
       // Heartbeats still run, as WebSocket pings only.
-      await waitFor(() => pings >= 2, 3000, 'two pings');
+      await waitFor(() => pings >= 2, 'two pings', 3000);
       assert.deepEqual(client.frames, [{ type: 'TASK_UPDATED', task: { id: 1 } }, 'plain', null]);
       client.close();
       bob.close();

@@ -33,10 +33,10 @@ async function stalledSubscriber(port: number, path: string, channel: string): P
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
   );
-  await waitFor(() => text.includes('"type":"connected"'), 3000, 'the connected frame');
+  await waitFor(() => text.includes('"type":"connected"'), 'the connected frame', 3000);
   assert.match(text, /^HTTP\/1\.1 101 /);
   socket.write(clientTextFrame(JSON.stringify({ type: 'subscribe', id: 1, channel })));
-  await waitFor(() => text.includes('"type":"reply","id":1'), 3000, 'the subscribe reply');
+  await waitFor(() => text.includes('"type":"reply","id":1'), 'the subscribe reply', 3000);
   socket.pause();
   return { socket, received: () => bytes };
 }
@@ -62,7 +62,7 @@ describe('WebSocketLink', () => {
       assert.ok(growth < published / 5, `rss grew by ${(growth / 1e6).toFixed(1)} MB while ${(published / 1e6).toFixed(0)} MB were published`);
 
       // The server gave up on the connection (the socket is cut off after the close handshake times out).
-      await waitFor(() => hub.sessions.size === 0, 5000, 'the slow session to end');
+      await waitFor(() => hub.sessions.size === 0, 'the slow session to end', 5000);
       const denials = await herald.server.metrics.denialsTotal.get();
       assert.equal(denials.values.find((v) => v.labels.reason === 'slow_consumer')?.value, 1);
 

@@ -66,4 +66,28 @@ describeWithRedis('cluster: Socket.IO recovery across nodes', () => {
       socket.close();
     }
   });
+
+  it('keeps every room of a socket cut again while it was being restored', async () => {
+    await using cluster = await startCluster(redis, 1, { presence: { userEvents: false } });
+    const [a] = cluster.nodes;
+    await using proxy = await startTcpProxy(a.url);
+    const rooms = Array.from({ length: 8 }, (_, i) => `room-${i}`);
+    const socket = io(proxy.url, { auth: { token: await a.token({ sub: 'ann' }) }, transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 100 });
+    try {
+      await nextEvent(socket, 'connected');
+      for (const room of rooms) assert.equal((await socket.emitWithAck('join-room', { room })).ok, true);
+      const got = new Set<string>();
+      socket.onAny((event: string, data: { channel: string; n: number }) => event === 'tick' && got.add(`${data.channel}:${data.n}`));
+      // The next `connected` (the restore after the cut below) is cut too, while the server is
+      // still putting the socket back in its rooms.
+      const cutMidRestore = proxy.cutWhenServerSends('["connected"');
+      proxy.cut();
+      await cutMidRestore;
+      await waitFor(() => socket.connected && socket.recovered, 'the socket restored after the second cut');
+      for (const room of rooms) await publish(a, room, 1);
+      await waitFor(() => got.size === rooms.length, `a publication on each room (got ${[...got].join(' ')})`);
+    } finally {
+      socket.close();
+    }
+  });
 });

@@ -88,7 +88,7 @@ describe('TCP resets during HTTP requests, SSE streams and long-polls', () => {
   }
 
   it('leaves no session behind, and still serves', async () => {
-    await waitFor(() => herald.server.node.sessions.size === 0, 5000, 'every reset stream closed');
+    await waitFor(() => herald.server.node.sessions.size === 0, 'every reset stream closed', 5000);
     await assertStillServes(herald);
     // A plain request on a fresh connection is answered in full.
     const raw = await RawSocket.open(herald.url);

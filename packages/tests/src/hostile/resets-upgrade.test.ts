@@ -77,7 +77,7 @@ describe('TCP resets during upgrades', () => {
   }
 
   it('keeps only the holders’ sessions, and still serves', async () => {
-    await waitFor(() => herald.server.node.sessions.size === holders.length, 5000, 'only the holders connected');
+    await waitFor(() => herald.server.node.sessions.size === holders.length, 'only the holders connected', 5000);
     await assertStillServes(herald);
   });
 });
@@ -135,16 +135,16 @@ describe('TCP resets while token verification is pending', () => {
     const clients = await Promise.all(paths.map(() => RawSocket.open(herald.url)));
     clients.forEach((raw, i) => raw.write(upgradeRequest(paths[i])));
     try {
-      await waitFor(() => jwks.requests > 0 && serverSockets.length === paths.length, 5000, 'every upgrade waiting on the JWKS');
+      await waitFor(() => jwks.requests > 0 && serverSockets.length === paths.length, 'every upgrade waiting on the JWKS', 5000);
       for (const raw of clients) raw.reset();
-      await waitFor(() => serverSockets.every((s) => s.destroyed), 5000, 'the server to see every reset');
+      await waitFor(() => serverSockets.every((s) => s.destroyed), 'the server to see every reset', 5000);
       // Verification now completes for sockets that are gone; route and tenant checks follow.
       jwks.release();
       await assertStillServes(herald, { token: (sub, tenant) => keys.valid(sub, { tenant }) });
       // Only the probe ever had a session: none was opened for a reset socket.
       const connects = (await herald.server.metrics.connectsTotal.get()).values.reduce((n, v) => n + v.value, 0);
       assert.equal(connects, 1);
-      await waitFor(() => herald.server.node.sessions.size === 0, 3000, 'no sessions left');
+      await waitFor(() => herald.server.node.sessions.size === 0, 'no sessions left', 3000);
     } finally {
       jwks.release();
       await jwks.close();

@@ -188,7 +188,7 @@ describe('hostile Socket.IO packets', () => {
       const after = await session.get();
       assert.equal(after.status, 400);
       assert.deepEqual(JSON.parse(after.body), { code: 1, message: 'Session ID unknown' });
-      await waitFor(() => [...herald.server.node.sessions.values()].every((s) => s.identity.userId !== 'poller'), 3000, 'the session closed');
+      await waitFor(() => [...herald.server.node.sessions.values()].every((s) => s.identity.userId !== 'poller'), 'the session closed', 3000);
       await assertStillServes(herald);
     });
 

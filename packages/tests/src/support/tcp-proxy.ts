@@ -19,6 +19,8 @@ interface Pair {
 export class TcpProxy {
   private readonly pairs = new Set<Pair>();
   private refusing = false;
+  /** Armed by cutWhenServerSends: the text whose arrival from the server cuts that connection. */
+  private cutMarker: { text: string; done: () => void } | undefined;
 
   private constructor(private readonly server: Server, private targetPort: number, private targetHost: string) {
     server.on('connection', (client) => this.serverOnConnection(client));
@@ -138,6 +140,15 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * The next time the server sends `text` on any connection, that connection is cut on the spot,
+   * before the client reads it: a network that fails at an exact moment of a protocol.
+   * Resolves when it happened.
+   */
+  cutWhenServerSends(text: string): Promise<void> {
+    return new Promise((resolve) => (this.cutMarker = { text, done: resolve }));
+  }
+
   async close(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -164,6 +175,14 @@ export class TcpProxy {
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
     client.pipe(upstream);
+    upstream.on('data', (chunk: Buffer) => {
+      const marker = this.cutMarker;
+      if (!marker || !chunk.toString('latin1').includes(marker.text)) return;
+      this.cutMarker = undefined;
+      pair.client.destroy();
+      pair.upstream.destroy();
+      marker.done();
+    });
     upstream.pipe(client);
   }
 }
