@@ -30,7 +30,16 @@ async function main(argv: string[]): Promise<void> {
     case 'token': {
       const { values } = parseArgs({
         args: rest,
-        options: { ...common, sub: { type: 'string' }, tenant: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' }, channels: { type: 'string' }, ttl: { type: 'string' } },
+        options: {
+          ...common,
+          sub: { type: 'string' },
+          tenant: { type: 'string' },
+          roles: { type: 'string' },
+          name: { type: 'string' },
+          channels: { type: 'string' },
+          claim: { type: 'string', multiple: true },
+          ttl: { type: 'string' },
+        },
         strict: true,
       });
       if (values.help) return void process.stdout.write(tokenHelp + '\n');
