@@ -4,6 +4,7 @@ import { answerParserRefusal } from '../transports/raw-response.js';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Hub } from '../core/hub.js';
 import { channelRoutes } from './channels.js';
+import { endpointRoutes } from './endpoints.js';
 import { errorReply } from './error-replies.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
@@ -79,5 +80,6 @@ export function createHttpApp(hub: Hub): FastifyInstance {
   userRoutes(app, hub);
   statsRoutes(app, hub);
   openapiRoutes(app, hub);
+  endpointRoutes(app, hub);
   return app;
 }
