@@ -2,6 +2,9 @@ import ms from 'ms';
 import { signToken } from '../auth/authenticator.js';
 import { ConfigError } from '../config/interpolate.js';
 import { loadConfig } from '../config/load.js';
+import { UsageError } from './usage-error.js';
+
+export { UsageError };
 
 export const tokenHelp = `Usage: herald token --sub ID [--tenant T] [--roles A,B] [--name NAME] [--channels a,b]
                     [--claim PATH=VALUE ...] [--ttl 1h] [--config FILE]
@@ -87,8 +90,4 @@ export async function token(options: TokenOptions): Promise<void> {
   );
   for (const note of notes) process.stderr.write(`herald token: ${note}\n`);
   process.stdout.write(jwt + '\n');
-}
-
-export class UsageError extends Error {
-  override name = 'UsageError';
 }
