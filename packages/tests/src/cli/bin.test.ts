@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
@@ -27,6 +27,16 @@ describe('the herald binary', () => {
     const r = spawnSync(link, ['--help'], { encoding: 'utf8', timeout: 15_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /Usage: herald <command>/);
+  });
+
+  it('names a build that rebuilds a deleted dist/: every package keeps its build info inside its outDir', () => {
+    for (const pkg of readdirSync(join(ROOT, 'packages'))) {
+      const tsconfig = join(ROOT, 'packages', pkg, 'tsconfig.json');
+      if (!existsSync(tsconfig)) continue;
+      const { compilerOptions } = JSON.parse(readFileSync(tsconfig, 'utf8')) as { compilerOptions: { outDir: string; tsBuildInfoFile?: string } };
+      // Outside it, `tsc -b` finds the build info after `rm -rf dist` and builds nothing.
+      assert.ok(compilerOptions.tsBuildInfoFile?.startsWith(`${compilerOptions.outDir}/`), `packages/${pkg}/tsconfig.json: tsBuildInfoFile outside ${compilerOptions.outDir}/`);
+    }
   });
 
   it('says how to build when dist/ is missing', () => {
