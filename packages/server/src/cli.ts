@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/interpolate.js';
-import { publish, publishHelp } from './cli/publish.js';
-import { serve, serveHelp } from './cli/serve.js';
-import { token, tokenHelp, UsageError } from './cli/token.js';
+import { UsageError } from './cli/usage-error.js';
 
 const mainHelp = `Usage: herald <command> [options]
 
@@ -22,21 +20,34 @@ async function main(argv: string[]): Promise<void> {
   }
   const common = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
   switch (command) {
+    // Each command loads only its own modules: `herald token` does not load the server.
     case 'serve': {
+      const { serve, serveHelp } = await import('./cli/serve.js');
       const { values } = parseArgs({ args: rest, options: common, strict: true });
       if (values.help) return void process.stdout.write(serveHelp + '\n');
       return serve(values);
     }
     case 'token': {
+      const { token, tokenHelp } = await import('./cli/token.js');
       const { values } = parseArgs({
         args: rest,
-        options: { ...common, sub: { type: 'string' }, tenant: { type: 'string' }, roles: { type: 'string' }, name: { type: 'string' }, channels: { type: 'string' }, ttl: { type: 'string' } },
+        options: {
+          ...common,
+          sub: { type: 'string' },
+          tenant: { type: 'string' },
+          roles: { type: 'string' },
+          name: { type: 'string' },
+          channels: { type: 'string' },
+          claim: { type: 'string', multiple: true },
+          ttl: { type: 'string' },
+        },
         strict: true,
       });
       if (values.help) return void process.stdout.write(tokenHelp + '\n');
       return token(values);
     }
     case 'publish': {
+      const { publish, publishHelp } = await import('./cli/publish.js');
       const { values, positionals } = parseArgs({
         args: rest,
         options: { ...common, url: { type: 'string' }, key: { type: 'string' }, tenant: { type: 'string' } },

@@ -72,7 +72,10 @@ export interface TokenClaims {
   [claim: string]: unknown;
 }
 
-/** Mints an HS256 token with the configured secret, as `herald token` does. */
+/**
+ * Mints an HS256 token with the configured secret, as `herald token` does. `sub`, `tenant`,
+ * `roles` and `channels` go to the claims `auth.claims` names; other claims are written as named.
+ */
 export async function signToken(config: HeraldConfig, claims: TokenClaims, ttlSeconds: number): Promise<string> {
   const secret = config.auth.jwt.secret;
   if (!secret) throw new Error('herald token needs a shared secret (JWT_SECRET); tokens for a public key are minted by your identity provider');
@@ -84,7 +87,8 @@ export async function signToken(config: HeraldConfig, claims: TokenClaims, ttlSe
   if (tenant !== undefined) setPath(payload, map.tenant, tenant);
   if (roles !== undefined) setPath(payload, map.roles, roles);
   if (channels !== undefined) setPath(payload, map.channels, channels);
-  Object.assign(payload, rest);
+  // Other claims as given; a dotted name (`profile.name`) is a nested claim, as the mapping reads it.
+  for (const [path, value] of Object.entries(rest)) setPath(payload, path, value);
   let builder = new SignJWT(payload).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime(`${ttlSeconds}s`);
   if (config.auth.jwt.issuer) builder = builder.setIssuer(config.auth.jwt.issuer);
   if (config.auth.jwt.audience) builder = builder.setAudience(config.auth.jwt.audience);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { jwtVerify } from 'jose';
+import { DEV_JWT_SECRET } from '../config/dev-defaults.js';
 import { TestClient } from '../testing/ws-client.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
@@ -62,6 +63,67 @@ describe('herald CLI', () => {
     assert.deepEqual(payload.roles, ['operator', 'director']);
     assert.equal(payload.name, 'Olga');
     assert.ok(payload.exp! - payload.iat! === 600);
+  });
+
+  it('mints a token for a profile from its auth section alone, with its claim names, without the API key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
+    const path = join(dir, 'profile.yaml');
+    writeFileSync(
+      path,
+      [
+        'auth:',
+        '  jwt: { secret: "${JWT_SECRET}" }',
+        '  claims: { userId: uid, tenant: tenantId, roles: realm.roles, info: [profile.name, email] }',
+        'tenants: { requireClaim: true }',
+        'api:',
+        '  keys: [{ key: "${WEBHOOK_TOKEN}" }]',
+      ].join('\n'),
+    );
+    const r = run(['token', '--config', path, '--sub', 'u1', '--tenant', 'acme', '--roles', 'ADMIN', '--name', 'Anna', '--claim', 'email=a@example.com', '--claim', 'level=3'], { JWT_SECRET: 'profile-secret' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '', 'nothing to warn about');
+    const { payload } = await jwtVerify(r.stdout.trim(), new TextEncoder().encode('profile-secret'));
+    assert.deepEqual(
+      { uid: payload.uid, tenantId: payload.tenantId, realm: payload.realm, profile: payload.profile, email: payload.email, level: payload.level },
+      { uid: 'u1', tenantId: 'acme', realm: { roles: ['ADMIN'] }, profile: { name: 'Anna' }, email: 'a@example.com', level: 3 },
+    );
+    assert.equal(payload.sub, undefined);
+    assert.equal(payload.tenant, undefined);
+
+    const noTenant = run(['token', '--config', path, '--sub', 'u1'], { JWT_SECRET: 'profile-secret' });
+    assert.equal(noTenant.status, 0, noTenant.stderr);
+    assert.match(noTenant.stderr, /refuses tokens without a tenant claim \(tenantId\): pass --tenant/);
+    const noSecret = run(['token', '--config', path, '--sub', 'u1', '--tenant', 'acme'], { WEBHOOK_TOKEN: 'webhook-token' });
+    assert.equal(noSecret.status, 2);
+    assert.equal(noSecret.stdout, '');
+    assert.match(noSecret.stderr, /^herald: auth\.jwt\.secret: environment variable JWT_SECRET is not set\. Set it to the value "herald serve" runs with/);
+  });
+
+  it('signs with the dev secret only where the gateway would, and says so', async () => {
+    const dev = run(['token', '--sub', 'alice']);
+    assert.equal(dev.status, 0, dev.stderr);
+    assert.match(dev.stderr, /signed with the dev JWT secret/);
+    await jwtVerify(dev.stdout.trim(), new TextEncoder().encode(DEV_JWT_SECRET));
+
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cli-'));
+    const noKey = join(dir, 'no-key.yaml');
+    writeFileSync(noKey, 'auth:\n  claims: { tenant: household }\n');
+    const fromFile = run(['token', '--config', noKey, '--sub', 'bob', '--tenant', 'h1']);
+    assert.equal(fromFile.status, 0, fromFile.stderr);
+    assert.match(fromFile.stderr, /signed with the dev JWT secret/);
+    const { payload } = await jwtVerify(fromFile.stdout.trim(), new TextEncoder().encode(DEV_JWT_SECRET));
+    assert.equal(payload.household, 'h1');
+    const production = run(['token', '--config', noKey, '--sub', 'bob'], { NODE_ENV: 'production' });
+    assert.equal(production.status, 2);
+    assert.match(production.stderr, /no JWT key: set JWT_SECRET/);
+
+    const withSecret = run(['token', '--sub', 'alice'], { JWT_SECRET: 'cli-secret' });
+    assert.equal(withSecret.stderr, '');
+    const publicKey = join(dir, 'jwks.yaml');
+    writeFileSync(publicKey, 'auth:\n  jwt: { jwksUrl: "https://id.example.com/.well-known/jwks.json" }\n');
+    const idp = run(['token', '--config', publicKey, '--sub', 'alice']);
+    assert.equal(idp.status, 2);
+    assert.match(idp.stderr, /^herald: .* verifies tokens with a JWKS URL: tokens for it are signed by your identity provider/);
   });
 
   it('requires --sub for a token', () => {

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import { UsageError } from './token.js';
+import { UsageError } from './usage-error.js';
 
 export const publishHelp = `Usage: herald publish CHANNEL EVENT [JSON] [--url URL] [--key KEY] [--tenant T] [--config FILE]
 

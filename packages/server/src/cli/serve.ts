@@ -1,5 +1,7 @@
 import { loadConfig } from '../config/load.js';
 import { DEV_API_KEY } from '../config/dev-defaults.js';
+import { describeEndpoints, endpointLines } from '../http/endpoints.js';
+import { packageVersion } from '../http/openapi.js';
 import { createHeraldServer } from '../server.js';
 
 export const serveHelp = `Usage: herald serve [--config FILE]
@@ -21,8 +23,13 @@ export async function serve(options: { config?: string }): Promise<void> {
   const url = await server.listen();
   const log = server.node.logger;
   log.info({ url, engine: loaded.config.engine.type, config: loaded.source }, 'herald listening');
-  const lines = [`Herald listening on ${url}  (config: ${loaded.source}, engine: ${loaded.config.engine.type})`];
-  lines.push(`  WebSocket: ${url.replace(/^http/, 'ws')}${loaded.config.websocket.path}?token=<jwt>`);
+  const lines = [`Herald listening on ${url}  (config: ${loaded.source}, engine: ${loaded.config.engine.type}, version ${packageVersion()})`];
+  lines.push(...endpointLines(describeEndpoints(loaded.config), url));
+  if (loaded.source !== 'dev defaults' && loaded.config.auth.jwt.secret) {
+    const tenant = loaded.config.tenants.requireClaim ? ' --tenant acme' : '';
+    const secret = loaded.devSecret ? '  (signed with the dev secret)' : process.env.JWT_SECRET ? '  (in a shell with the same JWT_SECRET)' : '';
+    lines.push(`  ${'Token'.padEnd(12)}npx herald token --config ${loaded.source} --sub alice${tenant}${secret}`);
+  }
   if (loaded.dev) {
     const key = loaded.config.api.keys.find((k) => k.key === DEV_API_KEY) ? DEV_API_KEY : '(from your environment)';
     lines.push(`  Dev mode: not for production (set NODE_ENV=production to refuse dev secrets)`);

@@ -11,6 +11,8 @@ export interface LoadedConfig {
   config: HeraldConfig;
   /** True when dev defaults filled in the secret or the API key. */
   dev: boolean;
+  /** True when the dev JWT secret filled in for a missing key (never in production). */
+  devSecret: boolean;
   source: string;
 }
 
@@ -50,26 +52,44 @@ export function parseConfig(raw: unknown, source = 'config'): HeraldConfig {
   return config;
 }
 
+export interface LoadOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Read only these top-level sections of the file; the others keep their defaults, and their
+   * `${VAR}`s need not be set. `herald token` reads `auth` and `tenants`: minting a token needs
+   * the JWT secret, not the API key.
+   */
+  sections?: readonly (keyof HeraldConfig)[];
+}
+
 /**
  * Loads the configuration: the file (YAML or JSON, `${VAR}` interpolated) or, without one, dev
  * defaults; then the environment variables; then validation. Outside production a missing JWT
- * secret and API key are filled with dev values, which `dev` reports.
+ * secret and API key are filled with dev values, which `dev` (and `devSecret` for the secret) report.
  */
-export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): LoadedConfig {
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const file = options.file ?? env.HERALD_CONFIG;
   const production = env.NODE_ENV === 'production';
-  const base = file ? interpolateEnv(readFile(file), env) : structuredClone(devConfig);
-  if (base === null || typeof base !== 'object' || Array.isArray(base)) {
+  let read = file ? readFile(file) : structuredClone(devConfig);
+  if (read === null || typeof read !== 'object' || Array.isArray(read)) {
     throw new ConfigError(`${file}: the configuration must be a mapping of keys to values`);
   }
+  if (file && options.sections) {
+    const wanted = new Set<string>(options.sections);
+    read = Object.fromEntries(Object.entries(read).filter(([key]) => wanted.has(key)));
+  }
+  const base = file ? interpolateEnv(read, env) : read;
   const raw = applyEnv(base as Record<string, unknown>, env);
   let dev = false;
+  let devSecret = false;
   const jwt = ((raw.auth ??= {}).jwt ??= {});
   if (!jwt.secret && !jwt.publicKey && !jwt.jwksUrl) {
     if (production) throw new ConfigError('no JWT key: set JWT_SECRET (or auth.jwt.secret, publicKey or jwksUrl)');
     jwt.secret = DEV_JWT_SECRET;
     dev = true;
+    devSecret = true;
   }
   const api = (raw.api ??= {});
   if (!api.keys || api.keys.length === 0) {
@@ -78,5 +98,5 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
       dev = true;
     }
   }
-  return { config: parseConfig(raw, file ?? 'dev defaults'), dev, source: file ?? 'dev defaults' };
+  return { config: parseConfig(raw, file ?? 'dev defaults'), dev, devSecret, source: file ?? 'dev defaults' };
 }

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Node } from '../core/node.js';
 import type { Metrics } from '../observability/metrics.js';
 import { channelRoutes } from './channels.js';
+import { endpointRoutes } from './endpoints.js';
 import { errorReply } from './error-replies.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
@@ -80,5 +81,6 @@ export function createHttpApp(node: Node, metrics: Metrics): FastifyInstance {
   userRoutes(app, node);
   statsRoutes(app, node);
   openapiRoutes(app, node);
+  endpointRoutes(app, node);
   return app;
 }

@@ -26,6 +26,7 @@ async function openStream(herald: HeraldFixture, path: string) {
 
 /** One real request per documented operation; a new route without one fails the coverage test. */
 const samples: Record<string, (herald: HeraldFixture) => Promise<{ status: number; body: unknown; contentType?: string }>> = {
+  index: (h) => h.api('GET', '/'),
   health: (h) => h.api('GET', '/health'),
   ready: (h) => h.api('GET', '/ready'),
   metrics: (h) => h.api('GET', '/metrics'),

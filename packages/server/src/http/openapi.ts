@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { HeraldConfig } from '../config/schema.js';
 import type { Node } from '../core/node.js';
 import { historyRoute, presenceRoute } from './channels.js';
+import { indexRoute } from './endpoints-doc.js';
 import { healthRoute, readyRoute } from './health.js';
 import { metricsRoute } from './metrics.js';
 import { batchRoute, publishRoute } from './publish.js';
@@ -29,6 +30,7 @@ export const openapiRoute = {
 
 /** The HTTP API's own routes, registered through `addRoute`. */
 export const apiRoutes: readonly RouteDoc[] = [
+  indexRoute,
   healthRoute,
   readyRoute,
   metricsRoute,
@@ -119,7 +121,8 @@ function operation(doc: RouteDoc, config: HeraldConfig, inputs: Registry, output
   };
 }
 
-function packageVersion(): string {
+/** The version of @herald/server. */
+export function packageVersion(): string {
   try {
     // src/http and dist/http are both two levels below the package.
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -11,6 +11,8 @@ export const PROFILE_WEBHOOK = 'profile-test-webhook-token';
 export interface ProfileServer {
   url: string;
   child: ChildProcess;
+  /** What the gateway wrote to stderr so far: the start-up banner, then warnings. */
+  stderr(): string;
   /** Mints a token the way the profile's backend would, with the profile's claims mapping. */
   token(claims: Record<string, unknown> & { sub: string }, ttlSeconds?: number): Promise<string>;
   /** POSTs JSON to the gateway; returns status and body. */
@@ -70,6 +72,7 @@ export async function startProfile(profile: string, env: Record<string, string> 
   return {
     url,
     child,
+    stderr: () => stderr,
     token: (claims, ttl = 3600) => signToken(config, claims, ttl),
     post: (path, body, headers) => request('POST', path, body, headers),
     get: (path, headers) => request('GET', path, undefined, headers),
