@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 
 /** Questions a node can ask every node. */
 export type ClusterQuestion =
-  | { kind: 'stats' }
+  | { kind: 'stats'; tenant?: string }
   | { kind: 'connections'; tenant: string; userId?: string }
   | { kind: 'subscribers'; tenant: string; channel: string };
 

@@ -33,6 +33,16 @@ import { Publishing, type HistoryReply, type PublishOutcome, type PublishRequest
 import { Session, type SessionHost, type SessionOptions } from './session.js';
 import { Subscription } from './subscription.js';
 
+/** One node's figures, as it answers a cluster-wide `stats` question. */
+export interface NodeStats {
+  connections: { total: number; users: number; byTransport: Record<string, number>; byTenant: Record<string, number> };
+  /** Distinct users, as `tenant:user`, so that users on several nodes count once. */
+  userKeys: string[];
+  rooms: { tenant: string; channel: string; subscribers: number }[];
+  engine: string;
+  accepting: boolean;
+}
+
 export interface NodeDeps {
   config: HeraldConfig;
   engine: Engine;
@@ -315,14 +325,13 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   connectionStats(tenant?: string) {
     const byTransport: Record<string, number> = {};
     const byTenant: Record<string, number> = {};
-    const users = new Set<string>();
+    const users = this.userKeys(tenant);
     let total = 0;
     for (const s of this.sessions.values()) {
       if (tenant !== undefined && s.tenant !== tenant) continue;
       total += 1;
       byTransport[s.link.transport] = (byTransport[s.link.transport] ?? 0) + 1;
       byTenant[s.tenant] = (byTenant[s.tenant] ?? 0) + 1;
-      users.add(`${s.tenant}:${s.identity.userId}`);
     }
     return { total, users: users.size, byTransport, byTenant };
   }
@@ -332,11 +341,24 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     return this.hub.roomStats(tenant);
   }
 
+  /** The distinct users connected here, as `tenant:user`. */
+  private userKeys(tenant?: string): Set<string> {
+    const users = new Set<string>();
+    for (const s of this.sessions.values()) if (tenant === undefined || s.tenant === tenant) users.add(`${s.tenant}:${s.identity.userId}`);
+    return users;
+  }
+
   /** This node's answer to a cluster-wide question. */
   private answer(question: ClusterQuestion): unknown {
     switch (question.kind) {
       case 'stats':
-        return { connections: this.connectionStats(), rooms: this.roomStats(), engine: this.engine.name, accepting: this.accepting };
+        return {
+          connections: this.connectionStats(question.tenant),
+          userKeys: [...this.userKeys(question.tenant)],
+          rooms: this.roomStats(question.tenant).rooms,
+          engine: this.engine.name,
+          accepting: this.accepting,
+        } satisfies NodeStats;
       case 'connections':
         return [...this.sessions.values()]
           .filter((s) => s.tenant === question.tenant && (question.userId === undefined || s.identity.userId === question.userId))

@@ -246,6 +246,12 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
       });
     });
 
+    describe('#nodeCount', () => {
+      test('#nodeCount', 'counts this node', async () => {
+        assert.ok((await node.engine.broker.nodeCount()) >= 1);
+      });
+    });
+
     describe('#reserveId', () => {
       const g = '#reserveId';
 
@@ -695,6 +701,11 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         const retry = await b.engine.broker.publish(key, input(key), opts);
         assert.equal(retry.duplicate, true);
         assert.deepEqual(retry.publication, first.publication);
+      }, single);
+
+      test(g, 'counts the nodes that receive control commands', async () => {
+        await waitFor(async () => ((await a.engine.broker.nodeCount()) >= 2 ? true : undefined), 'both nodes counted');
+        assert.equal(await b.engine.broker.nodeCount(), await a.engine.broker.nodeCount());
       }, single);
 
       test(g, 'a reserved id holds across nodes', async () => {

@@ -34,9 +34,9 @@ describe('HTTP stats', () => {
     const clients = await population(herald);
     const res = await get(herald, '/api/v1/stats/connections', TEST_API_KEY);
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { total: 4, users: 3, byTransport: { websocket: 4 }, byTenant: { a: 3, b: 1 } });
+    assert.deepEqual(res.body, { scope: 'node', total: 4, users: 3, byTransport: { websocket: 4 }, byTenant: { a: 3, b: 1 } });
     const inA = await get(herald, '/api/v1/stats/connections?tenant=a', TEST_API_KEY);
-    assert.deepEqual(inA.body, { tenant: 'a', total: 3, users: 2, byTransport: { websocket: 3 }, byTenant: { a: 3 } });
+    assert.deepEqual(inA.body, { scope: 'node', tenant: 'a', total: 3, users: 2, byTransport: { websocket: 3 }, byTenant: { a: 3 } });
     for (const c of clients) c.close();
   });
 
@@ -46,6 +46,7 @@ describe('HTTP stats', () => {
     const res = await get(herald, '/api/v1/stats/rooms', TEST_API_KEY);
     assert.equal(res.status, 200);
     assert.deepEqual(res.body, {
+      scope: 'node',
       total: 4,
       rooms: [
         { tenant: 'a', channel: 'operators', subscribers: 3 },
@@ -61,7 +62,7 @@ describe('HTTP stats', () => {
     await using herald = await startHerald({ api: { keys } });
     const clients = await population(herald);
     const connections = await get(herald, '/api/v1/stats/connections', TENANT_A_KEY);
-    assert.deepEqual(connections.body, { tenant: 'a', total: 3, users: 2, byTransport: { websocket: 3 }, byTenant: { a: 3 } });
+    assert.deepEqual(connections.body, { scope: 'node', tenant: 'a', total: 3, users: 2, byTransport: { websocket: 3 }, byTenant: { a: 3 } });
     const rooms = await get(herald, '/api/v1/stats/rooms', TENANT_A_KEY);
     assert.deepEqual(rooms.body.rooms.map((r: any) => r.tenant), ['a', 'a']);
     assert.equal(rooms.body.tenant, 'a');
@@ -86,10 +87,31 @@ describe('HTTP stats', () => {
     for (const c of clients) c.close();
   });
 
+  it('answers for the whole cluster with scope=cluster, saying how many nodes answered', async () => {
+    await using herald = await startHerald({ api: { keys } });
+    const clients = await population(herald);
+    const connections = await get(herald, '/api/v1/stats/connections?scope=cluster', TEST_API_KEY);
+    assert.deepEqual(connections.body, { scope: 'cluster', nodes: 1, answered: 1, total: 4, users: 3, byTransport: { websocket: 4 }, byTenant: { a: 3, b: 1 } });
+    const rooms = await get(herald, '/api/v1/stats/rooms?scope=cluster&tenant=a', TEST_API_KEY);
+    assert.deepEqual(rooms.body, {
+      scope: 'cluster',
+      nodes: 1,
+      answered: 1,
+      tenant: 'a',
+      total: 2,
+      rooms: [
+        { tenant: 'a', channel: 'operators', subscribers: 3 },
+        { tenant: 'a', channel: 'city:Саратов', subscribers: 1 },
+      ],
+    });
+    assert.equal((await get(herald, '/api/v1/stats/rooms?scope=everywhere', TEST_API_KEY)).status, 400);
+    for (const c of clients) c.close();
+  });
+
   it('answers an empty node', async () => {
     await using herald = await startHerald();
-    assert.deepEqual((await get(herald, '/api/v1/stats/connections', TEST_API_KEY)).body, { total: 0, users: 0, byTransport: {}, byTenant: {} });
-    assert.deepEqual((await get(herald, '/api/v1/stats/rooms', TEST_API_KEY)).body, { total: 0, rooms: [] });
+    assert.deepEqual((await get(herald, '/api/v1/stats/connections', TEST_API_KEY)).body, { scope: 'node', total: 0, users: 0, byTransport: {}, byTenant: {} });
+    assert.deepEqual((await get(herald, '/api/v1/stats/rooms', TEST_API_KEY)).body, { scope: 'node', total: 0, rooms: [] });
     assert.equal((await get(herald, '/api/v1/stats/rooms?tenant=a%3Ab', TEST_API_KEY)).status, 400);
   });
 });
