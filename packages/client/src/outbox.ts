@@ -108,6 +108,8 @@ export class Outbox {
         // Items queued before the load finished go after the stored ones.
         this.queue = [...items, ...this.queue];
         this.trim();
+        // The link may have come up while the store was read: what it held goes out now.
+        void this.flush();
       },
       () => {
         // An unreadable store starts empty rather than blocking publishing.

@@ -47,6 +47,27 @@ describe('Outbox', () => {
     }
   });
 
+  it('delivers what its store held even when the connection came up before the store was read', async () => {
+    await using herald = await startHerald();
+    const reader = testClient(herald.wsUrl, { token: await herald.token({ sub: 'bob' }) });
+    let connected: () => void = () => {};
+    const up = new Promise<void>((resolve) => (connected = resolve));
+    const stored: OutboxItem[] = [1, 2].map((n) => ({ key: `k${n}`, channel: 'chat', event: 'message', data: { n }, createdAt: 0, failures: 0, nextAttemptAt: 0 }));
+    // A store that answers only once the client is connected: a slow disk, a large file.
+    const slowStore = { load: async () => (await up, stored), save: async () => {} };
+    const writer = testClient(herald.wsUrl, { token: await herald.token({ sub: 'alice' }), outbox: { store: slowStore } });
+    try {
+      const seen = await observe(reader, 'chat');
+      await writer.whenConnected();
+      connected();
+      await waitFor(() => seen.data.length === 2, 'the stored items delivered');
+      assert.deepEqual(seen.data, [{ n: 1 }, { n: 2 }]);
+    } finally {
+      writer.close();
+      reader.close();
+    }
+  });
+
   it('holds at most 100 items, evicting the oldest with an event', async () => {
     await using herald = await startHerald();
     await using proxy = await startTcpProxy(herald.url);
