@@ -9,12 +9,6 @@ import type { Session } from '../core/session.js';
 import { channelFor, routeLimitFor, type RouteMatch } from './routes.js';
 import type { WebSocketLink } from './ws-link.js';
 
-/** The route's limit, as the handshake takes it. */
-function routeOption(route: RouteMatch | undefined, identity: Identity) {
-  const routeLimit = routeLimitFor(route, identity);
-  return routeLimit ? { routeLimit } : {};
-}
-
 /** Frames a client may send before its `connect` is answered; they are handled in order afterwards. */
 const MAX_EARLY_FRAMES = 32;
 
@@ -116,7 +110,7 @@ export class NativeProtocol {
     try {
       identity = await node.handshake.authenticate(token, { transport: 'websocket', ...(this.options.path ? { path: this.options.path } : {}) });
       // A token in the URL was checked against the route's limit at the upgrade, where HTTP 503 fits.
-      await node.handshake.checkRoute(identity, { ...routeOption(this.options.route, identity), transport: 'websocket', ...(this.options.path ? { path: this.options.path } : {}) });
+      await node.handshake.checkRoute(identity, { routeLimit: routeLimitFor(this.options.route, identity), transport: 'websocket', ...(this.options.path ? { path: this.options.path } : {}) });
     } catch (err) {
       const refusal = toHeraldError(err, node.logger, 'connect');
       return this.link.close(refusal.kind.close, refusal.message);

@@ -4,7 +4,6 @@ import type { RecoverySince } from '@herald/protocol';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Identity } from '../auth/identity.js';
 import { DISCONNECTS, HeraldError, toHeraldError } from '../core/errors.js';
-import type { RouteLimit } from '../core/handshake.js';
 import type { Node } from '../core/node.js';
 import { Heartbeat } from './heartbeat.js';
 import { NativeProtocol } from './native-protocol.js';
@@ -101,7 +100,7 @@ export class WebSocketTransport {
     }
     if (identity) {
       try {
-        await node.handshake.admit(identity, { ...withRoute(routeLimitFor(route, identity)), ...(replaces ? { replaces } : {}), transport: 'websocket', path });
+        await node.handshake.admit(identity, { routeLimit: routeLimitFor(route, identity), ...(replaces ? { replaces } : {}), transport: 'websocket', path });
       } catch (err) {
         const refusal = toHeraldError(err, node.logger, 'upgrade');
         return refuseUpgrade(socket, refusal.kind.status, refusal.code, refusal.message);
@@ -157,8 +156,4 @@ export class WebSocketTransport {
     });
     protocol.start();
   }
-}
-
-function withRoute(routeLimit: RouteLimit | undefined): { routeLimit?: RouteLimit } {
-  return routeLimit ? { routeLimit } : {};
 }
