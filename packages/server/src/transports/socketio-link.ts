@@ -5,6 +5,7 @@ import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbou
 import type { Session } from '../core/session.js';
 import type { RoomRecord } from './socketio-adapter.js';
 import { encodeCursor } from './stream-cursor.js';
+import { corkForTurn, socketOfWebSocket } from './turn-writes.js';
 import { firstFragment, lastFragment, preFraming, textFrame } from './ws-frames.js';
 
 /** Event names socket.io keeps for itself; a publication with one of them is not delivered to Socket.IO clients. */
@@ -108,8 +109,12 @@ export class SocketIoLink implements ClientLink {
   ) {
     this.conn = socket.conn as unknown as EngineConnection;
     this.conn.on('packetCreate', (packet) => (this.queued += packetBytes(packet)));
-    // engine.io hands its whole write buffer to the transport at once.
-    this.conn.on('flush', () => (this.queued = 0));
+    // engine.io hands its whole write buffer to the transport at once: on WebSocket, in one write
+    // at the end of the turn (long-polling answers a poll with one response anyway).
+    this.conn.on('flush', () => {
+      this.queued = 0;
+      corkForTurn(socketOfWebSocket(this.conn.transport.socket));
+    });
   }
 
   /** Sets a room's position before anything of it is sent: where its subscription (or its replay) starts. */

@@ -3,6 +3,7 @@ import { CloseCode, type PresenceUser, type StreamPosition } from '@herald/proto
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
 import type { Session } from '../core/session.js';
 import { encodeCursor } from './stream-cursor.js';
+import { corkForTurn } from './turn-writes.js';
 
 /**
  * An event name as an SSE field value. Names are validated at publish; this keeps the framing
@@ -109,6 +110,7 @@ export class SseLink implements ClientLink {
       else this.close(CloseCode.SlowConsumer, 'slow consumer');
       return;
     }
+    corkForTurn(this.res.socket);
     this.res.write(chunk);
   }
 }

@@ -4,6 +4,7 @@ import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbou
 import type { Session } from '../core/session.js';
 import type { Beating } from './heartbeat.js';
 import { framed, preFraming, writeFrame } from './ws-frames.js';
+import { corkForTurn, socketOfWebSocket } from './turn-writes.js';
 
 const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const;
 
@@ -19,6 +20,8 @@ export class WebSocketLink implements ClientLink, Beating {
   private closing = false;
   /** The format's frames, built once per publication for every socket; undefined without pre-framing. */
   private readonly frames: WireFormat<Buffer> | undefined;
+  /** The TCP socket under `ws`, corked for the turn at each write. */
+  private readonly socket;
 
   constructor(
     private readonly ws: WebSocket,
@@ -29,6 +32,7 @@ export class WebSocketLink implements ClientLink, Beating {
     private readonly appPing: boolean,
   ) {
     this.frames = preFraming ? framedFormat(format) : undefined;
+    this.socket = socketOfWebSocket(ws);
   }
 
   get open(): boolean {
@@ -60,6 +64,7 @@ export class WebSocketLink implements ClientLink, Beating {
       else this.close(CloseCode.SlowConsumer, 'slow consumer: send queue full');
       return false;
     }
+    corkForTurn(this.socket);
     return true;
   }
 
