@@ -33,7 +33,7 @@ export interface HeraldClientOptions {
   token: TokenSource;
   /** The WebSocket constructor; default the global one. Node 20 has none: pass `ws`'s. */
   WebSocket?: WebSocketConstructor;
-  /** When to retry after the link drops. Default: 1 s doubling to 30 s, forever. See `seedBackoff`. */
+  /** When to retry after the link drops. Default: 1 s doubling to 30 s, forever. See `seed000Backoff`, `seed003Backoff`. */
   backoff?: Backoff;
   /** Server pings missed before the link is declared dead and replaced. Default 2; 0 turns it off. */
   missedPings?: number;
