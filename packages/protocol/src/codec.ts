@@ -15,6 +15,7 @@ export function encodePublicationFrame(pub: Publication): string {
     offset: pub.offset,
     epoch: pub.epoch,
     ts: pub.ts,
+    ...(pub.publisher ? { publisher: pub.publisher } : {}),
   });
 }
 

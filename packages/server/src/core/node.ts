@@ -378,7 +378,8 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     for (const signal of session.signals.drain()) {
       const base = signal.data !== null && typeof signal.data === 'object' && !Array.isArray(signal.data) ? signal.data : { data: signal.data };
       const data = { ...base, userId: session.identity.userId, reason: 'disconnected' };
-      this.publish(session.tenant, { channels: [signal.channel], event: signal.endEvent, data }, 'api').catch((err) =>
+      // Published on the editor's behalf, so it carries the editor's stamp as its start did.
+      this.publish(session.tenant, { channels: [signal.channel], event: signal.endEvent, data, publisher: session.publisher() }, 'api').catch((err) =>
         this.logger.warn({ err, channel: signal.channel }, 'signal end not published'),
       );
     }

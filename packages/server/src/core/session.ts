@@ -3,6 +3,7 @@ import {
   CloseCode,
   eventNameProblem,
   type PresenceUser,
+  type Publisher,
   type RecoverySince,
   type StreamPosition,
   type SubscribeResult,
@@ -222,9 +223,10 @@ export class Session implements Subscriber {
       this.denied('publish_forbidden', channel);
       throw forbidden(`not allowed to publish to ${channel}`);
     }
-    const result = await this.host.publish(this.tenant, { channels: [channel], event, data, idempotencyKey }, 'client');
+    const stamped = { channels: [channel], event, data: withoutPublisher(data), idempotencyKey, publisher: this.publisher() };
+    const result = await this.host.publish(this.tenant, stamped, 'client');
     const rule = this.host.policy.resolve(channel);
-    if (rule) this.signals.published(rule.rule, channel, event, data);
+    if (rule) this.signals.published(rule.rule, channel, event, stamped.data);
     return { id: result.id, offset: result.offsets[channel] };
   }
 
@@ -321,6 +323,12 @@ export class Session implements Subscriber {
     return { connectionId: this.id, userId: this.identity.userId, ...(Object.keys(info).length > 0 ? { info } : {}) };
   }
 
+  /** Who this connection publishes as: its token's user and display info, which the client cannot change. */
+  publisher(): Publisher {
+    const info = this.identity.info;
+    return { userId: this.identity.userId, ...(Object.keys(info).length > 0 ? { info } : {}) };
+  }
+
   presenceUser(connections: number): PresenceUser {
     const info = this.identity.info;
     return { userId: this.identity.userId, connections, ...(Object.keys(info).length > 0 ? { info } : {}) };
@@ -343,4 +351,11 @@ export class Session implements Subscriber {
     if (!rule) throw forbidden(`not allowed to read ${channel}`);
     return rule;
   }
+}
+
+/** A client's object data without a `publisher` of its own: only the gateway's stamp goes by that name. */
+function withoutPublisher(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || !Object.hasOwn(data, 'publisher')) return data;
+  const { publisher: _forged, ...rest } = data as Record<string, unknown>;
+  return rest;
 }

@@ -1,4 +1,4 @@
-import { CloseCode, type PresenceUser, type StreamPosition } from '@herald/protocol';
+import { CloseCode, dataWithPublisher, type PresenceUser, type StreamPosition } from '@herald/protocol';
 import type { Socket } from 'socket.io';
 import { Encoder, PacketType } from 'socket.io-parser';
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
@@ -44,7 +44,7 @@ export function socketIoFormat(nsp: string, withCursor: boolean): WireFormat<Enc
     name: `socketio${nsp}`,
     withCursor,
     encode: (p) => {
-      const [encoded] = encoder.encode({ type: PacketType.EVENT, nsp, data: withCursor ? [p.event, p.data, p.id] : [p.event, p.data] }) as string[];
+      const [encoded] = encoder.encode({ type: PacketType.EVENT, nsp, data: withCursor ? [p.event, dataWithPublisher(p), p.id] : [p.event, dataWithPublisher(p)] }) as string[];
       const packet = withCursor ? encoded.slice(0, -1) : encoded;
       const payload = preFraming ? Buffer.from(`4${packet}`) : undefined;
       if (!withCursor) return { packet, frame: payload && textFrame(payload) };

@@ -188,14 +188,15 @@ describe('SocketIoTransport', () => {
     socket.disconnect();
   });
 
-  it('publishes, locks and unlocks for a client that passes no ack callback', async () => {
+  it('publishes (stamped with the publisher), locks and unlocks for a client that passes no ack callback', async () => {
     await using herald = await startHerald({ channels: { rules: [{ pattern: 'doc:*', subscribe: 'all', publish: 'all', locks: { ttl: '5s' } }] } });
-    const ann = await connect(herald, { sub: 'ann' });
+    const ann = await connect(herald, { sub: 'ann', name: 'Ann' });
     const bob = await connect(herald, { sub: 'bob' });
     await join(bob, 'doc:1');
     const published = once(bob, 'note');
-    ann.emit('publish', { channel: 'doc:1', event: 'note', data: { text: 'hi' } });
-    assert.deepEqual(await published, { text: 'hi' });
+    // The stamp is the token's user, whatever the client wrote in its data.
+    ann.emit('publish', { channel: 'doc:1', event: 'note', data: { text: 'hi', publisher: { userId: 'boss' } } });
+    assert.deepEqual(await published, { text: 'hi', publisher: { userId: 'ann', info: { name: 'Ann' } } });
     const acquired = once(bob, 'lock:acquired');
     ann.emit('lock', { channel: 'doc:1', name: 'title' });
     assert.equal((await acquired).userId, 'ann');

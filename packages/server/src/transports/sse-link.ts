@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { CloseCode, type PresenceUser, type StreamPosition } from '@herald/protocol';
+import { CloseCode, dataWithPublisher, type PresenceUser, type StreamPosition } from '@herald/protocol';
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
 import type { Session } from '../core/session.js';
 import { encodeCursor } from './stream-cursor.js';
@@ -15,13 +15,13 @@ export const sseEnvelopeFormat: WireFormat = {
   name: 'sse-envelope',
   encode: (p) =>
     Buffer.from(
-      `event: ${eventField(p.event)}\ndata: ${JSON.stringify({ id: p.id, channel: p.channel, event: p.event, data: p.data, offset: p.offset, epoch: p.epoch, ts: p.ts })}\n\n`,
+      `event: ${eventField(p.event)}\ndata: ${JSON.stringify({ id: p.id, channel: p.channel, event: p.event, data: p.data, offset: p.offset, epoch: p.epoch, ts: p.ts, ...(p.publisher ? { publisher: p.publisher } : {}) })}\n\n`,
     ),
 };
 
 export const sseDataFormat: WireFormat = {
   name: 'sse-data',
-  encode: (p) => Buffer.from(`event: ${eventField(p.event)}\ndata: ${JSON.stringify(p.data ?? null)}\n\n`),
+  encode: (p) => Buffer.from(`event: ${eventField(p.event)}\ndata: ${JSON.stringify(dataWithPublisher(p) ?? null)}\n\n`),
 };
 
 /**

@@ -37,6 +37,7 @@ describe('profile: scheduling (seed 000)', () => {
     await server.post('/api/v1/publish', { channel: 'notifications:alice', event: 'notification:new', data: { text: 'Отчёт готов' } }, webhook);
     const update = await forecasts.next((f) => f.type === 'pub' && f.event === 'schedule:updated');
     assert.deepEqual(update.data, { employeeId: 12 });
+    assert.equal(update.publisher, undefined, "the backend's publications carry no stamp");
     for (const c of [portal, iframe]) assert.deepEqual((await c.next((f) => f.type === 'pub' && f.event === 'notification:new')).data, { text: 'Отчёт готов' });
     for (const c of [forecasts, portal, iframe, other]) c.close();
   });
@@ -47,9 +48,11 @@ describe('profile: scheduling (seed 000)', () => {
     const watcher = (await module(server, 'bob')).client;
     await editor.request({ type: 'subscribe', channel: 'schedule:17' });
     await watcher.request({ type: 'subscribe', channel: 'schedule:17' });
-    assert.ok((await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:start', data: { field: 'monday' } })).result);
+    // The editor cannot pass itself off as someone else: the gateway stamps its token's user.
+    assert.ok((await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:start', data: { field: 'monday', publisher: { userId: 'bob' } } })).result);
     const start = await watcher.next((f) => f.type === 'pub' && f.event === 'schedule:edit:start');
     assert.deepEqual(start.data, { field: 'monday' });
+    assert.deepEqual(start.publisher, { userId: 'alice', info: { name: 'ALICE' } });
     await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:end', data: { field: 'monday' } });
     await watcher.next((f) => f.type === 'pub' && f.event === 'schedule:edit:end');
 
@@ -59,6 +62,7 @@ describe('profile: scheduling (seed 000)', () => {
     editor.ws.terminate();
     const ended = await watcher.next((f) => f.type === 'pub' && f.event === 'schedule:edit:end' && f.data.field === 'tuesday');
     assert.deepEqual(ended.data, { field: 'tuesday', userId: 'alice', reason: 'disconnected' });
+    assert.deepEqual(ended.publisher, { userId: 'alice', info: { name: 'ALICE' } });
     watcher.close();
   });
 });
