@@ -164,6 +164,16 @@ export class SocketIoLink implements ClientLink {
     (this.socket.client as unknown as { writeToEngine(packets: string[], opts: object): void }).writeToEngine([data], frames ? { wsPreEncodedFrame: frames } : {});
   }
 
+  /**
+   * See ClientLink: the event as any other, but with the socket's current cursor, so that
+   * socket.io-client's recovery offset stays where it is.
+   */
+  sendState(out: OutboundPublication): void {
+    const p = out.publication;
+    if (this.closed || RESERVED_EVENTS.has(p.event)) return;
+    this.socket.emit(p.event, dataWithPublisher(p), ...(this.format.withCursor ? [p.id, this.cursor()] : []));
+  }
+
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {
     if (!this.closed) this.socket.emit(kind === 'join' ? 'presence:join' : 'presence:leave', { channel, user });
   }

@@ -208,6 +208,28 @@ describe('SocketIoTransport', () => {
     bob.disconnect();
   });
 
+  it('gives a socket that joins a room the signals already started there, with its publisher, and not ended ones', async () => {
+    const rules = [{ pattern: 'doc:*', subscribe: 'all' as const, publish: 'all' as const, signals: { 'edit:start': 'edit:end' } }];
+    await using herald = await startHerald({ channels: { rules }, socketio: { recoveryWindow: '1m' } });
+    const ann = await connect(herald, { sub: 'ann', name: 'Ann' });
+    await ann.emitWithAck('publish', { channel: 'doc:1', event: 'edit:start', data: { field: 'title' } });
+    const bob = await connect(herald, { sub: 'bob' });
+    const started = once(bob, 'edit:start');
+    await join(bob, 'doc:1');
+    assert.deepEqual(await started, { field: 'title', publisher: { userId: 'ann', info: { name: 'Ann' } } });
+
+    await ann.emitWithAck('publish', { channel: 'doc:1', event: 'edit:end', data: { field: 'title' } });
+    const carol = await connect(herald, { sub: 'carol' });
+    const seen: string[] = [];
+    carol.onAny((event) => seen.push(event));
+    await join(carol, 'doc:1');
+    const marker = once(carol, 'marker');
+    await herald.api('POST', '/api/v1/publish', { channel: 'doc:1', event: 'marker' });
+    await marker;
+    assert.deepEqual(seen, ['marker'], 'an ended signal is not shown');
+    for (const s of [ann, bob, carol]) s.disconnect();
+  });
+
   it('takes and releases soft locks with lock / unlock events, and answers a bad body', async () => {
     await using herald = await startHerald({ channels: { rules: [{ pattern: 'doc:*', subscribe: 'all', locks: { ttl: '5s' } }] } });
     const ann = await connect(herald, { sub: 'ann' });

@@ -80,6 +80,11 @@ export class SseLink implements ClientLink {
     this.write(out.encoded(this.format));
   }
 
+  /** See ClientLink: without an `id:` line, so the stream's Last-Event-ID stays where it is. */
+  sendState(out: OutboundPublication): void {
+    this.write(out.encoded(this.format));
+  }
+
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {
     if (this.format === sseEnvelopeFormat) this.sendEvent(kind, { channel, user });
   }

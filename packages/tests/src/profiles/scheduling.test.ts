@@ -42,6 +42,36 @@ describe('profile: scheduling (seed 000)', () => {
     for (const c of [forecasts, portal, iframe, other]) c.close();
   });
 
+  it('shows an admin who opens the schedule later who is already editing it; not once the editing ended or the editor left', async () => {
+    await using server = await startProfile('scheduling');
+    const editor = (await module(server, 'alice')).client;
+    assert.ok((await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:start', data: { field: 'monday' } })).result);
+
+    const admin = (await module(server, 'bob')).client;
+    assert.ok((await admin.request({ type: 'subscribe', channel: 'schedule:17' })).result);
+    const active = await admin.next((f) => f.type === 'pub' && f.event === 'schedule:edit:start');
+    assert.deepEqual({ data: active.data, publisher: active.publisher, state: active.state }, { data: { field: 'monday' }, publisher: { userId: 'alice', info: { name: 'ALICE' } }, state: true });
+
+    /** Subscribes a new module and returns the events it got before a marker published after its subscribe. */
+    const opensLater = async (user: string) => {
+      const client = (await module(server, user)).client;
+      assert.ok((await client.request({ type: 'subscribe', channel: 'schedule:17' })).result);
+      await server.post('/api/v1/publish', { channel: 'schedule:17', event: 'marker', data: { for: user } }, webhook);
+      await client.next((f) => f.type === 'pub' && f.event === 'marker' && f.data.for === user);
+      const events = client.pubs('schedule:17').map((p) => p.event);
+      client.close();
+      return events;
+    };
+    await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:end', data: { field: 'monday' } });
+    assert.deepEqual(await opensLater('carol'), ['marker'], 'an ended signal is not shown');
+
+    await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:start', data: { field: 'tuesday' } });
+    editor.ws.terminate();
+    await admin.next((f) => f.type === 'pub' && f.event === 'schedule:edit:end' && f.data.field === 'tuesday');
+    assert.deepEqual(await opensLater('dave'), ['marker'], "the signal of an editor who left is not shown");
+    admin.close();
+  });
+
   it('shows co-editing indicators and ends them when the editor disconnects', async () => {
     await using server = await startProfile('scheduling');
     const editor = (await module(server, 'alice')).client;
