@@ -51,10 +51,16 @@ export function exponentialBackoff(options: BackoffOptions = {}): Backoff {
 }
 
 /**
- * Seeds 000 and 003: 3 s, 6 s, 12 s, then growing to at most 30 s; `failed` after 5 attempts.
- * Without jitter the delays are 3, 6, 12, 24 and 30 s.
+ * Seed 000 (the scheduling portal): five attempts, 1, 2, 4, 8 and 16 s after the drop, then
+ * `failed`. The seed fixes only the number of attempts; the delays are the default's first five.
  */
-export const seedBackoff: Backoff = exponentialBackoff({ initial: 3000, factor: 2, max: 30_000, maxAttempts: 5, jitter: 0.1 });
+export const seed000Backoff: Backoff = exponentialBackoff({ initial: 1000, factor: 2, max: 30_000, maxAttempts: 5, jitter: 0 });
+
+/**
+ * Seed 003 (the rental dashboard): 3 s, 6 s, 12 s, then every 30 s for as long as it takes.
+ * No jitter, so the schedule is exactly the seed's.
+ */
+export const seed003Backoff: Backoff = exponentialBackoff({ schedule: [3000, 6000, 12_000, 30_000], factor: 1, max: 30_000, jitter: 0 });
 
 /** The default: 1 s doubling to 30 s, never giving up. */
 export const defaultBackoff: Backoff = exponentialBackoff({ initial: 1000, factor: 2, max: 30_000 });

@@ -33,7 +33,7 @@ export interface HeraldClientOptions {
   token: TokenSource;
   /** The WebSocket constructor; default the global one. Node 20 has none: pass `ws`'s. */
   WebSocket?: WebSocketConstructor;
-  /** When to retry after the link drops. Default: 1 s doubling to 30 s, forever. See `seedBackoff`. */
+  /** When to retry after the link drops. Default: 1 s doubling to 30 s, forever. See `seed000Backoff`, `seed003Backoff`. */
   backoff?: Backoff;
   /** Server pings missed before the link is declared dead and replaced. Default 2; 0 turns it off. */
   missedPings?: number;
@@ -382,7 +382,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
   private linkOnFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case 'pub': {
-        const { type: _type, ...publication } = frame;
+        const { type: _type, state, ...publication } = frame;
         if (publication.channel === TENANT_CHANNEL) {
           if (publication.event === 'user:online' || publication.event === 'user:offline') {
             this.events.emit(publication.event, publication.data as Record<string, unknown>);
@@ -390,6 +390,10 @@ export class HeraldClient<E extends EventMap = EventMap> {
           return;
         }
         const sub = this.subs.get(publication.channel);
+        if (state) {
+          if (sub?.status === 'subscribed') sub.receiveState(publication as Publication);
+          return;
+        }
         if (sub?.status === 'subscribed' && sub.receive(publication as Publication)) {
           this.events.emit('publication', publication as EventPublication<E>);
           if (publication.event === 'lock:acquired' || publication.event === 'lock:released') {

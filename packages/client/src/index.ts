@@ -1,6 +1,6 @@
 export { createHeraldClient, HeraldClient, type ConnectionInfo, type HeraldClientEvents, type HeraldClientOptions, type SubscribeOptions } from './client.js';
 export { indicatorColor, statusLabel, type ConnectionState, type ConnectionStatus, type IndicatorColor } from './connection-state.js';
-export { defaultBackoff, exponentialBackoff, seedBackoff, type Backoff, type BackoffOptions } from './backoff.js';
+export { defaultBackoff, exponentialBackoff, seed000Backoff, seed003Backoff, type Backoff, type BackoffOptions } from './backoff.js';
 export { ChannelSubscription, type EventMap, type EventPublication, type Gap, type SubscriptionStatus } from './subscription.js';
 export { CursorStore, RecentIds, type Cursor } from './dedup.js';
 export { defaultStorage, memoryStorage, type KeyValueStorage } from './storage.js';

@@ -157,6 +157,17 @@ export class ChannelSubscription<E extends EventMap = EventMap> {
     return true;
   }
 
+  /**
+   * @internal Part of the channel's current state, sent after the subscribe (a signal someone
+   * started and has not ended): delivered to the handlers, though older than the position,
+   * which it leaves as it is.
+   */
+  receiveState(publication: Publication): void {
+    const typed = publication as EventPublication<E>;
+    this.events.emit('publication', typed);
+    this.byEvent.emit(typed.event, typed as never);
+  }
+
   /** @internal */
   failed(err: HeraldError): void {
     this.status = 'failed';

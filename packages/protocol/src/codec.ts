@@ -5,7 +5,7 @@ import type { ServerFrame } from './frames.js';
  * Encodes a publication as the native protocol's `pub` frame. Called once per publication
  * and wire format; the result is sent as-is to every subscriber.
  */
-export function encodePublicationFrame(pub: Publication): string {
+export function encodePublicationFrame(pub: Publication, state?: true): string {
   return JSON.stringify({
     type: 'pub',
     id: pub.id,
@@ -15,6 +15,8 @@ export function encodePublicationFrame(pub: Publication): string {
     offset: pub.offset,
     epoch: pub.epoch,
     ts: pub.ts,
+    ...(pub.publisher ? { publisher: pub.publisher } : {}),
+    ...(state ? { state } : {}),
   });
 }
 

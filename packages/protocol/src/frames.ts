@@ -157,7 +157,12 @@ export type ReplyFrame =
   | { type: 'reply'; id: number; result: unknown }
   | { type: 'reply'; id: number; error: ErrorBody };
 
-export type PublicationFrame = { type: 'pub' } & Publication;
+/**
+ * `state: true` marks a publication sent to a new subscriber as part of the channel's current
+ * state (a signal started and not yet ended): it is older than the subscribe's position and
+ * moves no position.
+ */
+export type PublicationFrame = { type: 'pub'; state?: true } & Publication;
 
 export interface JoinFrame {
   type: 'join';

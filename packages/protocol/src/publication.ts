@@ -7,6 +7,16 @@ export interface Audience {
 }
 
 /**
+ * Who published a client's publication, stamped by the gateway from the publisher's verified
+ * token: no client can set it. Absent on publications from the HTTP API (the backend).
+ */
+export interface Publisher {
+  userId: string;
+  /** Display info from the token (name, avatar …), as mapped by `auth.claims.info`. */
+  info?: Record<string, unknown>;
+}
+
+/**
  * One event in a channel's stream.
  *
  * `id` is unique and sortable (a ULID); a publication sent to several channels at once keeps
@@ -22,6 +32,19 @@ export interface Publication<D = unknown> {
   epoch: string;
   /** Milliseconds since the Unix epoch, set by the gateway. */
   ts: number;
+  /** Set on publications a client made (see Publisher); absent on the backend's. */
+  publisher?: Publisher;
+}
+
+/**
+ * The data as formats that send only the data carry it (Socket.IO events, `data` routes, SSE
+ * without envelope): a client publication's object data gets the gateway's `publisher` stamp,
+ * in place of any `publisher` the client wrote. Other data is sent as it is.
+ */
+export function dataWithPublisher(pub: Pick<Publication, 'data' | 'publisher'>): unknown {
+  const data = pub.data;
+  if (!pub.publisher || data === null || typeof data !== 'object' || Array.isArray(data)) return data;
+  return { ...data, publisher: pub.publisher };
 }
 
 /** Where a subscriber stopped, as given back on resubscribe. */

@@ -1,4 +1,4 @@
-import type { Audience, PresenceUser, Publication } from '@herald/protocol';
+import type { Audience, PresenceUser, Publication, Publisher } from '@herald/protocol';
 
 /**
  * A channel inside a tenant: `${tenant}:${channel}`. Tenant names never contain ':',
@@ -37,6 +37,8 @@ export interface PublishInput {
   data: unknown;
   ts: number;
   audience?: Audience;
+  /** The client that published it (see Publisher); stored and delivered with it. */
+  publisher?: Publisher;
 }
 
 export interface PublishOptions {

@@ -6,7 +6,8 @@ import type { Logger } from '../logger.js';
 export type ClusterQuestion =
   | { kind: 'stats'; tenant?: string }
   | { kind: 'connections'; tenant: string; userId?: string }
-  | { kind: 'subscribers'; tenant: string; channel: string };
+  | { kind: 'subscribers'; tenant: string; channel: string }
+  | { kind: 'signals'; tenant: string; channel: string };
 
 /** One node's answer, with the node's id. */
 export interface NodeAnswer<T> {

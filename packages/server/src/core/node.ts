@@ -31,7 +31,11 @@ import { newConnectionId } from './ids.js';
 import type { ClientLink } from './outbound.js';
 import { Publishing, type HistoryReply, type PublishOutcome, type PublishRequest } from './publishing.js';
 import { Session, type SessionHost, type SessionOptions } from './session.js';
+import type { ActiveSignal } from './signals.js';
 import { Subscription } from './subscription.js';
+
+/** How long a subscribe waits for other nodes' active signals; a slower node's are not shown. */
+const SIGNALS_TIMEOUT_MS = 500;
 
 /** One node's figures, as it answers a cluster-wide `stats` question. */
 export interface NodeStats {
@@ -221,6 +225,12 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     return this.handshake.verify(token);
   }
 
+  /** See SessionHost: every node answers from its own connections; a node that does not answer in time is left out. */
+  async activeSignals(tenant: string, channel: string): Promise<ActiveSignal[]> {
+    const { answers } = await this.cluster.ask<ActiveSignal[]>({ kind: 'signals', tenant, channel }, SIGNALS_TIMEOUT_MS);
+    return answers.flatMap((a) => a.answer).sort((a, b) => a.offset - b.offset);
+  }
+
   /** See SessionHost: releases what the session held, on this node and in the engine. */
   closed(session: Session, code: number): void {
     void this.release(session, code);
@@ -365,6 +375,8 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
           .map((s) => ({ connectionId: s.id, userId: s.identity.userId, transport: s.link.transport, connectedAt: s.connectedAt, channels: [...s.subscriptions.keys()] }));
       case 'subscribers':
         return { subscribers: this.hub.localSubscribers(question.tenant, question.channel) };
+      case 'signals':
+        return [...this.sessions.values()].filter((s) => s.tenant === question.tenant).flatMap((s) => s.signals.on(question.channel));
     }
   }
 
@@ -378,7 +390,8 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     for (const signal of session.signals.drain()) {
       const base = signal.data !== null && typeof signal.data === 'object' && !Array.isArray(signal.data) ? signal.data : { data: signal.data };
       const data = { ...base, userId: session.identity.userId, reason: 'disconnected' };
-      this.publish(session.tenant, { channels: [signal.channel], event: signal.endEvent, data }, 'api').catch((err) =>
+      // Published on the editor's behalf, so it carries the editor's stamp as its start did.
+      this.publish(session.tenant, { channels: [signal.channel], event: signal.endEvent, data, publisher: session.publisher() }, 'api').catch((err) =>
         this.logger.warn({ err, channel: signal.channel }, 'signal end not published'),
       );
     }

@@ -39,6 +39,12 @@ export interface ClientLink {
   /** Sends a publication, encoded through `out.encoded(format)`. Drops it if the link is closed. */
   sendPublication(out: OutboundPublication): void;
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void;
+  /**
+   * Sends a publication that is part of a channel's current state (a signal started and not yet
+   * ended) to a new subscriber, in the channel's publication shape but outside its stream: it
+   * moves no position or cursor, and may be older than what the subscriber has.
+   */
+  sendState(out: OutboundPublication): void;
   /** Closes the connection; the transport then calls `Session.closed()`. */
   close(code: number, reason: string): void;
 }

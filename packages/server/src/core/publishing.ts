@@ -1,4 +1,4 @@
-import { channelNameProblem, dataProblem, eventNameProblem, TENANT_CHANNEL, type Audience, type RecoverySince, type ReplyResults } from '@herald/protocol';
+import { channelNameProblem, dataProblem, eventNameProblem, TENANT_CHANNEL, type Audience, type Publisher, type RecoverySince, type ReplyResults } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
 import { channelKey, type Broker, type HistoryOptions } from '../engine.js';
@@ -18,6 +18,8 @@ export interface PublishRequest {
   data: unknown;
   audience?: Audience;
   idempotencyKey?: string;
+  /** The client connection's verified user, for a client publication (never from the request itself). */
+  publisher?: Publisher;
 }
 
 export interface PublishOutcome {
@@ -86,7 +88,7 @@ export class Publishing {
         channels.map((channel) =>
           this.broker.publish(
             channelKey(tenant, channel),
-            { id, channel, event: request.event, data: request.data, ts, ...(request.audience ? { audience: request.audience } : {}) },
+            { id, channel, event: request.event, data: request.data, ts, ...(request.audience ? { audience: request.audience } : {}), ...(request.publisher ? { publisher: request.publisher } : {}) },
             { history: this.historyOptions(channel), ...(idempotency ? { idempotency } : {}) },
           ),
         ),

@@ -3,6 +3,7 @@ import {
   CloseCode,
   eventNameProblem,
   type PresenceUser,
+  type Publisher,
   type RecoverySince,
   type StreamPosition,
   type SubscribeResult,
@@ -18,8 +19,8 @@ import type { ChannelPolicy, ResolvedRule } from './channel-policy.js';
 import { planRecovery, positionInEpoch, type ResumeFrom } from './recovery.js';
 import type { HistoryReply } from './publishing.js';
 import { SessionLocks, type LockAnswer, type LockHost } from './locks.js';
-import { SignalTracker } from './signals.js';
-import { Subscription, type Subscriber } from './subscription.js';
+import { SignalTracker, type ActiveSignal } from './signals.js';
+import { audienceAllows, Subscription, type Subscriber } from './subscription.js';
 
 export interface SessionOptions {
   /** The route the client connected through, for logs and stats. */
@@ -56,6 +57,9 @@ export interface SessionHost extends LockHost {
   /** Tells every node's subscribers of the channel that a user arrived or left. */
   announce(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void>;
 
+  /** The signals started and not yet ended on a channel, by every connection on every node (see SignalTracker). */
+  activeSignals(tenant: string, channel: string): Promise<ActiveSignal[]>;
+
   /** Verifies a token (throws HeraldError `unauthorized` with the reason). */
   verify(token: string): Promise<Identity>;
   /** The connection ended: the node releases what it held. */
@@ -72,8 +76,9 @@ export interface PendingSubscribe {
    * (only for a resume from several positions, which reads the whole kept history).
    */
   seenIds: readonly string[];
+  /** Sends the channel's active signals (see ClientLink.sendState), then the replay, and goes live. */
   flush(): void;
-  /** Like flush, but returns what it would send (see mergeInOrder). */
+  /** Like flush, but sends only the active signals and returns the rest (see mergeInOrder). */
   take(): OutboundPublication[];
 }
 
@@ -175,6 +180,8 @@ export class Session implements Subscriber {
       await host.attach(sub);
       const historyKept = rule.rule.history.size > 0;
       const page = await host.history(key, since ? ('offset' in since ? { afterOffset: since.offset } : {}) : { limit: 0 });
+      // Read once the subscription is attached, so a signal started from now on arrives live.
+      const signals = rule.rule.signals ? await host.activeSignals(this.tenant, channel) : [];
       if (tracked) {
         const { first } = await host.joinPresence(key, this.presenceEntry());
         if (first && joinLeave) await host.announce('join', key, this.presenceUser(1));
@@ -190,13 +197,26 @@ export class Session implements Subscriber {
       const first = plan?.replay[0];
       const resumedAt = since && 'positions' in since ? positionInEpoch(since.positions, page.epoch) : undefined;
       const live = sub;
+      const state = signals
+        .map(({ endEvent: _end, ...s }) => new OutboundPublication({ ...s, epoch: page.epoch }))
+        .filter((out) => audienceAllows(out.publication, rule, this.identity));
+      // The channel's current state goes first: the replay and live publications may end it.
+      const sendState = () => {
+        for (const out of state) this.link.sendState(out);
+      };
       host.events.emit('subscribe', { ...this.ref(), channel });
       return {
         result,
         start: { epoch: page.epoch, offset: first ? first.offset - 1 : (plan?.offset ?? page.offset) },
         seenIds: resumedAt ? page.publications.filter((p) => p.offset <= resumedAt.offset).map((p) => p.id) : [],
-        flush: () => live.goLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch),
-        take: () => live.takeLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch),
+        flush: () => {
+          sendState();
+          live.goLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch);
+        },
+        take: () => {
+          sendState();
+          return live.takeLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch);
+        },
       };
     } catch (err) {
       if (sub && this.subscriptions.get(channel) === sub) await this.dropSubscription(sub);
@@ -222,9 +242,11 @@ export class Session implements Subscriber {
       this.denied('publish_forbidden', channel);
       throw forbidden(`not allowed to publish to ${channel}`);
     }
-    const result = await this.host.publish(this.tenant, { channels: [channel], event, data, idempotencyKey }, 'client');
+    const stamped = { channels: [channel], event, data: withoutPublisher(data), idempotencyKey, publisher: this.publisher() };
+    const result = await this.host.publish(this.tenant, stamped, 'client');
     const rule = this.host.policy.resolve(channel);
-    if (rule) this.signals.published(rule.rule, channel, event, data);
+    const offset = result.offsets[channel];
+    if (rule) this.signals.published(rule.rule, { channel, id: result.id, event, data: stamped.data, offset, ts: Date.now(), publisher: stamped.publisher });
     return { id: result.id, offset: result.offsets[channel] };
   }
 
@@ -321,6 +343,12 @@ export class Session implements Subscriber {
     return { connectionId: this.id, userId: this.identity.userId, ...(Object.keys(info).length > 0 ? { info } : {}) };
   }
 
+  /** Who this connection publishes as: its token's user and display info, which the client cannot change. */
+  publisher(): Publisher {
+    const info = this.identity.info;
+    return { userId: this.identity.userId, ...(Object.keys(info).length > 0 ? { info } : {}) };
+  }
+
   presenceUser(connections: number): PresenceUser {
     const info = this.identity.info;
     return { userId: this.identity.userId, connections, ...(Object.keys(info).length > 0 ? { info } : {}) };
@@ -343,4 +371,11 @@ export class Session implements Subscriber {
     if (!rule) throw forbidden(`not allowed to read ${channel}`);
     return rule;
   }
+}
+
+/** A client's object data without a `publisher` of its own: only the gateway's stamp goes by that name. */
+function withoutPublisher(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || !Object.hasOwn(data, 'publisher')) return data;
+  const { publisher: _forged, ...rest } = data as Record<string, unknown>;
+  return rest;
 }

@@ -1,35 +1,53 @@
+import type { Publisher } from '@herald/protocol';
 import type { ChannelRuleConfig } from '../config/schema.js';
 
-interface OpenSignal {
+/** A signal a connection started and has not ended: its start publication and the end owed. */
+export interface ActiveSignal {
   channel: string;
-  endEvent: string;
+  /** The start publication, as it was published. */
+  id: string;
+  event: string;
   data: unknown;
+  offset: number;
+  ts: number;
+  publisher?: Publisher;
+  endEvent: string;
 }
 
 /**
- * Signals a connection started and has not ended (typing, editing), so that their end events
- * can be published for it when it disconnects. Bounded: a connection holds at most `max`.
+ * Signals a connection started and has not ended (typing, editing): what a new subscriber of
+ * the channel is shown (see Node.activeSignals), and the end events published for the
+ * connection when it disconnects. Bounded: a connection holds at most `max`, the oldest goes.
  */
 export class SignalTracker {
-  private readonly open = new Map<string, OpenSignal>();
+  private readonly open = new Map<string, ActiveSignal>();
 
   constructor(private readonly max = 100) {}
 
   /** Records a client publication: a start opens a signal, its end event closes it. */
-  published(rule: ChannelRuleConfig, channel: string, event: string, data: unknown): void {
+  published(rule: ChannelRuleConfig, start: Omit<ActiveSignal, 'endEvent'>): void {
     const signals = rule.signals;
     if (!signals) return;
+    const { channel, event } = start;
     const endEvent = signals[event];
     if (endEvent !== undefined) {
+      const key = `${channel}\u0000${event}`;
+      // A start given again replaces the earlier one and counts as the newest.
+      this.open.delete(key);
       if (this.open.size >= this.max) this.open.delete(this.open.keys().next().value as string);
-      this.open.set(`${channel}\u0000${event}`, { channel, endEvent, data });
+      this.open.set(key, { ...start, endEvent });
       return;
     }
-    for (const [start, end] of Object.entries(signals)) if (end === event) this.open.delete(`${channel}\u0000${start}`);
+    for (const [startEvent, end] of Object.entries(signals)) if (end === event) this.open.delete(`${channel}\u0000${startEvent}`);
+  }
+
+  /** The signals open on one channel. */
+  on(channel: string): ActiveSignal[] {
+    return [...this.open.values()].filter((s) => s.channel === channel);
   }
 
   /** The end events still owed, and forgets them. */
-  drain(): OpenSignal[] {
+  drain(): ActiveSignal[] {
     const owed = [...this.open.values()];
     this.open.clear();
     return owed;

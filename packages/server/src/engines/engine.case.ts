@@ -174,6 +174,19 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         assert.equal('audience' in publications[1], false);
       });
 
+      test(g, "stores a client publication's publisher stamp and returns it from history and delivery", async () => {
+        const key = await subscribed();
+        const { broker } = node.engine;
+        const publisher = { userId: 'alice', info: { name: 'Alice' } };
+        await broker.publish(key, input(key, 'a', 1, { publisher }), OPTS);
+        await broker.publish(key, input(key, 'b', 2), OPTS);
+        const { publications } = await broker.history(key, {});
+        assert.deepEqual(publications[0].publisher, publisher);
+        assert.equal('publisher' in publications[1], false);
+        const [delivered] = await node.handler.waitPublications(key, 2);
+        assert.deepEqual(delivered.publisher, publisher);
+      });
+
       test(g, 'delivers a key’s publications to the handler in offset order', async () => {
         const key = await subscribed();
         const { broker } = node.engine;

@@ -61,6 +61,7 @@ class MemoryBroker implements Broker {
         epoch,
         ts: input.ts,
         ...(input.audience ? { audience: input.audience } : {}),
+        ...(input.publisher ? { publisher: input.publisher } : {}),
       }),
       options.history,
     );

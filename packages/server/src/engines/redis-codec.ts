@@ -15,6 +15,7 @@ export function encodePublishBody(input: PublishInput): string {
     data: input.data,
     ts: input.ts,
     ...(input.audience ? { audience: input.audience } : {}),
+    ...(input.publisher ? { publisher: input.publisher } : {}),
   });
 }
 
@@ -49,6 +50,7 @@ function isPublicationShape(raw: unknown): raw is StoredPublication {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return false;
   const p = raw as Record<string, unknown>;
   const audience = p.audience as Record<string, unknown> | null | undefined;
+  const publisher = p.publisher as Record<string, unknown> | null | undefined;
   return (
     typeof p.id === 'string' &&
     typeof p.channel === 'string' &&
@@ -56,7 +58,8 @@ function isPublicationShape(raw: unknown): raw is StoredPublication {
     typeof p.epoch === 'string' &&
     typeof p.offset === 'number' &&
     typeof p.ts === 'number' &&
-    (audience === undefined || (typeof audience === 'object' && audience !== null && isStringList(audience.roles) && isStringList(audience.users)))
+    (audience === undefined || (typeof audience === 'object' && audience !== null && isStringList(audience.roles) && isStringList(audience.users))) &&
+    (publisher === undefined || (typeof publisher === 'object' && publisher !== null && typeof publisher.userId === 'string'))
   );
 }
 
@@ -70,6 +73,7 @@ function publicationOf(raw: StoredPublication): StoredPublication {
     epoch: raw.epoch,
     ts: raw.ts,
     ...(raw.audience ? { audience: raw.audience } : {}),
+    ...(raw.publisher ? { publisher: raw.publisher } : {}),
   };
 }
 

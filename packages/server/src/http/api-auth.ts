@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { ErrorCode } from '@herald/protocol';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HeraldConfig } from '../config/schema.js';
-import { forbidden } from '../core/errors.js';
+import { badRequest, forbidden } from '../core/errors.js';
 
 /** Who called the HTTP API: the key's name and the tenant it is limited to, if any. */
 export interface ApiCaller {
@@ -64,7 +64,15 @@ export function tenantScope(request: FastifyRequest, asked: string | undefined):
   return asked ?? own;
 }
 
-/** The tenant an API call acts on: the key's own, the body's or query's `tenant`, or the default. Throws 403 when a tenant-bound key names another. */
+/**
+ * The tenant an API call acts on: the key's own, the body's or query's `tenant`, or the default.
+ * Throws 403 when a tenant-bound key names another, and 400 when none is named while
+ * `tenants.requireClaim` is set: no client can be in the default tenant then, so a call landing
+ * there would be a backend bug that goes unseen.
+ */
 export function callerTenant(request: FastifyRequest, config: HeraldConfig, asked: string | undefined): string {
-  return tenantScope(request, asked) ?? config.tenants.default;
+  const tenant = tenantScope(request, asked);
+  if (tenant !== undefined) return tenant;
+  if (config.tenants.requireClaim) throw badRequest('tenant is required: this gateway sets tenants.requireClaim, so every call names its tenant', 'tenant');
+  return config.tenants.default;
 }

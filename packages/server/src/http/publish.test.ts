@@ -92,6 +92,36 @@ describe('HTTP publish', () => {
     });
   });
 
+  describe('tenants.requireClaim', () => {
+    const requireClaim = { tenants: { requireClaim: true } };
+
+    it('answers 400 naming tenant for a publish without one, and delivers nothing to the default tenant', async () => {
+      await using herald = await startHerald(requireClaim);
+      const inDefault = await subscribed(herald.wsUrl, await herald.token({ sub: 'd', tenant: 'default' }), 'news');
+      const res = await herald.api('POST', '/api/v1/publish', { channel: 'news', event: 'lost' });
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'bad_request');
+      assert.equal(res.body.error.field, 'tenant');
+      assert.match(res.body.error.message, /tenant is required.*requireClaim/);
+      // The publish that names its tenant goes through; nothing reached the default tenant.
+      assert.equal((await herald.api('POST', '/api/v1/publish', { channel: 'news', event: 'named', tenant: 'default' })).status, 200);
+      await inDefault.next((f) => f.type === 'pub' && f.event === 'named');
+      assert.deepEqual(inDefault.pubs('news').map((p) => p.event), ['named']);
+      inDefault.close();
+    });
+
+    it('refuses a batch item without a tenant and publishes the items that name one', async () => {
+      await using herald = await startHerald(requireClaim);
+      const res = await herald.api('POST', '/api/v1/publish/batch', { publications: [{ channel: 'news', event: 'a' }, { channel: 'news', event: 'b', tenant: 'acme' }] });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.results[0].error.code, 'bad_request');
+      assert.equal(res.body.results[0].error.field, 'tenant');
+      assert.equal(typeof res.body.results[1].id, 'string');
+      const whole = await herald.api('POST', '/api/v1/publish/batch', { tenant: 'acme', publications: [{ channel: 'news', event: 'c' }] });
+      assert.equal(typeof whole.body.results[0].id, 'string', JSON.stringify(whole.body));
+    });
+  });
+
   describe('bad bodies', () => {
     const cases: [string, unknown, string][] = [
       ['missing event', { channel: 'news' }, 'event'],

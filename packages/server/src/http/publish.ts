@@ -2,7 +2,7 @@ import { MAX_EVENT_LENGTH } from '@herald/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Node } from '../core/node.js';
-import { callerTenant } from './api-auth.js';
+import { callerTenant, tenantScope } from './api-auth.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { audience, channelName, tenantName } from './schemas.js';
 import { failureBody, issueBody, parseOr400, sendFailure } from './validation.js';
@@ -117,7 +117,7 @@ export function publishRoutes(app: FastifyInstance, node: Node): void {
     const body = parseOr400(batchEnvelope, request.body, reply);
     if (!body) return reply;
     // Checked once up front: a tenant-bound key naming another tenant is refused as a whole.
-    callerTenant(request, node.config, body.tenant);
+    tenantScope(request, body.tenant);
     // Started in order without waiting, so the engine stores items of one channel in item order.
     const results = await Promise.all(body.publications.map((raw) => publishBatchItem(node, request, body.tenant, raw)));
     return { results };

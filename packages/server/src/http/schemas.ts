@@ -46,6 +46,10 @@ export const publication = z.object({
   offset: z.number().int().meta({ description: 'Increases by one per publication of the channel inside an epoch.' }),
   epoch: z.string(),
   ts: z.number().int().meta({ description: 'Milliseconds since the Unix epoch, set by the gateway.' }),
+  publisher: z
+    .object({ userId: z.string(), info: z.record(z.string(), z.unknown()).optional() })
+    .optional()
+    .meta({ description: "Who published it, when a client did: the user and display info of its verified token. Absent on the API's publications." }),
 });
 
 export const recoveryResult = z.object({

@@ -8,6 +8,8 @@ export interface Received {
   channel: string | undefined;
   event: string;
   data: unknown;
+  /** The publication's `publisher` stamp, where the transport sends it beside the data (native WebSocket, SSE). */
+  publisher?: unknown;
 }
 
 /** A transport's own signal that what was missed cannot be replayed. */

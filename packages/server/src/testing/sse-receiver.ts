@@ -16,7 +16,7 @@ function publicationOf(e: SseEvent): Received | undefined {
     return undefined;
   }
   if (typeof body?.id !== 'string' || typeof body.offset !== 'number' || body.event !== e.event) return undefined;
-  return { id: body.id, channel: body.channel, event: body.event, data: body.data };
+  return { id: body.id, channel: body.channel, event: body.event, data: body.data, ...(body.publisher ? { publisher: body.publisher } : {}) };
 }
 
 /**

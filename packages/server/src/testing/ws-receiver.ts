@@ -53,7 +53,7 @@ export const openWebSocketReceiver: OpenReceiver = async (herald, token, channel
   const positions = new Map<string, Position>((resumeFrom?.value as [string, Position][] | undefined) ?? []);
   const onPub = (f: any) => {
     if (!channels.includes(f.channel)) return;
-    received.push({ id: f.id, channel: f.channel, event: f.event, data: f.data });
+    received.push({ id: f.id, channel: f.channel, event: f.event, data: f.data, ...(f.publisher ? { publisher: f.publisher } : {}) });
     positions.set(f.channel, { epoch: f.epoch, offset: f.offset });
   };
 

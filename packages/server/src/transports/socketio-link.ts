@@ -1,4 +1,4 @@
-import { CloseCode, type PresenceUser, type StreamPosition } from '@herald/protocol';
+import { CloseCode, dataWithPublisher, type PresenceUser, type StreamPosition } from '@herald/protocol';
 import type { Socket } from 'socket.io';
 import { Encoder, PacketType } from 'socket.io-parser';
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
@@ -45,7 +45,7 @@ export function socketIoFormat(nsp: string, withCursor: boolean): WireFormat<Enc
     name: `socketio${nsp}`,
     withCursor,
     encode: (p) => {
-      const [encoded] = encoder.encode({ type: PacketType.EVENT, nsp, data: withCursor ? [p.event, p.data, p.id] : [p.event, p.data] }) as string[];
+      const [encoded] = encoder.encode({ type: PacketType.EVENT, nsp, data: withCursor ? [p.event, dataWithPublisher(p), p.id] : [p.event, dataWithPublisher(p)] }) as string[];
       const packet = withCursor ? encoded.slice(0, -1) : encoded;
       const payload = preFraming ? Buffer.from(`4${packet}`) : undefined;
       if (!withCursor) return { packet, frame: payload && textFrame(payload) };
@@ -167,6 +167,16 @@ export class SocketIoLink implements ClientLink {
     }
     // writeToEngine is how socket.io's own adapter sends a pre-encoded broadcast packet.
     (this.socket.client as unknown as { writeToEngine(packets: string[], opts: object): void }).writeToEngine([data], frames ? { wsPreEncodedFrame: frames } : {});
+  }
+
+  /**
+   * See ClientLink: the event as any other, but with the socket's current cursor, so that
+   * socket.io-client's recovery offset stays where it is.
+   */
+  sendState(out: OutboundPublication): void {
+    const p = out.publication;
+    if (this.closed || RESERVED_EVENTS.has(p.event)) return;
+    this.socket.emit(p.event, dataWithPublisher(p), ...(this.format.withCursor ? [p.id, this.cursor()] : []));
   }
 
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {

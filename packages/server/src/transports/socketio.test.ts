@@ -188,14 +188,15 @@ describe('SocketIoTransport', () => {
     socket.disconnect();
   });
 
-  it('publishes, locks and unlocks for a client that passes no ack callback', async () => {
+  it('publishes (stamped with the publisher), locks and unlocks for a client that passes no ack callback', async () => {
     await using herald = await startHerald({ channels: { rules: [{ pattern: 'doc:*', subscribe: 'all', publish: 'all', locks: { ttl: '5s' } }] } });
-    const ann = await connect(herald, { sub: 'ann' });
+    const ann = await connect(herald, { sub: 'ann', name: 'Ann' });
     const bob = await connect(herald, { sub: 'bob' });
     await join(bob, 'doc:1');
     const published = once(bob, 'note');
-    ann.emit('publish', { channel: 'doc:1', event: 'note', data: { text: 'hi' } });
-    assert.deepEqual(await published, { text: 'hi' });
+    // The stamp is the token's user, whatever the client wrote in its data.
+    ann.emit('publish', { channel: 'doc:1', event: 'note', data: { text: 'hi', publisher: { userId: 'boss' } } });
+    assert.deepEqual(await published, { text: 'hi', publisher: { userId: 'ann', info: { name: 'Ann' } } });
     const acquired = once(bob, 'lock:acquired');
     ann.emit('lock', { channel: 'doc:1', name: 'title' });
     assert.equal((await acquired).userId, 'ann');
@@ -205,6 +206,28 @@ describe('SocketIoTransport', () => {
     assert.equal((await released).userId, 'ann');
     ann.disconnect();
     bob.disconnect();
+  });
+
+  it('gives a socket that joins a room the signals already started there, with its publisher, and not ended ones', async () => {
+    const rules = [{ pattern: 'doc:*', subscribe: 'all' as const, publish: 'all' as const, signals: { 'edit:start': 'edit:end' } }];
+    await using herald = await startHerald({ channels: { rules }, socketio: { recoveryWindow: '1m' } });
+    const ann = await connect(herald, { sub: 'ann', name: 'Ann' });
+    await ann.emitWithAck('publish', { channel: 'doc:1', event: 'edit:start', data: { field: 'title' } });
+    const bob = await connect(herald, { sub: 'bob' });
+    const started = once(bob, 'edit:start');
+    await join(bob, 'doc:1');
+    assert.deepEqual(await started, { field: 'title', publisher: { userId: 'ann', info: { name: 'Ann' } } });
+
+    await ann.emitWithAck('publish', { channel: 'doc:1', event: 'edit:end', data: { field: 'title' } });
+    const carol = await connect(herald, { sub: 'carol' });
+    const seen: string[] = [];
+    carol.onAny((event) => seen.push(event));
+    await join(carol, 'doc:1');
+    const marker = once(carol, 'marker');
+    await herald.api('POST', '/api/v1/publish', { channel: 'doc:1', event: 'marker' });
+    await marker;
+    assert.deepEqual(seen, ['marker'], 'an ended signal is not shown');
+    for (const s of [ann, bob, carol]) s.disconnect();
   });
 
   it('takes and releases soft locks with lock / unlock events, and answers a bad body', async () => {

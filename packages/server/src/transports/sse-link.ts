@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { CloseCode, type PresenceUser, type StreamPosition } from '@herald/protocol';
+import { CloseCode, dataWithPublisher, type PresenceUser, type StreamPosition } from '@herald/protocol';
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
 import type { Session } from '../core/session.js';
 import { encodeCursor } from './stream-cursor.js';
@@ -16,13 +16,13 @@ export const sseEnvelopeFormat: WireFormat = {
   name: 'sse-envelope',
   encode: (p) =>
     Buffer.from(
-      `event: ${eventField(p.event)}\ndata: ${JSON.stringify({ id: p.id, channel: p.channel, event: p.event, data: p.data, offset: p.offset, epoch: p.epoch, ts: p.ts })}\n\n`,
+      `event: ${eventField(p.event)}\ndata: ${JSON.stringify({ id: p.id, channel: p.channel, event: p.event, data: p.data, offset: p.offset, epoch: p.epoch, ts: p.ts, ...(p.publisher ? { publisher: p.publisher } : {}) })}\n\n`,
     ),
 };
 
 export const sseDataFormat: WireFormat = {
   name: 'sse-data',
-  encode: (p) => Buffer.from(`event: ${eventField(p.event)}\ndata: ${JSON.stringify(p.data ?? null)}\n\n`),
+  encode: (p) => Buffer.from(`event: ${eventField(p.event)}\ndata: ${JSON.stringify(dataWithPublisher(p) ?? null)}\n\n`),
 };
 
 /**
@@ -78,6 +78,11 @@ export class SseLink implements ClientLink {
       this.positions[i] = { epoch: p.epoch, offset: p.offset };
       this.write(`id: ${encodeCursor(this.positions, this.session?.id)}\n`);
     }
+    this.write(out.encoded(this.format));
+  }
+
+  /** See ClientLink: without an `id:` line, so the stream's Last-Event-ID stays where it is. */
+  sendState(out: OutboundPublication): void {
     this.write(out.encoded(this.format));
   }
 

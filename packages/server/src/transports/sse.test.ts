@@ -4,6 +4,7 @@ import { EventSource } from 'eventsource';
 import { startHerald } from '../testing/herald-fixture.js';
 import { SseTestClient } from '../testing/sse-client.js';
 import { waitFor } from '../testing/wait.js';
+import { connectClient } from '../testing/ws-client.js';
 
 const publish = (herald: Awaited<ReturnType<typeof startHerald>>, channel: string, event: string, data: unknown) =>
   herald.api('POST', '/api/v1/publish', { channel, event, data });
@@ -24,6 +25,20 @@ describe('SseTransport', () => {
       assert.equal(JSON.parse(two.data).channel, 'b');
       const connected = JSON.parse(sse.events.find((e) => e.event === 'connected')!.data);
       assert.equal(two.id, `${JSON.parse(one.data).epoch}:1,${JSON.parse(two.data).epoch}:1;${connected.connectionId}`);
+      sse.close();
+    });
+
+    it("shows a stream opened later the signals going on in its channels, without moving its Last-Event-ID", async () => {
+      await using herald = await startHerald({ channels: { rules: [{ pattern: 'doc:*', subscribe: 'all', publish: 'all', signals: { 'edit:start': 'edit:end' } }] } });
+      const editor = await connectClient(herald.wsUrl, await herald.token({ sub: 'pat', name: 'Pat' }));
+      await editor.request({ type: 'publish', channel: 'doc:1', event: 'edit:start', data: { field: 'title' } });
+      const sse = new SseTestClient(`${herald.url}/sse?channels=doc:1&token=${await herald.token({ sub: 'ann' })}`);
+      await sse.next((e) => e.event === 'connected');
+      const opening = sse.lastEventId;
+      const start = JSON.parse((await sse.next((e) => e.event === 'edit:start')).data);
+      assert.deepEqual({ data: start.data, publisher: start.publisher }, { data: { field: 'title' }, publisher: { userId: 'pat', info: { name: 'Pat' } } });
+      assert.equal(sse.lastEventId, opening);
+      editor.close();
       sse.close();
     });
 

@@ -6,6 +6,7 @@ import { channelKey } from '../engine.js';
 import { startHerald, type HeraldFixture } from '../testing/herald-fixture.js';
 import { receivedAtLeast, Refusal, type OpenReceiver, type Received, type Receiver } from '../testing/receiver.js';
 import { waitFor } from '../testing/wait.js';
+import { connectClient } from '../testing/ws-client.js';
 
 /** Rules every transport is tested under. */
 export const SUITE_CONFIG: HeraldConfigInput = {
@@ -13,6 +14,7 @@ export const SUITE_CONFIG: HeraldConfigInput = {
     rules: [
       { pattern: 'small', history: { size: 3, ttl: '5m' } },
       { pattern: 'staff', subscribe: { roles: ['staff'] } },
+      { pattern: 'notes', publish: 'all', history: { size: 100, ttl: '5m' } },
       { pattern: 'shop', history: { size: 100, ttl: '5m' }, eventRoles: { payment_error: ['STORE_MANAGER', 'ADMIN'] } },
       { pattern: '*', history: { size: 1000, ttl: '5m' } },
     ],
@@ -152,6 +154,29 @@ export function runTransportSuite({ name, open: openReceiver, expect, resumesAsO
         for (let n = 0; n < 12; n++) sent.push(await publish(herald, channels[n % 3], 'tick', n));
         await receivedAtLeast(receiver, 12);
         assertSameStream(receiver, sent, true);
+        await receiver.close();
+      });
+    });
+
+    describe('publisher stamp', () => {
+      it("stamps a client's publication with its verified user, whatever the client wrote, and not the API's", async () => {
+        await using herald = await startHerald(SUITE_CONFIG);
+        const receiver = await open(herald, await herald.token({ sub: 'ann' }), ['notes']);
+        const writer = await connectClient(herald.wsUrl, await herald.token({ sub: 'pat', name: 'Pat' }));
+        const forged = { channel: 'notes', n: 1, publisher: { userId: 'boss' } };
+        const published = await writer.request({ type: 'publish', channel: 'notes', event: 'note', data: forged, publisher: { userId: 'boss' } });
+        assert.equal(published.error, undefined, JSON.stringify(published));
+        await publish(herald, 'notes', 'from-api', 2);
+        const [note, fromApi] = await receivedAtLeast(receiver, 2);
+        const stamp = { userId: 'pat', info: { name: 'Pat' } };
+        // Beside the data where the transport sends the envelope; in the data where it sends only that.
+        if (note.publisher !== undefined) {
+          assert.deepEqual(note.publisher, stamp);
+          assert.deepEqual(note.data, { channel: 'notes', n: 1 });
+        } else assert.deepEqual(note.data, { channel: 'notes', n: 1, publisher: stamp });
+        assert.equal(fromApi.publisher, undefined);
+        assert.deepEqual(fromApi.data, { channel: 'notes', n: 2 });
+        writer.close();
         await receiver.close();
       });
     });

@@ -1,4 +1,4 @@
-import { encodePublicationFrame } from '@herald/protocol';
+import { dataWithPublisher, encodePublicationFrame } from '@herald/protocol';
 import type { WireFormat } from '../core/outbound.js';
 
 /** The native protocol's full `pub` frame, as bytes, so `ws` sends it without re-encoding per client. */
@@ -10,5 +10,5 @@ export const envelopeFormat: WireFormat = {
 /** Only the publication's data: for clients that expect their app's own JSON messages. */
 export const dataFormat: WireFormat = {
   name: 'data',
-  encode: (publication) => Buffer.from(JSON.stringify(publication.data ?? null)),
+  encode: (publication) => Buffer.from(JSON.stringify(dataWithPublisher(publication) ?? null)),
 };

@@ -1,4 +1,4 @@
-import { CloseCode, type PresenceUser } from '@herald/protocol';
+import { CloseCode, dataWithPublisher, encodePublicationFrame, type PresenceUser } from '@herald/protocol';
 import type { WebSocket } from 'ws';
 import type { ClientLink, OutboundPublication, WireFormat } from '../core/outbound.js';
 import type { Session } from '../core/session.js';
@@ -45,6 +45,12 @@ export class WebSocketLink implements ClientLink, Beating {
     if (!this.frames) return this.sendRaw(out.encoded(this.format));
     if (!this.hasRoom()) return;
     if (!writeFrame(this.ws, out.encoded(this.frames))) this.ws.send(out.encoded(this.format), SEND_OPTIONS);
+  }
+
+  /** See ClientLink: a `pub` frame marked `state`, or on `data` routes the data alone. */
+  sendState(out: OutboundPublication): void {
+    const p = out.publication;
+    this.sendRaw(this.controlFrames ? encodePublicationFrame(p, true) : JSON.stringify(dataWithPublisher(p) ?? null));
   }
 
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {

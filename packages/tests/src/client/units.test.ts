@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { exponentialBackoff, indicatorColor, RecentIds, refreshDelay, seedBackoff, statusLabel } from '@herald/client';
+import { exponentialBackoff, indicatorColor, RecentIds, refreshDelay, seed000Backoff, seed003Backoff, statusLabel } from '@herald/client';
 
 describe('exponentialBackoff', () => {
-  it('gives the seed schedule 3, 6, 12, 24, 30 s and then gives up', () => {
+  it('doubles up to its cap and gives up after maxAttempts', () => {
     const exact = exponentialBackoff({ initial: 3000, factor: 2, max: 30_000, maxAttempts: 5, jitter: 0 });
     assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => exact.delay(n)), [3000, 6000, 12_000, 24_000, 30_000, undefined]);
   });
 
-  it('keeps the seed preset within its jitter and cap', () => {
-    for (let n = 1; n <= 5; n++) {
-      const base = Math.min(3000 * 2 ** (n - 1), 30_000);
-      const delay = seedBackoff.delay(n)!;
-      assert.ok(delay >= base * 0.9 - 1 && delay <= Math.min(base * 1.1, 30_000) + 1, `attempt ${n}: ${delay}`);
-    }
-    assert.equal(seedBackoff.delay(6), undefined);
+  it('gives seed 000 five attempts, 1, 2, 4, 8 and 16 s, then gives up', () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => seed000Backoff.delay(n)), [1000, 2000, 4000, 8000, 16_000, undefined]);
+  });
+
+  it('gives seed 003 3, 6, 12 s, then 30 s for as long as it takes', () => {
+    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => seed003Backoff.delay(n)), [3000, 6000, 12_000, 30_000, 30_000, 30_000]);
+    assert.equal(seed003Backoff.delay(10_000), 30_000);
   });
 
   it('follows an explicit schedule, then grows from its last step', () => {

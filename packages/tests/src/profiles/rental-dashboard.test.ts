@@ -47,6 +47,19 @@ describe('profile: rental-dashboard (seed 003)', () => {
     for (const s of [operator, manager, admin, otherTenant]) s.disconnect();
   });
 
+  it('refuses a broadcast without a tenant (AC7: the tenant is checked before every broadcast)', async () => {
+    await using server = await startProfile('rental-dashboard');
+    const manager = await dashboard(server, 'm1', 'acme', 'STORE_MANAGER');
+    const seen = recordEvents(manager, EVENTS);
+    const e = event('stock_alert', { n: 1 });
+    const res = await server.post('/api/v1/publish', { channel: 'dashboard', event: e.type, data: e }, webhook);
+    assert.equal(res.status, 400);
+    assert.equal(res.body.error.field, 'tenant');
+    assert.equal((await publish(server, 'acme', e)).status, 200);
+    await waitFor(() => seen.length === 1, 'the broadcast that names its tenant');
+    manager.disconnect();
+  });
+
   it('refuses a token without a tenant', async () => {
     await using server = await startProfile('rental-dashboard');
     const socket = io(`${server.url}/ws/dashboard`, { auth: { token: await server.token({ sub: 'x', role: 'ADMIN' }) }, transports: ['websocket'], reconnection: false });

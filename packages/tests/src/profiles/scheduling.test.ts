@@ -37,8 +37,39 @@ describe('profile: scheduling (seed 000)', () => {
     await server.post('/api/v1/publish', { channel: 'notifications:alice', event: 'notification:new', data: { text: 'Отчёт готов' } }, webhook);
     const update = await forecasts.next((f) => f.type === 'pub' && f.event === 'schedule:updated');
     assert.deepEqual(update.data, { employeeId: 12 });
+    assert.equal(update.publisher, undefined, "the backend's publications carry no stamp");
     for (const c of [portal, iframe]) assert.deepEqual((await c.next((f) => f.type === 'pub' && f.event === 'notification:new')).data, { text: 'Отчёт готов' });
     for (const c of [forecasts, portal, iframe, other]) c.close();
+  });
+
+  it('shows an admin who opens the schedule later who is already editing it; not once the editing ended or the editor left', async () => {
+    await using server = await startProfile('scheduling');
+    const editor = (await module(server, 'alice')).client;
+    assert.ok((await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:start', data: { field: 'monday' } })).result);
+
+    const admin = (await module(server, 'bob')).client;
+    assert.ok((await admin.request({ type: 'subscribe', channel: 'schedule:17' })).result);
+    const active = await admin.next((f) => f.type === 'pub' && f.event === 'schedule:edit:start');
+    assert.deepEqual({ data: active.data, publisher: active.publisher, state: active.state }, { data: { field: 'monday' }, publisher: { userId: 'alice', info: { name: 'ALICE' } }, state: true });
+
+    /** Subscribes a new module and returns the events it got before a marker published after its subscribe. */
+    const opensLater = async (user: string) => {
+      const client = (await module(server, user)).client;
+      assert.ok((await client.request({ type: 'subscribe', channel: 'schedule:17' })).result);
+      await server.post('/api/v1/publish', { channel: 'schedule:17', event: 'marker', data: { for: user } }, webhook);
+      await client.next((f) => f.type === 'pub' && f.event === 'marker' && f.data.for === user);
+      const events = client.pubs('schedule:17').map((p) => p.event);
+      client.close();
+      return events;
+    };
+    await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:end', data: { field: 'monday' } });
+    assert.deepEqual(await opensLater('carol'), ['marker'], 'an ended signal is not shown');
+
+    await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:start', data: { field: 'tuesday' } });
+    editor.ws.terminate();
+    await admin.next((f) => f.type === 'pub' && f.event === 'schedule:edit:end' && f.data.field === 'tuesday');
+    assert.deepEqual(await opensLater('dave'), ['marker'], "the signal of an editor who left is not shown");
+    admin.close();
   });
 
   it('shows co-editing indicators and ends them when the editor disconnects', async () => {
@@ -47,9 +78,11 @@ describe('profile: scheduling (seed 000)', () => {
     const watcher = (await module(server, 'bob')).client;
     await editor.request({ type: 'subscribe', channel: 'schedule:17' });
     await watcher.request({ type: 'subscribe', channel: 'schedule:17' });
-    assert.ok((await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:start', data: { field: 'monday' } })).result);
+    // The editor cannot pass itself off as someone else: the gateway stamps its token's user.
+    assert.ok((await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:start', data: { field: 'monday', publisher: { userId: 'bob' } } })).result);
     const start = await watcher.next((f) => f.type === 'pub' && f.event === 'schedule:edit:start');
     assert.deepEqual(start.data, { field: 'monday' });
+    assert.deepEqual(start.publisher, { userId: 'alice', info: { name: 'ALICE' } });
     await editor.request({ type: 'publish', channel: 'schedule:17', event: 'schedule:edit:end', data: { field: 'monday' } });
     await watcher.next((f) => f.type === 'pub' && f.event === 'schedule:edit:end');
 
@@ -59,6 +92,7 @@ describe('profile: scheduling (seed 000)', () => {
     editor.ws.terminate();
     const ended = await watcher.next((f) => f.type === 'pub' && f.event === 'schedule:edit:end' && f.data.field === 'tuesday');
     assert.deepEqual(ended.data, { field: 'tuesday', userId: 'alice', reason: 'disconnected' });
+    assert.deepEqual(ended.publisher, { userId: 'alice', info: { name: 'ALICE' } });
     watcher.close();
   });
 });
