@@ -57,6 +57,16 @@ export const route = z.strictObject({
   /** Send app-level `{"type":"ping"}` frames on this route. Off by default for `data` routes. */
   appPing: z.boolean().optional(),
   /**
+   * Pings in a row left unanswered (nothing from the client within `heartbeat.timeout` of each)
+   * that end a connection of this route with 4010. Default 1: closed after one unanswered ping.
+   */
+  missedPings: z
+    .number({ error: 'expected a whole number of pings, 1 to 10' })
+    .int('expected a whole number of pings, 1 to 10')
+    .min(1, 'at least 1: the connection ends after that many unanswered pings in a row')
+    .max(10, 'at most 10: more would keep a dead connection for minutes')
+    .optional(),
+  /**
    * The token must come with the upgrade (`?token=` or `Authorization: Bearer`); without one the
    * connection closes with 4001 at once. Default: on for `data` routes, whose clients send no
    * connect frame; off for `envelope` routes, which may authenticate in band.
