@@ -113,6 +113,15 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ file: route('two'), env: {} }), /routes\.0\.missedPings: expected a whole number of pings, 1 to 10/);
   });
 
+  it("validates a lock rule's announcement", () => {
+    const rule = (announce: string) => file('locks.yaml', `channels:\n  rules:\n    - pattern: tasks\n      locks:\n        ttl: 2m\n        announce: ${announce}\n`);
+    const { config } = loadConfig({ file: rule("{ events: { refreshed: LOCK_REFRESHED }, data: { entity_id: '{name}', revision: '{last.revision}' } }"), env: {} });
+    assert.deepEqual(config.channels.rules[0].locks, { ttl: 120_000, announce: { events: { refreshed: 'LOCK_REFRESHED' }, data: { entity_id: '{name}', revision: '{last.revision}' } } });
+    assert.throws(() => loadConfig({ file: rule("{ events: {}, data: { who: '{holder}' } }"), env: {} }), /channels\.rules\.0\.locks\.announce\.data: unknown placeholder\(s\) \{holder\}: use \{name\}, .*\{last\.FIELD\}/);
+    assert.throws(() => loadConfig({ file: rule("{ events: { taken: X } }"), env: {} }), /locks\.announce\.events: unknown key\(s\) "taken"/);
+    assert.throws(() => loadConfig({ file: rule("{ events: { acquired: '' } }"), env: {} }), /locks\.announce\.events\.acquired: /);
+  });
+
   it('rejects a bad PORT variable with its name', () => {
     assert.throws(() => loadConfig({ env: { PORT: 'http' } }), /PORT: "http" is not a port number/);
   });

@@ -1,6 +1,7 @@
-import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH } from '@herald/protocol';
+import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH, eventNameProblem } from '@herald/protocol';
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 
 /** A string that a `${VAR}` placeholder may have turned into a number (see interpolateEnv). */
@@ -16,6 +17,30 @@ export const permission = z.union([
   z.enum(['all', 'none', 'owner']),
   z.strictObject({ roles: roleList.optional(), users: z.array(z.string()).optional() }),
 ]);
+
+const announcedEvent = z.string().superRefine((name, ctx) => {
+  const problem = eventNameProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/**
+ * How lock changes are announced on the channel (see core/lock-announcement.ts): the event of
+ * each change (one left out is not announced) and a template of the data, whose `{name}`,
+ * `{state}`, `{userId}`, `{info}`, `{expiresAt}`, `{expiresAtLocal}`, `{reason}` and
+ * `{last.FIELD}` are filled in.
+ */
+const lockAnnouncement = z.strictObject({
+  events: z.strictObject({ acquired: announcedEvent.optional(), refreshed: announcedEvent.optional(), released: announcedEvent.optional() }),
+  data: z
+    .unknown()
+    .superRefine((template, ctx) => {
+      const unknown = unknownPlaceholders(template);
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown placeholder(s) ${unknown.map((n) => `{${n}}`).join(', ')}: use ${LOCK_PLACEHOLDERS.map((n) => `{${n}}`).join(', ')} or {last.FIELD}` });
+      }
+    })
+    .optional(),
+});
 
 export const channelRule = z.strictObject({
   /** `operators`, `city:*` (any rest), `order:{id}` (one segment without ':'), `operator:{userId}` (the owner). */
@@ -40,8 +65,9 @@ export const channelRule = z.strictObject({
   /**
    * Soft locks on this channel (`lock` / `unlock` requests): held while the holder's connection
    * lives (refreshed every third of `ttl`), released when it leaves or after `ttl` without refresh.
+   * `announce` sets how changes are published; default `lock:acquired` and `lock:released`.
    */
-  locks: z.strictObject({ ttl: duration.default(120_000) }).optional(),
+  locks: z.strictObject({ ttl: duration.default(120_000), announce: lockAnnouncement.optional() }).optional(),
 });
 export type ChannelRuleConfig = z.infer<typeof channelRule>;
 
