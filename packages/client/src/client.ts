@@ -21,6 +21,7 @@ import { HeraldError, isDisconnect } from './errors.js';
 import { Link, type LinkEnd } from './link.js';
 import { networkUp, watchNetwork } from './network.js';
 import { Outbox, type OutboxEvents, type OutboxOptions, type PublishResult } from './outbox.js';
+import { RouteClient, type RouteClientOptions } from './route-client.js';
 import { resolveWebSocket, type WebSocketConstructor } from './socket.js';
 import { defaultStorage, type KeyValueStorage } from './storage.js';
 import { ChannelSubscription, type EventMap, type EventPublication, type Gap, type SubscriptionHost } from './subscription.js';
@@ -528,14 +529,25 @@ export class HeraldClient<E extends EventMap = EventMap> {
 }
 
 /**
- * Creates a client and connects it.
+ * Creates a client and connects it: a HeraldClient for the native protocol (`/ws`), or, with a
+ * `route` option, a RouteClient for a data route that sends the app's own messages.
  *
  * @example
  * type Events = { 'schedule:updated': { employeeId: string } };
  * const client = createHeraldClient<Events>({ url: 'wss://rt.example.com/ws', token: () => auth.getToken() });
  * client.on('status', (state) => (dot.style.background = indicatorColor(state)));
  * client.subscribe('schedules').on('schedule:updated', (data) => refresh(data.employeeId));
+ *
+ * @example
+ * const tasks = createHeraldClient({
+ *   url: 'wss://rt.example.com/api/v0.2/tasks/stream',
+ *   token: () => auth.getToken(),
+ *   route: { resume: { frame: 'HELLO', field: 'revision' }, heartbeat: { interval: 30_000, missedPings: 2 } },
+ * });
+ * tasks.on('message', (message) => apply(message));
  */
-export function createHeraldClient<E extends EventMap = EventMap>(options: HeraldClientOptions): HeraldClient<E> {
-  return new HeraldClient<E>(options);
+export function createHeraldClient<R = PublishResult>(options: RouteClientOptions<R>): RouteClient<R>;
+export function createHeraldClient<E extends EventMap = EventMap>(options: HeraldClientOptions): HeraldClient<E>;
+export function createHeraldClient(options: HeraldClientOptions | RouteClientOptions<unknown>): HeraldClient | RouteClient<unknown> {
+  return 'route' in options ? new RouteClient(options) : new HeraldClient(options);
 }

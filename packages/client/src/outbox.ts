@@ -55,8 +55,8 @@ export interface OutboxOptions {
   store?: OutboxStore;
 }
 
-export interface OutboxEvents {
-  sent: { item: OutboxItem; result: PublishResult };
+export interface OutboxEvents<R = PublishResult> {
+  sent: { item: OutboxItem; result: R };
   /** The outbox was full and this, its oldest waiting item, was dropped undelivered. */
   evicted: { item: OutboxItem };
   /** An attempt failed; the item is retried after `retryIn` ms. */
@@ -66,7 +66,7 @@ export interface OutboxEvents {
 }
 
 interface Waiter {
-  resolve(result: PublishResult): void;
+  resolve(result: unknown): void;
   reject(err: HeraldError): void;
 }
 
@@ -77,12 +77,12 @@ interface Waiter {
  * drops mid-attempt leaves the outcome unknown; the retry reuses the idempotency key, so the
  * server never publishes the item twice (within its idempotency window, 5 min by default).
  */
-export class Outbox {
+export class Outbox<R = PublishResult> {
   /** Resolves once the stored items are loaded. */
   readonly ready: Promise<void>;
   private queue: OutboxItem[] = [];
   private readonly waiters = new Map<string, Waiter>();
-  private readonly events = new Emitter<OutboxEvents>();
+  private readonly events = new Emitter<OutboxEvents<R>>();
   private readonly capacity: number;
   private readonly schedule: number[];
   private readonly retryEvery: number;
@@ -95,7 +95,7 @@ export class Outbox {
   private saving: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly send: (item: OutboxItem) => Promise<PublishResult>,
+    private readonly send: (item: OutboxItem) => Promise<R>,
     options: OutboxOptions = {},
   ) {
     this.capacity = options.capacity ?? 100;
@@ -117,7 +117,7 @@ export class Outbox {
     );
   }
 
-  on<K extends keyof OutboxEvents>(event: K, listener: (value: OutboxEvents[K]) => void): () => void {
+  on<K extends keyof OutboxEvents>(event: K, listener: (value: OutboxEvents<R>[K]) => void): () => void {
     return this.events.on(event, listener);
   }
 
@@ -131,11 +131,11 @@ export class Outbox {
   }
 
   /** Queues a publication; resolves when the server has accepted it, rejects if it is evicted or removed. */
-  async enqueue(channel: string, event: string, data: unknown, key: string = randomKey()): Promise<PublishResult> {
+  async enqueue(channel: string, event: string, data: unknown, key: string = randomKey()): Promise<R> {
     await this.ready;
     const now = Date.now();
     const item: OutboxItem = { key, channel, event, data, createdAt: now, failures: 0, nextAttemptAt: now };
-    const result = new Promise<PublishResult>((resolve, reject) => this.waiters.set(key, { resolve, reject }));
+    const result = new Promise<R>((resolve, reject) => this.waiters.set(key, { resolve: resolve as (r: unknown) => void, reject }));
     // Callers may fire and forget; evictions are reported as events too.
     result.catch(() => {});
     this.queue.push(item);
@@ -244,7 +244,7 @@ export class Outbox {
     }, wait);
   }
 
-  private settle(key: string, err: HeraldError | undefined, result?: PublishResult): void {
+  private settle(key: string, err: HeraldError | undefined, result?: R): void {
     const waiter = this.waiters.get(key);
     if (!waiter) return;
     this.waiters.delete(key);

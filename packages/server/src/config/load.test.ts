@@ -104,6 +104,24 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ file: path, env: {} }), (err: Error) => /heartbeat\.interval: "soon" is not a duration/.test(err.message) && /limits\.connectionsPerUser/.test(err.message));
   });
 
+  it("validates a route's missedPings", () => {
+    const route = (missed: string) => file('routes.yaml', `routes:\n  - path: /stream\n    channel: tasks\n    missedPings: ${missed}\n`);
+    assert.equal(loadConfig({ file: route('2'), env: {} }).config.routes[0].missedPings, 2);
+    assert.equal(loadConfig({ file: file('r.yaml', 'routes:\n  - path: /stream\n'), env: {} }).config.routes[0].missedPings, undefined);
+    assert.throws(() => loadConfig({ file: route('0'), env: {} }), /routes\.0\.missedPings: at least 1: the connection ends after that many unanswered pings in a row/);
+    assert.throws(() => loadConfig({ file: route('1.5'), env: {} }), /routes\.0\.missedPings: expected a whole number of pings, 1 to 10/);
+    assert.throws(() => loadConfig({ file: route('two'), env: {} }), /routes\.0\.missedPings: expected a whole number of pings, 1 to 10/);
+  });
+
+  it("validates a lock rule's announcement", () => {
+    const rule = (announce: string) => file('locks.yaml', `channels:\n  rules:\n    - pattern: tasks\n      locks:\n        ttl: 2m\n        announce: ${announce}\n`);
+    const { config } = loadConfig({ file: rule("{ events: { refreshed: LOCK_REFRESHED }, data: { entity_id: '{name}', revision: '{last.revision}' } }"), env: {} });
+    assert.deepEqual(config.channels.rules[0].locks, { ttl: 120_000, announce: { events: { refreshed: 'LOCK_REFRESHED' }, data: { entity_id: '{name}', revision: '{last.revision}' } } });
+    assert.throws(() => loadConfig({ file: rule("{ events: {}, data: { who: '{holder}' } }"), env: {} }), /channels\.rules\.0\.locks\.announce\.data: unknown placeholder\(s\) \{holder\}: use \{name\}, .*\{last\.FIELD\}/);
+    assert.throws(() => loadConfig({ file: rule("{ events: { taken: X } }"), env: {} }), /locks\.announce\.events: unknown key\(s\) "taken"/);
+    assert.throws(() => loadConfig({ file: rule("{ events: { acquired: '' } }"), env: {} }), /locks\.announce\.events\.acquired: /);
+  });
+
   it('rejects a bad PORT variable with its name', () => {
     assert.throws(() => loadConfig({ env: { PORT: 'http' } }), /PORT: "http" is not a port number/);
   });

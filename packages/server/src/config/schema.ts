@@ -1,6 +1,7 @@
-import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH } from '@herald/protocol';
+import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH, eventNameProblem } from '@herald/protocol';
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 
 /** A string that a `${VAR}` placeholder may have turned into a number (see interpolateEnv). */
@@ -16,6 +17,30 @@ export const permission = z.union([
   z.enum(['all', 'none', 'owner']),
   z.strictObject({ roles: roleList.optional(), users: z.array(z.string()).optional() }),
 ]);
+
+const announcedEvent = z.string().superRefine((name, ctx) => {
+  const problem = eventNameProblem(name);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/**
+ * How lock changes are announced on the channel (see core/lock-announcement.ts): the event of
+ * each change (one left out is not announced) and a template of the data, whose `{name}`,
+ * `{state}`, `{userId}`, `{info}`, `{expiresAt}`, `{expiresAtLocal}`, `{reason}` and
+ * `{last.FIELD}` are filled in.
+ */
+const lockAnnouncement = z.strictObject({
+  events: z.strictObject({ acquired: announcedEvent.optional(), refreshed: announcedEvent.optional(), released: announcedEvent.optional() }),
+  data: z
+    .unknown()
+    .superRefine((template, ctx) => {
+      const unknown = unknownPlaceholders(template);
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', message: `unknown placeholder(s) ${unknown.map((n) => `{${n}}`).join(', ')}: use ${LOCK_PLACEHOLDERS.map((n) => `{${n}}`).join(', ')} or {last.FIELD}` });
+      }
+    })
+    .optional(),
+});
 
 export const channelRule = z.strictObject({
   /** `operators`, `city:*` (any rest), `order:{id}` (one segment without ':'), `operator:{userId}` (the owner). */
@@ -40,8 +65,9 @@ export const channelRule = z.strictObject({
   /**
    * Soft locks on this channel (`lock` / `unlock` requests): held while the holder's connection
    * lives (refreshed every third of `ttl`), released when it leaves or after `ttl` without refresh.
+   * `announce` sets how changes are published; default `lock:acquired` and `lock:released`.
    */
-  locks: z.strictObject({ ttl: duration.default(120_000) }).optional(),
+  locks: z.strictObject({ ttl: duration.default(120_000), announce: lockAnnouncement.optional() }).optional(),
 });
 export type ChannelRuleConfig = z.infer<typeof channelRule>;
 
@@ -56,6 +82,16 @@ export const route = z.strictObject({
   maxConnections: z.number().int().min(0).default(50),
   /** Send app-level `{"type":"ping"}` frames on this route. Off by default for `data` routes. */
   appPing: z.boolean().optional(),
+  /**
+   * Pings in a row left unanswered (nothing from the client within `heartbeat.timeout` of each)
+   * that end a connection of this route with 4010. Default 1: closed after one unanswered ping.
+   */
+  missedPings: z
+    .number({ error: 'expected a whole number of pings, 1 to 10' })
+    .int('expected a whole number of pings, 1 to 10')
+    .min(1, 'at least 1: the connection ends after that many unanswered pings in a row')
+    .max(10, 'at most 10: more would keep a dead connection for minutes')
+    .optional(),
   /**
    * The token must come with the upgrade (`?token=` or `Authorization: Bearer`); without one the
    * connection closes with 4001 at once. Default: on for `data` routes, whose clients send no

@@ -221,6 +221,10 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     return this.engine.locks.release(key, connectionId);
   }
 
+  lockState(key: string) {
+    return this.engine.locks.get(key);
+  }
+
   verify(token: string): Promise<Identity> {
     return this.handshake.verify(token);
   }

@@ -10,7 +10,7 @@ import {
 } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
-import { channelKey, type ChannelKey, type HistoryPage, type HistoryQuery, type PresenceEntry } from '../engine.js';
+import { channelKey, type ChannelKey, type PresenceEntry } from '../engine.js';
 import { DISCONNECTS, HeraldError, badRequest, forbidden, limitExceeded, toHeraldError, unavailable } from './errors.js';
 import type { DenialReason } from './events.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
@@ -45,8 +45,6 @@ export interface SessionHost extends LockHost {
   /** Registers a subscription with the hub; resolves once its channel is live on this node. */
   attach(sub: Subscription): Promise<void>;
   detach(sub: Subscription): void;
-  /** A channel's stored history (entries that cannot be read are left out and listed). */
-  history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage>;
   /** History as a client may read it: its audience and the rule's `eventRoles` applied. */
   channelHistory(tenant: string, identity: Identity, channel: string, query: { limit?: number; since?: RecoverySince }, rule: ResolvedRule): Promise<HistoryReply>;
 
@@ -266,12 +264,11 @@ export class Session implements Subscriber {
   async lock(channel: string, name: string): Promise<LockAnswer> {
     const rule = this.readableRule(channel);
     if (!rule.rule.locks) throw badRequest(`locks are not enabled on ${channel}`, 'channel');
-    return this.locks.lock(channel, name, rule.rule.locks.ttl);
+    return this.locks.lock(channel, name, rule.rule.locks);
   }
 
   async unlock(channel: string, name: string): Promise<{ released: boolean }> {
-    this.readableRule(channel);
-    return this.locks.unlock(channel, name);
+    return this.locks.unlock(channel, name, this.readableRule(channel).rule.locks);
   }
 
   /** Replaces the token; the user and tenant must stay the same. */

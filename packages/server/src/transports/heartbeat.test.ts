@@ -56,6 +56,38 @@ describe('Heartbeat', () => {
     client.close();
   });
 
+  it("closes a route's connection only after its missedPings unanswered pings in a row", async () => {
+    const route = (missedPings?: number) => ({ path: `/stream${missedPings ?? ''}`, channel: 'tasks', format: 'data' as const, ...(missedPings ? { missedPings } : {}) });
+    await using herald = await startHerald({ heartbeat: { interval: 300, timeout: 100 }, routes: [route(), route(3)] });
+    const token = await herald.token({ sub: 'u1' });
+    const silent = async (path: string) => {
+      const client = new TestClient(`${herald.wsUrl}${path}?token=${token}`, { autoPong: false });
+      let pings = 0;
+      client.ws.on('ping', () => (pings += 1));
+      await client.opened();
+      const { code } = await within(client.closed, 5000);
+      return { code, pings };
+    };
+    const [one, three] = await Promise.all([silent('/stream'), silent('/stream3')]);
+    assert.deepEqual(one, { code: CloseCode.HeartbeatTimeout, pings: 1 });
+    assert.deepEqual(three, { code: CloseCode.HeartbeatTimeout, pings: 3 });
+  });
+
+  it('forgives a missed ping once the client answers again', async () => {
+    await using herald = await startHerald({ heartbeat: { interval: 300, timeout: 100 }, routes: [{ path: '/stream', channel: 'tasks', format: 'data', missedPings: 2 }] });
+    const client = new TestClient(`${herald.wsUrl}/stream?token=${await herald.token({ sub: 'u1' })}`, { autoPong: false });
+    let pings = 0;
+    // Each ping is answered after its timeout but before the next ping: each is missed, never two in a row.
+    client.ws.on('ping', () => {
+      pings += 1;
+      setTimeout(() => client.send({ type: 'pong' }), 180);
+    });
+    await client.opened();
+    await waitFor(() => pings >= 6, 'six pings', 5000);
+    assert.equal(client.ws.readyState, client.ws.OPEN);
+    client.close();
+  });
+
   it('closes a connection that never authenticates and answers no ping', async () => {
     await using herald = await startHerald({ ...HEARTBEAT, auth: { connectTimeout: 10_000 } });
     const client = new TestClient(`${herald.wsUrl}/ws`, { autoPong: false });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { startHerald } from '../testing/herald-fixture.js';
-import { connectClient } from '../testing/ws-client.js';
+import { connectClient, TestClient } from '../testing/ws-client.js';
 
 const LOCKS = {
   channels: {
@@ -54,6 +54,38 @@ describe('WebSocketTransport locks', () => {
     assert.equal(released.data.reason, 'disconnected');
     assert.equal((await bob.request({ type: 'lock', channel: 'doc:2', name: 'body' })).result.acquired, true);
     bob.close();
+  });
+
+  it("announces take, refresh and release in the rule's shape, on a data route too", async () => {
+    const announce = {
+      events: { acquired: 'LOCK_REFRESHED', refreshed: 'LOCK_REFRESHED', released: 'LOCK_REFRESHED' },
+      data: { event_type: 'LOCK_REFRESHED', entity_id: '{name}', revision: '{last.revision}', payload: { state: '{state}', user_id: '{userId}', reason: '{reason}' } },
+    };
+    await using herald = await startHerald({
+      channels: { rules: [{ pattern: 'tasks', subscribe: 'all', history: { size: 100, ttl: '5m' }, locks: { ttl: '900ms', announce } }] },
+      routes: [{ path: '/stream', channel: 'tasks', format: 'data', resume: { frame: 'HELLO', field: 'revision' } }],
+    });
+    assert.equal((await herald.api('POST', '/api/v1/publish', { channel: 'tasks', event: 'TASK_UPDATED', data: { event_type: 'TASK_UPDATED', entity_id: 'task-1', revision: 7, payload: {} } })).status, 200);
+    const stream = async (sub: string) => {
+      const client = new TestClient(`${herald.wsUrl}/stream?token=${await herald.token({ sub })}`);
+      await client.opened();
+      client.send({ type: 'HELLO', revision: 7 });
+      return client;
+    };
+    const anna = await stream('anna');
+    const boris = await stream('boris');
+    await new Promise((r) => setTimeout(r, 100));
+    anna.send({ type: 'lock', id: 1, channel: 'tasks', name: 'task-1' });
+    assert.equal((await anna.next((f) => f.type === 'reply' && f.id === 1)).result.acquired, true);
+    const message = (state: string) => (f: Record<string, any>) => f.event_type === 'LOCK_REFRESHED' && f.payload.state === state;
+    assert.deepEqual(await boris.next(message('acquired')), { event_type: 'LOCK_REFRESHED', entity_id: 'task-1', revision: 7, payload: { state: 'acquired', user_id: 'anna' } });
+    // Refreshed every third of the TTL while the holder's connection lives.
+    assert.deepEqual(await boris.next(message('refreshed'), 3000), { event_type: 'LOCK_REFRESHED', entity_id: 'task-1', revision: 7, payload: { state: 'refreshed', user_id: 'anna' } });
+    boris.send({ type: 'lock', id: 2, channel: 'tasks', name: 'task-1' });
+    assert.equal((await boris.next((f) => f.type === 'reply' && f.id === 2)).result.acquired, false, 'exclusive');
+    anna.ws.terminate();
+    assert.deepEqual(await boris.next(message('released'), 3000), { event_type: 'LOCK_REFRESHED', entity_id: 'task-1', revision: 7, payload: { state: 'released', user_id: 'anna', reason: 'disconnected' } });
+    boris.close();
   });
 
   it('refuses locks where the rule has none, where subscribing is forbidden, and bad names', async () => {

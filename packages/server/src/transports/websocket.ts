@@ -142,7 +142,7 @@ export class WebSocketTransport {
       path,
     });
     this.links.add(link);
-    this.heartbeat.add(link);
+    this.heartbeat.add(link, route?.route.missedPings);
     ws.on('message', (data: Buffer, isBinary) => protocol.onMessage(data, isBinary));
     ws.on('pong', () => (link.lastSeen = Date.now()));
     ws.on('error', (err) => {

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { TestClient } from '@herald/server/testing';
 import { io, type Socket } from 'socket.io-client';
 import { nextEvent, recordEvents } from '../support/socket-events.js';
 import { PROFILE_WEBHOOK, startProfile } from '../support/profile-server.js';
+import { readmeCommands, shell } from '../support/readme-commands.js';
 import { describeRequiring } from '../support/requires.js';
 import { sleep, waitFor } from '../support/wait.js';
 
@@ -41,58 +41,6 @@ describe('example publishers', () => {
     });
   }
 });
-
-/** The commands of an example README's sh blocks, one per command (`\` continuations joined). */
-function readmeCommands(profile: string): { serve: string; listen: string; tokenCommand: string; publish: string; text: string } {
-  const text = readFileSync(`${EXAMPLES}${profile}/README.md`, 'utf8');
-  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].replace(/\\\n\s*/g, '').trim());
-  const find = (what: string, test: (block: string) => boolean) => {
-    const found = blocks.filter(test);
-    assert.equal(found.length, 1, `${profile}/README.md has one sh block that ${what}: ${JSON.stringify(blocks)}`);
-    return found[0];
-  };
-  const listen = find('mints a token and listens', (b) => b.includes('herald token') && b.includes('curl'));
-  const tokenCommand = /^TOKEN=\$\((.*)\)$/m.exec(listen)?.[1];
-  assert.ok(tokenCommand, `${profile}/README.md: TOKEN=$(...) line`);
-  return {
-    serve: find('serves', (b) => b.includes('herald serve')),
-    listen,
-    tokenCommand,
-    publish: find('runs the publisher', (b) => b.includes(`examples/${profile}/publish.mjs`)),
-    text,
-  };
-}
-
-/** What the README's shell lines inherit: nothing of Herald's own variables, so the lines must set them. */
-const SHELL_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
-
-interface Shell {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-  stop(): void;
-}
-
-/** `sh -c LINE` in the repository root, in its own process group (npx and curl start children). */
-function shell(line: string): Shell {
-  const child = spawn('sh', ['-c', line], { cwd: ROOT, env: SHELL_ENV, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (c) => (output += c));
-  child.stderr!.on('data', (c) => (output += c));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  return {
-    child,
-    output: () => output,
-    exited,
-    stop: () => {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-    },
-  };
-}
 
 /** A client of the profile's own transport, connected with the README's token. */
 interface NativeClient {
