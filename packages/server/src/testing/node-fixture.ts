@@ -26,7 +26,7 @@ export interface NodeFixture {
   eventsOf<K extends LifecycleEventName>(name: K): LifecycleEvents[K][];
   token(claims: TokenClaims, ttlSeconds?: number): Promise<string>;
   /** Authenticates, admits and opens a session on a new RecordingLink, as a transport does, and lets tenant events flow. */
-  connect(claims: TokenClaims, options?: { replaces?: string; link?: RecordingLink }): Promise<Connection>;
+  connect(claims: TokenClaims, options?: { replaces?: string; link?: RecordingLink; ttlSeconds?: number }): Promise<Connection>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -67,7 +67,7 @@ export async function startNode(config: HeraldConfigInput = {}, engine: Engine =
     token: (claims, ttl = 3600) => signToken(final, claims, ttl),
     async connect(claims, options = {}) {
       const link = options.link ?? new RecordingLink();
-      const identity = await node.handshake.authenticate(await signToken(final, claims, 3600), { transport: link.transport });
+      const identity = await node.handshake.authenticate(await signToken(final, claims, options.ttlSeconds ?? 3600), { transport: link.transport });
       const replaces = options.replaces !== undefined ? { replaces: options.replaces } : {};
       await node.handshake.admit(identity, { transport: link.transport, ...replaces });
       const session = await node.handshake.open(identity, link, replaces);
