@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { EngineUnavailableError } from '../engine.js';
 import { input, RecordingHandler, runEngineSuite, uniqueKey } from '../engines/engine.case.js';
 import { MemoryCluster } from './memory-cluster.js';
-import { sleep, waitFor } from './wait.js';
+import { waitFor } from './wait.js';
 
 const OPTS = { history: { size: 100, ttlMs: 60_000, metaTtlMs: 3_600_000 } };
 
@@ -44,7 +44,7 @@ describe('MemoryCluster', () => {
       await assert.rejects(b.broker.subscribe(uniqueKey()), EngineUnavailableError);
       await a.broker.publish(key, input(key, 'during'), OPTS);
       await a.broker.publishControl({ kind: 'disconnect', tenant: 't', code: 4000, reason: 'r' });
-      await sleep(20);
+      await cluster.settled();
       assert.deepEqual(onB.publications(key).map((p) => p.event), ['before']);
       assert.equal(onB.controls.length, 0);
       // History is still readable: what was missed is there for a repair.

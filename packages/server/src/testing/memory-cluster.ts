@@ -143,6 +143,11 @@ export class MemoryCluster {
     });
   }
 
+  /** Resolves once every message and command already on the bus has been delivered (or dropped by a cut-off node). */
+  settled(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
   /** Forgets every channel's stream, as a backend restarted without its data: epochs change. */
   loseHistory(): void {
     this.state.history.clear();
