@@ -105,6 +105,20 @@ describe('Node', () => {
       await b.node.handshake.checkRoute(session.identity, { ...options, routeLimit: { route, channel: 'project:8' } });
     });
 
+    it('leaves nothing behind when a session cannot open because the engine cannot subscribe it', async () => {
+      const engine = new MemoryCluster().engine();
+      await using fx = await startNode({ ...CONFIG, limits: { connectionsPerTenant: 1 } }, engine);
+      engine.interrupt();
+      await assert.rejects(fx.connect({ sub: 'ann' }), heraldError('unavailable'));
+      assert.equal(fx.node.sessions.size, 0);
+      assert.equal(await fx.node.tenantCount('default'), 0);
+      assert.deepEqual(fx.eventsOf('connect'), []);
+      engine.resume();
+      // The tenant's one place is free, and its channel is tried at the engine again.
+      const { session } = await fx.connect({ sub: 'ann' });
+      assert.deepEqual([...fx.node.sessions.keys()], [session.id]);
+    });
+
     it('closes every connection with 1012 at shutdown and refuses new ones', async () => {
       await using fx = await startNode(CONFIG);
       const { link } = await fx.connect({ sub: 'ann' });
