@@ -72,6 +72,26 @@ describe('Hub', () => {
     });
   });
 
+  describe('joins and leaves', () => {
+    it('go to the channel’s other subscribers, never to the user who came or went, even when they arrive after the subscribe', async () => {
+      // Over the cluster's bus a join arrives after the subscribe that caused it, as across nodes.
+      const engine = new MemoryCluster().engine();
+      await using fx = await startNode({ ...CONFIG, channels: { rules: [{ pattern: 'room', subscribe: 'all', presence: true, joinLeave: true }] } }, engine);
+      const watcher = await fx.connect({ sub: 'watcher' });
+      await subscribe(watcher.session, 'room');
+      const ann = await fx.connect({ sub: 'ann' });
+      await subscribe(ann.session, 'room');
+      await waitFor(() => watcher.link.joinLeaves.length === 1, 'the join');
+      const annAgain = await fx.connect({ sub: 'ann' });
+      await subscribe(annAgain.session, 'room');
+      watcher.link.disconnect();
+      await waitFor(async () => (await fx.node.listPresence(channelKey('default', 'room'))).length === 1, 'the watcher gone');
+      await waitFor(() => ann.link.joinLeaves.length === 1, 'the leave');
+      assert.deepEqual(watcher.link.joinLeaves.map((j) => [j.kind, j.user.userId]), [['join', 'ann']]);
+      for (const c of [ann, annAgain]) assert.deepEqual(c.link.joinLeaves.map((j) => [j.kind, j.user.userId]), [['leave', 'watcher']]);
+    });
+  });
+
   describe('#attach and #detach', () => {
     it('subscribes the node at the engine on a channel’s first local subscriber and unsubscribes on its last', async () => {
       const engine = new MemoryCluster().engine();
