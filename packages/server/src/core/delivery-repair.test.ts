@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CloseCode, TENANT_CHANNEL } from '@herald/protocol';
 import type { HeraldConfigInput } from '../config/schema.js';
-import { MemoryCluster, type MemoryClusterOptions } from '../testing/memory-cluster.js';
-import { startNode, subscribe, type Connection, type NodeFixture } from '../testing/node-fixture.js';
+import type { MemoryClusterOptions } from '../testing/memory-cluster.js';
+import { startCluster, subscribe, type Connection, type NodeFixture } from '../testing/node-fixture.js';
 import { waitFor } from '../testing/wait.js';
 
 const CONFIG: HeraldConfigInput = {
@@ -21,14 +21,12 @@ const CONFIG: HeraldConfigInput = {
  * as when its pub/sub connection to Redis drops.
  */
 async function cluster(options: MemoryClusterOptions = {}) {
-  const memory = new MemoryCluster(options);
-  const engine = memory.engine();
-  const a = await startNode(CONFIG, memory.engine());
-  const b = await startNode(CONFIG, engine);
+  const started = await startCluster(CONFIG, 2, options);
+  const [a, b] = started.nodes;
   const publish = async (channel: string, ...values: number[]) => {
     for (const i of values) await a.node.publish('default', { channels: [channel], event: 'tick', data: i }, 'api');
   };
-  return { memory, a, b, engine, publish, [Symbol.asyncDispose]: async () => (await a.close(), await b.close()) };
+  return { ...started, a, b, engine: started.engines[1], publish };
 }
 
 async function subscribed(fx: NodeFixture, user: string, ...channels: string[]): Promise<Connection> {

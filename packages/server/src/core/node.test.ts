@@ -4,7 +4,7 @@ import { CloseCode, TENANT_CHANNEL } from '@herald/protocol';
 import type { HeraldConfigInput } from '../config/schema.js';
 import { RecordingHandler } from '../engines/engine.case.js';
 import { MemoryCluster } from '../testing/memory-cluster.js';
-import { heraldError, startNode, subscribe } from '../testing/node-fixture.js';
+import { heraldError, startCluster, startNode, subscribe } from '../testing/node-fixture.js';
 import { waitFor } from '../testing/wait.js';
 import { DISCONNECTS } from './errors.js';
 import type { NodeStats } from './node.js';
@@ -17,12 +17,6 @@ const CONFIG: HeraldConfigInput = {
     ],
   },
 };
-
-/** Two nodes of one in-process cluster. */
-async function twoNodes(config: HeraldConfigInput = CONFIG) {
-  const cluster = new MemoryCluster();
-  return { cluster, a: await startNode(config, cluster.engine()), b: await startNode(config, cluster.engine()) };
-}
 
 describe('Node', () => {
   describe('handshake', () => {
@@ -78,9 +72,8 @@ describe('Node', () => {
     });
 
     it('closes a user’s oldest connections past the per-user limit, on whichever node they are', async () => {
-      const { a, b } = await twoNodes({ ...CONFIG, limits: { connectionsPerUser: 2 } });
-      await using _a = a;
-      await using _b = b;
+      await using two = await startCluster({ ...CONFIG, limits: { connectionsPerUser: 2 } });
+      const [a, b] = two.nodes;
       const oldest = await a.connect({ sub: 'ann' });
       const middle = await b.connect({ sub: 'ann' });
       const other = await a.connect({ sub: 'bob' });
@@ -92,9 +85,8 @@ describe('Node', () => {
     });
 
     it('refuses a route at its maxConnections, counted across nodes where its channel keeps presence', async () => {
-      const { a, b } = await twoNodes({ ...CONFIG, routes: [{ path: '/ws/projects/{id}', channel: 'project:{id}', maxConnections: 1 }] });
-      await using _a = a;
-      await using _b = b;
+      await using two = await startCluster({ ...CONFIG, routes: [{ path: '/ws/projects/{id}', channel: 'project:{id}', maxConnections: 1 }] });
+      const [a, b] = two.nodes;
       const first = await a.connect({ sub: 'ann' });
       await subscribe(first.session, 'project:7');
       const route = b.config.routes[0];
@@ -181,9 +173,8 @@ describe('Node', () => {
 
   describe('#disconnect', () => {
     it('closes a user’s connections on every node with the code given', async () => {
-      const { a, b } = await twoNodes();
-      await using _a = a;
-      await using _b = b;
+      await using two = await startCluster(CONFIG);
+      const [a, b] = two.nodes;
       const onA = await a.connect({ sub: 'ann' });
       const onB = await b.connect({ sub: 'ann' });
       const bob = await b.connect({ sub: 'bob' });
@@ -197,9 +188,8 @@ describe('Node', () => {
 
   describe('across nodes', () => {
     it('delivers a publication made on one node to the subscribers on the other, in order', async () => {
-      const { a, b } = await twoNodes();
-      await using _a = a;
-      await using _b = b;
+      await using two = await startCluster(CONFIG);
+      const [a, b] = two.nodes;
       const onA = await a.connect({ sub: 'ann' });
       const onB = await b.connect({ sub: 'bob' });
       const idle = await b.connect({ sub: 'cid' });
@@ -213,9 +203,8 @@ describe('Node', () => {
     });
 
     it('answers stats with every node’s figures', async () => {
-      const { a, b } = await twoNodes();
-      await using _a = a;
-      await using _b = b;
+      await using two = await startCluster(CONFIG);
+      const [a, b] = two.nodes;
       await a.connect({ sub: 'ann' });
       const bob = await b.connect({ sub: 'bob' });
       await subscribe(bob.session, 'news');
@@ -230,11 +219,10 @@ describe('Node', () => {
     });
 
     it('gives up on a node that does not answer after the timeout, saying the answers are incomplete', async () => {
-      const { cluster, a, b } = await twoNodes();
-      await using _a = a;
-      await using _b = b;
+      await using two = await startCluster(CONFIG);
+      const [a, b] = two.nodes;
       // A node on the bus that never answers (hung, or not a Herald node).
-      const silent = cluster.engine();
+      const silent = two.memory.engine();
       await silent.start(new RecordingHandler());
       try {
         const started = Date.now();

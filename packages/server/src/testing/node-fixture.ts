@@ -10,6 +10,7 @@ import type { SubscribeResult } from '@herald/protocol';
 import type { Engine } from '../engine.js';
 import { createMemoryEngine } from '../engines/memory.js';
 import { testConfig } from './herald-fixture.js';
+import { MemoryCluster, type MemoryClusterOptions } from './memory-cluster.js';
 import { RecordingLink } from './recording-link.js';
 
 export interface Connection {
@@ -92,5 +93,27 @@ export function heraldError(kind: ErrorKindName): (err: unknown) => boolean {
   return (err) => {
     if (err instanceof HeraldError && err.kind === ERRORS[kind]) return true;
     throw new Error(`expected a ${kind} HeraldError, got ${err instanceof HeraldError ? `${err.code}: ${err.message}` : String(err)}`);
+  };
+}
+
+/**
+ * `count` nodes in process, each on its own engine of one MemoryCluster, closed together.
+ *
+ * @example
+ * await using cluster = await startCluster(config);
+ * const [a, b] = cluster.nodes;
+ */
+export async function startCluster(config: HeraldConfigInput = {}, count = 2, options: MemoryClusterOptions = {}) {
+  const memory = new MemoryCluster(options);
+  const engines = Array.from({ length: count }, () => memory.engine());
+  const nodes: NodeFixture[] = [];
+  for (const engine of engines) nodes.push(await startNode(config, engine));
+  return {
+    memory,
+    engines,
+    nodes,
+    async [Symbol.asyncDispose]() {
+      for (const n of nodes) await n.close();
+    },
   };
 }
