@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CloseCode, TENANT_CHANNEL } from '@herald/protocol';
 import type { HeraldConfigInput } from '../config/schema.js';
-import type { MemoryClusterOptions } from '../testing/memory-cluster.js';
 import { startCluster, subscribe, type Connection, type NodeFixture } from '../testing/node-fixture.js';
 import { waitFor } from '../testing/wait.js';
 
@@ -20,8 +19,8 @@ const CONFIG: HeraldConfigInput = {
  * Node `a` publishes; node `b` has the subscribers and is the one whose delivery is interrupted,
  * as when its pub/sub connection to Redis drops.
  */
-async function cluster(options: MemoryClusterOptions = {}) {
-  const started = await startCluster(CONFIG, 2, options);
+async function cluster() {
+  const started = await startCluster(CONFIG);
   const [a, b] = started.nodes;
   const publish = async (channel: string, ...values: number[]) => {
     for (const i of values) await a.node.publish('default', { channels: [channel], event: 'tick', data: i }, 'api');
@@ -39,8 +38,7 @@ const received = (c: Connection, channel: string, n: number) => waitFor(() => c.
 
 describe('DeliveryRepair', () => {
   it('sends what was missed during an interruption after the resume, in order and once, and keeps the connections', async () => {
-    // History reads take a while, so that live publications arrive during the repair and are held.
-    await using c = await cluster({ historyDelayMs: 50 });
+    await using c = await cluster();
     const early = await subscribed(c.b, 'ann', 'feed');
     await c.publish('feed', 1, 2);
     const late = await subscribed(c.b, 'bob', 'feed');
@@ -53,8 +51,13 @@ describe('DeliveryRepair', () => {
     await c.memory.settled();
     assert.deepEqual(early.link.data('feed'), [1, 2, 3], 'nothing arrives while interrupted');
 
+    // The repair's history read is slow: live publications arrive before it and wait for it.
+    const release = c.memory.holdHistory();
     c.engine.resume();
     await c.publish('feed', 7, 8);
+    await c.memory.settled();
+    assert.deepEqual(early.link.data('feed'), [1, 2, 3], 'live publications wait for the repair');
+    release();
     await received(early, 'feed', 8);
     await received(late, 'feed', 6);
     await c.publish('feed', 9);
@@ -66,14 +69,16 @@ describe('DeliveryRepair', () => {
   });
 
   it('keeps holding when the engine is interrupted again during a repair, and repairs all at the next resume', async () => {
-    await using c = await cluster({ historyDelayMs: 50 });
+    await using c = await cluster();
     const sub = await subscribed(c.b, 'ann', 'feed');
     await c.publish('feed', 1);
     await received(sub, 'feed', 1);
     c.engine.interrupt();
     await c.publish('feed', 2);
+    const release = c.memory.holdHistory();
     c.engine.resume();
     c.engine.interrupt();
+    release();
     // The first repair reads 2 and ends while delivery is down again: 3 is missed after it.
     await received(sub, 'feed', 2);
     await c.publish('feed', 3);
@@ -157,13 +162,14 @@ describe('DeliveryRepair', () => {
   });
 
   it('sends a channel’s subscribers to resync when more than 10,000 publications arrive while it waits for its repair', async () => {
-    await using c = await cluster({ historyDelayMs: 1000 });
+    await using c = await cluster();
     const sub = await subscribed(c.b, 'ann', 'feed');
     c.engine.interrupt();
+    const release = c.memory.holdHistory();
     c.engine.resume();
-    const published = Array.from({ length: 10_001 }, (_, i) => i + 1);
-    await c.publish('feed', ...published);
+    await c.publish('feed', ...Array.from({ length: 10_001 }, (_, i) => i + 1));
     await waitFor(() => sub.link.closedWith, 'the resync');
+    release();
     assert.equal(sub.link.closedWith?.code, CloseCode.ServiceRestart);
     assert.match(sub.link.closedWith!.reason, /\(too many publications while delivery was repaired\)/);
   });

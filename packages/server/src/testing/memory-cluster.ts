@@ -1,12 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { EngineUnavailableError, type ChannelKey, type ChannelMessage, type ControlCommand, type Engine, type EngineHandler, type HistoryPage, type HistoryQuery } from '../engine.js';
 import { MemoryBroker, MemoryState, memoryEngine, type MemoryEngineOptions, type MemoryNode } from '../engines/memory.js';
-
-export interface MemoryClusterOptions extends MemoryEngineOptions {
-  /** How long every history read takes, in ms, as it does across a network (live messages may overtake it). Default 0. */
-  historyDelayMs?: number;
-}
 
 /** One node's engine in a MemoryCluster, which a test can cut off the bus and bring back. */
 export interface MemoryClusterEngine extends Engine {
@@ -97,14 +91,14 @@ class BusNode implements MemoryNode {
   }
 }
 
-/** See Broker; history reads answer after the cluster's delay. */
+/** See Broker; history reads wait while the cluster holds them (see MemoryCluster.holdHistory). */
 class ClusterBroker extends MemoryBroker {
-  constructor(state: MemoryState, node: MemoryNode, private readonly historyDelayMs: number) {
+  constructor(state: MemoryState, node: MemoryNode, private readonly held: () => Promise<void> | undefined) {
     super(state, node);
   }
 
   override async history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage> {
-    if (this.historyDelayMs > 0) await sleep(this.historyDelayMs);
+    await this.held();
     return super.history(key, query);
   }
 }
@@ -125,8 +119,9 @@ export class MemoryCluster {
   private readonly state: MemoryState;
   private readonly bus = new EventEmitter<BusEvents>();
   private readonly nodes = new Set<BusNode>();
+  private historyHeld: Promise<void> | undefined;
 
-  constructor(private readonly options: MemoryClusterOptions = {}) {
+  constructor(private readonly options: MemoryEngineOptions = {}) {
     this.state = new MemoryState(options);
     this.bus.setMaxListeners(0);
   }
@@ -134,7 +129,7 @@ export class MemoryCluster {
   /** A new node's engine, not yet started. */
   engine(): MemoryClusterEngine {
     const node = new BusNode(this.bus, this.nodes);
-    const broker = new ClusterBroker(this.state, node, this.options.historyDelayMs ?? 0);
+    const broker = new ClusterBroker(this.state, node, () => this.historyHeld);
     const engine = memoryEngine(this.state, node, { name: 'memory-cluster', broker, ...(this.options.sweepIntervalMs ? { sweepIntervalMs: this.options.sweepIntervalMs } : {}) });
     return Object.assign(engine, {
       interrupt: () => node.interrupt(),
@@ -146,6 +141,20 @@ export class MemoryCluster {
   /** Resolves once every message and command already on the bus has been delivered (or dropped by a cut-off node). */
   settled(): Promise<void> {
     return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /**
+   * Holds every history read until the returned function is called, as a slow backend would:
+   * live messages overtake the reads meanwhile (e.g. those of a delivery repair).
+   */
+  holdHistory(): () => void {
+    if (this.historyHeld) throw new Error('history reads are held already');
+    let release!: () => void;
+    this.historyHeld = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.historyHeld = undefined;
+      release();
+    };
   }
 
   /** Forgets every channel's stream, as a backend restarted without its data: epochs change. */

@@ -8,9 +8,9 @@ import type { Session } from '../core/session.js';
 import type { ResumeFrom } from '../core/recovery.js';
 import type { SubscribeResult } from '@herald/protocol';
 import type { Engine } from '../engine.js';
-import { createMemoryEngine } from '../engines/memory.js';
+import { createMemoryEngine, type MemoryEngineOptions } from '../engines/memory.js';
 import { testConfig } from './herald-fixture.js';
-import { MemoryCluster, type MemoryClusterOptions } from './memory-cluster.js';
+import { MemoryCluster } from './memory-cluster.js';
 import { RecordingLink } from './recording-link.js';
 
 export interface Connection {
@@ -103,7 +103,7 @@ export function heraldError(kind: ErrorKindName): (err: unknown) => boolean {
  * await using cluster = await startCluster(config);
  * const [a, b] = cluster.nodes;
  */
-export async function startCluster(config: HeraldConfigInput = {}, count = 2, options: MemoryClusterOptions = {}) {
+export async function startCluster(config: HeraldConfigInput = {}, count = 2, options: MemoryEngineOptions = {}) {
   const memory = new MemoryCluster(options);
   const engines = Array.from({ length: count }, () => memory.engine());
   const nodes: NodeFixture[] = [];
