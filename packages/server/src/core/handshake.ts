@@ -115,20 +115,23 @@ export class Handshake {
       const session = node.createSession(identity, link, options);
       const entry: ConnectionEntry = { connectionId: session.id, userId: identity.userId, connectedAt: session.connectedAt, announce: userEventData(identity) };
       const userConnections = await node.register(identity.tenant, entry);
-      const predecessor = options.replaces !== undefined && userConnections.some((c) => c.connectionId === options.replaces) ? options.replaces : undefined;
-      // Without its predecessor there, the slot must really be free (it may have left meanwhile).
-      if (full && predecessor === undefined && (await node.tenantCount(identity.tenant)) > tenantLimit) {
+      try {
+        const predecessor = options.replaces !== undefined && userConnections.some((c) => c.connectionId === options.replaces) ? options.replaces : undefined;
+        // Without its predecessor there, the slot must really be free (it may have left meanwhile).
+        if (full && predecessor === undefined && (await node.tenantCount(identity.tenant)) > tenantLimit) throw this.tenantFull(identity, where);
+        if (predecessor !== undefined) node.evict(identity.tenant, predecessor, DISCONNECTS.replaced.close, DISCONNECTS.replaced.reason, identity.userId);
+        // The replaced connection is on its way out: it counts neither against the user's limit nor as their presence.
+        const current = predecessor === undefined ? userConnections : userConnections.filter((c) => c.connectionId !== predecessor);
+        if (limits.connectionsPerUser > 0 && current.length > limits.connectionsPerUser) {
+          const reason = `more than ${limits.connectionsPerUser} connections for this user; the oldest was closed`;
+          for (const victim of current.slice(0, current.length - limits.connectionsPerUser)) node.evict(identity.tenant, victim.connectionId, DISCONNECTS.replaced.close, reason);
+        }
+        await node.admitted(session, current.length === 1 && predecessor === undefined);
+      } catch (err) {
+        // Not opened after all: its place in the registry goes back, or it would count against the limits for good.
         await node.unregister(identity.tenant, entry).catch(() => undefined);
-        throw this.tenantFull(identity, where);
+        throw err;
       }
-      if (predecessor !== undefined) node.evict(identity.tenant, predecessor, DISCONNECTS.replaced.close, DISCONNECTS.replaced.reason, identity.userId);
-      // The replaced connection is on its way out: it counts neither against the user's limit nor as their presence.
-      const current = predecessor === undefined ? userConnections : userConnections.filter((c) => c.connectionId !== predecessor);
-      if (limits.connectionsPerUser > 0 && current.length > limits.connectionsPerUser) {
-        const reason = `more than ${limits.connectionsPerUser} connections for this user; the oldest was closed`;
-        for (const victim of current.slice(0, current.length - limits.connectionsPerUser)) node.evict(identity.tenant, victim.connectionId, DISCONNECTS.replaced.close, reason);
-      }
-      await node.admitted(session, current.length === 1 && predecessor === undefined);
       return session;
     } catch (err) {
       throw toHeraldError(err, node.logger, 'session', { unavailable: 'service unavailable, reconnect' });

@@ -273,15 +273,22 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
 
   async admitted(session: Session, firstOfUser: boolean): Promise<void> {
     this.sessions.set(session.id, session);
-    this.events.emit('connect', { ...session.ref(), ...(session.options.route ? { route: session.options.route } : {}) });
     // The tenant-wide channel carries only user:online / user:offline: no subscription without them.
     if (this.config.presence.userEvents) {
       const tenantSub = new Subscription(session, TENANT_CHANNEL, channelKey(session.tenant, TENANT_CHANNEL), TENANT_RULE, false, true);
       session.tenantSubscription = tenantSub;
-      // Held until the transport has told the client it is connected (Session.ready).
-      await this.hub.attach(tenantSub);
-      if (firstOfUser) void this.announceUser(session, 'user:online');
+      try {
+        // Held until the transport has told the client it is connected (Session.ready).
+        await this.hub.attach(tenantSub);
+      } catch (err) {
+        // Not admitted (the engine could not subscribe the channel): the transport never gets this session to close.
+        this.sessions.delete(session.id);
+        this.hub.detach(tenantSub);
+        throw err;
+      }
     }
+    this.events.emit('connect', { ...session.ref(), ...(session.options.route ? { route: session.options.route } : {}) });
+    if (this.config.presence.userEvents && firstOfUser) void this.announceUser(session, 'user:online');
   }
 
   /* ---------- EngineHandler ---------- */

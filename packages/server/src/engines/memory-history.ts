@@ -72,6 +72,11 @@ export class MemoryHistory {
     return this.streams.size;
   }
 
+  /** Forgets every stream, as a backend restarted without its data: the next read or publish starts a new epoch. */
+  clear(): void {
+    this.streams.clear();
+  }
+
   private stream(key: ChannelKey): Stream {
     let stream = this.streams.get(key);
     const now = this.now();

@@ -2,6 +2,7 @@ import type { PresenceUser } from '@herald/protocol';
 import type {
   Broker,
   ChannelKey,
+  ChannelMessage,
   ControlCommand,
   Engine,
   EngineHandler,
@@ -27,30 +28,74 @@ export interface MemoryEngineOptions {
   sweepIntervalMs?: number;
 }
 
-/**
- * See Broker. One process: subscribe is a no-op (every key is "subscribed", the hub filters by
- * its own subscribers) and publish calls the handler directly, synchronously.
- */
-class MemoryBroker implements Broker {
-  handler: EngineHandler | undefined;
+/** Everything a memory backend keeps: one process's, or the one an in-process cluster's nodes share (testing/memory-cluster.ts). */
+export class MemoryState {
+  readonly history: MemoryHistory;
+  readonly idempotency: ExpiringMap<StoredPublication>;
+  readonly reservedIds: ExpiringMap<string>;
+  readonly resumeRecords: ExpiringMap<string>;
+  readonly locks = new MemoryLocks();
+  readonly presence = new MemoryPresence();
+  readonly connections = new MemoryConnections();
 
+  constructor(options: MemoryEngineOptions = {}) {
+    const maxKeys = options.maxIdempotencyKeys ?? 100_000;
+    this.history = new MemoryHistory(options.defaultMetaTtlMs ?? 24 * 3600_000);
+    this.idempotency = new ExpiringMap<StoredPublication>(maxKeys);
+    this.reservedIds = new ExpiringMap<string>(maxKeys);
+    this.resumeRecords = new ExpiringMap<string>(maxKeys);
+  }
+
+  sweep(): void {
+    this.history.sweep();
+    this.idempotency.sweep();
+    this.reservedIds.sweep();
+    this.resumeRecords.sweep();
+    this.locks.sweep();
+  }
+}
+
+/**
+ * How a memory broker reaches the nodes: in one process, straight to its own handler; in an
+ * in-process cluster, over a bus to every node (testing/memory-cluster.ts). See Broker for the
+ * guarantees each method keeps.
+ */
+export interface MemoryNode {
+  start(handler: EngineHandler): void;
+  close(): void;
+  isReady(): boolean;
+  subscribe(key: ChannelKey): Promise<void>;
+  unsubscribe(key: ChannelKey): Promise<void>;
+  /** Delivers a key's message to every node subscribed to it, in call order per key. */
+  deliver(message: ChannelMessage): void;
+  /** Delivers a command to every node, this one included. */
+  control(command: ControlCommand): void;
+  nodeCount(): number;
+}
+
+/** See Broker. Stores in the memory state; reaches nodes through its MemoryNode. */
+export class MemoryBroker implements Broker {
   constructor(
-    private readonly history_: MemoryHistory,
-    private readonly idempotency: ExpiringMap<StoredPublication>,
-    private readonly reservedIds: ExpiringMap<string>,
+    private readonly state: MemoryState,
+    private readonly node: MemoryNode,
   ) {}
 
-  async subscribe(_key: ChannelKey): Promise<void> {}
-  async unsubscribe(_key: ChannelKey): Promise<void> {}
+  subscribe(key: ChannelKey): Promise<void> {
+    return this.node.subscribe(key);
+  }
+
+  unsubscribe(key: ChannelKey): Promise<void> {
+    return this.node.unsubscribe(key);
+  }
 
   async publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult> {
     assertStorable(input.data);
     const idemKey = options.idempotency ? `${key}\u0000${options.idempotency.key}` : undefined;
     if (idemKey) {
-      const first = this.idempotency.get(idemKey);
+      const first = this.state.idempotency.get(idemKey);
       if (first) return { publication: first, duplicate: true };
     }
-    const publication = this.history_.append(
+    const publication = this.state.history.append(
       key,
       (offset, epoch) => ({
         id: input.id,
@@ -65,35 +110,96 @@ class MemoryBroker implements Broker {
       }),
       options.history,
     );
-    if (idemKey && options.idempotency) this.idempotency.set(idemKey, publication, options.idempotency.ttlMs);
-    this.handler?.onChannelMessage({ kind: 'pub', key, publication });
+    if (idemKey && options.idempotency) this.state.idempotency.set(idemKey, publication, options.idempotency.ttlMs);
+    this.node.deliver({ kind: 'pub', key, publication });
     return { publication, duplicate: false };
   }
 
   async reserveId(tenant: string, idempotencyKey: string, id: string, ttlMs: number): Promise<string> {
     const key = `${tenant}\u0000${idempotencyKey}`;
-    const kept = this.reservedIds.get(key);
+    const kept = this.state.reservedIds.get(key);
     if (kept !== undefined) return kept;
-    this.reservedIds.set(key, id, ttlMs);
+    this.state.reservedIds.set(key, id, ttlMs);
     return id;
   }
 
   async publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void> {
-    this.handler?.onChannelMessage({ kind, key, user });
+    this.node.deliver({ kind, key, user });
   }
 
   async history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage> {
-    return this.history_.read(key, query);
+    return this.state.history.read(key, query);
   }
 
   async publishControl(command: ControlCommand): Promise<void> {
+    this.node.control(command);
+  }
+
+  async nodeCount(): Promise<number> {
+    return this.node.nodeCount();
+  }
+}
+
+/**
+ * One process: the only node. Subscribe is a no-op (every key is "subscribed", the hub filters
+ * by its own subscribers) and publish calls the handler directly, synchronously.
+ */
+class ProcessNode implements MemoryNode {
+  private handler: EngineHandler | undefined;
+
+  start(handler: EngineHandler): void {
+    this.handler = handler;
+  }
+
+  close(): void {
+    this.handler = undefined;
+  }
+
+  isReady(): boolean {
+    return this.handler !== undefined;
+  }
+
+  async subscribe(_key: ChannelKey): Promise<void> {}
+  async unsubscribe(_key: ChannelKey): Promise<void> {}
+
+  deliver(message: ChannelMessage): void {
+    this.handler?.onChannelMessage(message);
+  }
+
+  control(command: ControlCommand): void {
     this.handler?.onControl(command);
   }
 
-  /** See Broker: one process is one node. */
-  async nodeCount(): Promise<number> {
+  nodeCount(): number {
     return 1;
   }
+}
+
+/** An Engine over memory state, reaching nodes through `node`; `broker` defaults to a MemoryBroker. */
+export function memoryEngine(state: MemoryState, node: MemoryNode, options: { name?: string; sweepIntervalMs?: number; broker?: Broker } = {}): Engine {
+  let sweeper: NodeJS.Timeout | undefined;
+  return {
+    name: options.name ?? 'memory',
+    broker: options.broker ?? new MemoryBroker(state, node),
+    presence: state.presence,
+    connections: state.connections,
+    locks: state.locks,
+    resumeRecords: {
+      save: async (id, record, ttlMs) => state.resumeRecords.set(id, record, ttlMs),
+      load: async (id) => state.resumeRecords.get(id),
+      remove: async (id) => void state.resumeRecords.delete(id),
+    },
+    async start(handler) {
+      node.start(handler);
+      sweeper = setInterval(() => state.sweep(), options.sweepIntervalMs ?? 60_000);
+      sweeper.unref();
+    },
+    isReady: () => node.isReady(),
+    async close() {
+      if (sweeper) clearInterval(sweeper);
+      node.close();
+    },
+  };
 }
 
 /**
@@ -105,39 +211,5 @@ class MemoryBroker implements Broker {
  * await engine.start(node);
  */
 export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
-  const history = new MemoryHistory(options.defaultMetaTtlMs ?? 24 * 3600_000);
-  const idempotency = new ExpiringMap<StoredPublication>(options.maxIdempotencyKeys ?? 100_000);
-  const reservedIds = new ExpiringMap<string>(options.maxIdempotencyKeys ?? 100_000);
-  const broker = new MemoryBroker(history, idempotency, reservedIds);
-  const resumeRecords = new ExpiringMap<string>(options.maxIdempotencyKeys ?? 100_000);
-  const locks = new MemoryLocks();
-  let sweeper: NodeJS.Timeout | undefined;
-  return {
-    name: 'memory',
-    broker,
-    presence: new MemoryPresence(),
-    connections: new MemoryConnections(),
-    locks,
-    resumeRecords: {
-      save: async (id, record, ttlMs) => resumeRecords.set(id, record, ttlMs),
-      load: async (id) => resumeRecords.get(id),
-      remove: async (id) => void resumeRecords.delete(id),
-    },
-    async start(handler) {
-      broker.handler = handler;
-      sweeper = setInterval(() => {
-        history.sweep();
-        idempotency.sweep();
-        reservedIds.sweep();
-        resumeRecords.sweep();
-        locks.sweep();
-      }, options.sweepIntervalMs ?? 60_000);
-      sweeper.unref();
-    },
-    isReady: () => broker.handler !== undefined,
-    async close() {
-      if (sweeper) clearInterval(sweeper);
-      broker.handler = undefined;
-    },
-  };
+  return memoryEngine(new MemoryState(options), new ProcessNode(), { sweepIntervalMs: options.sweepIntervalMs });
 }

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { signToken, type TokenClaims } from '../auth/authenticator.js';
 import { parseConfig } from '../config/load.js';
-import type { HeraldConfigInput } from '../config/schema.js';
+import type { HeraldConfig, HeraldConfigInput } from '../config/schema.js';
 import type { Engine } from '../engine.js';
 import type { Logger } from '../logger.js';
 import { createHeraldServer, engineFor, type HeraldServer } from '../server.js';
@@ -27,13 +27,10 @@ export interface HeraldFixture {
 }
 
 /**
- * Starts a real Herald node on a free port for a test, with a known secret and API key.
- * `config` is merged over a permissive base (all channels allowed, history and presence on).
- *
- * @example
- * await using herald = await startHerald({ limits: { connectionsPerUser: 2 } });
+ * The configuration tests run with: `config` merged over a permissive base (the test secret and
+ * API key, all channels allowed, history and presence on, silent logs).
  */
-export async function startHerald(config: HeraldConfigInput = {}, options: { engine?: Engine; logger?: Logger } = {}): Promise<HeraldFixture> {
+export function testConfig(config: HeraldConfigInput = {}): HeraldConfig {
   const base: HeraldConfigInput = {
     server: { port: 0, host: '127.0.0.1', shutdownTimeout: 2000 },
     auth: { jwt: { secret: TEST_SECRET } },
@@ -43,8 +40,18 @@ export async function startHerald(config: HeraldConfigInput = {}, options: { eng
     },
     log: { level: 'silent' },
   };
-  const merged = deepMerge(base, config);
-  const final = parseConfig(merged, 'test');
+  return parseConfig(deepMerge(base, config), 'test');
+}
+
+/**
+ * Starts a real Herald node on a free port for a test, with a known secret and API key.
+ * `config` is merged over a permissive base (all channels allowed, history and presence on).
+ *
+ * @example
+ * await using herald = await startHerald({ limits: { connectionsPerUser: 2 } });
+ */
+export async function startHerald(config: HeraldConfigInput = {}, options: { engine?: Engine; logger?: Logger } = {}): Promise<HeraldFixture> {
+  const final = testConfig(config);
   const logger = options.logger ?? pino({ level: 'silent' });
   const engine = options.engine ?? (await engineFor(final, logger));
   const server = await createHeraldServer(final, { logger, engine });
