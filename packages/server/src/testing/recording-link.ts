@@ -12,6 +12,8 @@ export class RecordingLink implements ClientLink {
   session: Session | undefined;
   /** Every publication sent, as the hub handed it over (one object for every link). */
   readonly sent: OutboundPublication[] = [];
+  /** Channel state sent to a new subscriber (active signals), outside the stream. */
+  readonly state: OutboundPublication[] = [];
   readonly joinLeaves: { kind: 'join' | 'leave'; channel: string; user: PresenceUser }[] = [];
   closedWith: { code: number; reason: string } | undefined;
 
@@ -29,6 +31,10 @@ export class RecordingLink implements ClientLink {
 
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void {
     if (!this.closedWith) this.joinLeaves.push({ kind, channel, user });
+  }
+
+  sendState(out: OutboundPublication): void {
+    if (!this.closedWith) this.state.push(out);
   }
 
   close(code: number, reason: string): void {
