@@ -14,6 +14,7 @@ import {
   type SubscribeResult,
 } from '@herald/protocol';
 import { defaultBackoff, type Backoff } from './backoff.js';
+import { Retry } from './retry.js';
 import type { ConnectionState, ConnectionStatus } from './connection-state.js';
 import { CursorStore, RecentIds, type Cursor } from './dedup.js';
 import { Emitter } from './emitter.js';
@@ -107,7 +108,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
   readonly outbox: Outbox;
   private readonly options: HeraldClientOptions;
   private readonly WebSocketCtor: WebSocketConstructor;
-  private readonly backoff: Backoff;
+  private readonly retry: Retry;
   private readonly tokens: TokenProvider;
   /** The last connection the server confirmed; a reconnect names it (ConnectFrame.replaces). */
   private lastConnectionId: string | undefined;
@@ -119,10 +120,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
   private current: ConnectionState;
   private link: Link | undefined;
   private info: ConnectionInfo | undefined;
-  /** Reconnect attempts since the link was last up. */
-  private attempt = 0;
   private everConnected = false;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Bumped by every open and stop, so late answers from an abandoned attempt are ignored. */
   private generation = 0;
   private stopped: boolean;
@@ -134,7 +132,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
   constructor(options: HeraldClientOptions) {
     this.options = options;
     this.WebSocketCtor = resolveWebSocket(options.WebSocket);
-    this.backoff = options.backoff ?? defaultBackoff;
+    this.retry = new Retry(options.backoff ?? defaultBackoff);
     this.tokens = new TokenProvider(options.token, options.refreshBefore);
     this.recent = new RecentIds(options.dedupSize);
     this.cursors = new CursorStore(options.storage ?? defaultStorage(), options.storagePrefix);
@@ -208,8 +206,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
     if (this.closed) throw new HeraldError('closed', 'the client is closed');
     this.stopped = false;
     if (this.link || this.fetchingToken) return;
-    this.cancelRetry();
-    this.attempt = 0;
+    this.retry.reset();
     this.open();
   }
 
@@ -218,7 +215,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
     this.stopped = true;
     this.generation += 1;
     this.fetchingToken = false;
-    this.cancelRetry();
+    this.retry.cancel();
     const link = this.link;
     this.link = undefined;
     link?.close(reason);
@@ -329,7 +326,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
     this.link = undefined;
     const status = this.everConnected ? 'reconnecting' : 'connecting';
     const { reason, code } = this.current;
-    this.setState({ status, attempt: this.attempt, ...(reason !== undefined && status === 'reconnecting' ? { reason } : {}), ...(code !== undefined ? { code } : {}) });
+    this.setState({ status, attempt: this.retry.attempt, ...(reason !== undefined && status === 'reconnecting' ? { reason } : {}), ...(code !== undefined ? { code } : {}) });
     this.fetchingToken = true;
     this.tokens.get().then(
       (token) => {
@@ -371,7 +368,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
       ...(frame.expiresAt !== undefined ? { expiresAt: frame.expiresAt } : {}),
     };
     this.lastConnectionId = frame.connectionId;
-    this.attempt = 0;
+    this.retry.reset();
     this.everConnected = true;
     this.setState({ status: 'connected', attempt: 0 });
     this.events.emit('connected', this.info);
@@ -427,7 +424,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
     const code = end.code;
     const base = { reason: end.reason, ...(code !== undefined ? { code } : {}) };
     if (code !== undefined && TERMINAL_CLOSE_CODES.includes(code)) {
-      return this.setState({ status: 'failed', attempt: this.attempt, ...base });
+      return this.setState({ status: 'failed', attempt: this.retry.attempt, ...base });
     }
     if (code === CloseCode.TokenExpired && this.tokens.refreshable && wasConnected) {
       // The token ran out before a refresh landed: fetch a new one and come straight back.
@@ -435,17 +432,9 @@ export class HeraldClient<E extends EventMap = EventMap> {
       return this.open();
     }
     if (!this.networkUp()) return this.setState({ status: 'offline', attempt: 0, ...base, reason: 'the network is offline' });
-    const next = this.attempt + 1;
-    const delay = this.backoff.delay(next);
-    if (delay === undefined) {
-      return this.setState({ status: 'failed', attempt: this.attempt, ...base, reason: `gave up after ${this.attempt} attempts: ${end.reason}` });
-    }
-    this.setState({ status: this.everConnected ? 'reconnecting' : 'connecting', attempt: next, retryAt: Date.now() + delay, ...base });
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.attempt = next;
-      this.open();
-    }, delay);
+    const planned = this.retry.schedule(() => this.open());
+    if (!planned) return this.setState({ status: 'failed', attempt: this.retry.attempt, ...base, reason: `gave up after ${this.retry.attempt} attempts: ${end.reason}` });
+    this.setState({ status: this.everConnected ? 'reconnecting' : 'connecting', ...planned, ...base });
   }
 
   /** What every end of a link shares, whoever ended it. */
@@ -498,10 +487,6 @@ export class HeraldClient<E extends EventMap = EventMap> {
     }
   }
 
-  private cancelRetry(): void {
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-  }
 
   private networkUp(): boolean {
     return !(this.options.watchNetwork ?? true) || networkUp();
@@ -511,14 +496,13 @@ export class HeraldClient<E extends EventMap = EventMap> {
     if (this.stopped || this.link?.connected) return;
     const { status, code } = this.current;
     if (status === 'failed' && code !== undefined && TERMINAL_CLOSE_CODES.includes(code)) return;
-    this.cancelRetry();
-    this.attempt = 0;
+    this.retry.reset();
     this.open();
   }
 
   private networkOnOffline(): void {
     if (this.stopped || this.link?.connected) return;
-    this.cancelRetry();
+    this.retry.cancel();
     // Abandon an attempt under way: it cannot succeed, and `online` starts a fresh one.
     this.generation += 1;
     this.fetchingToken = false;

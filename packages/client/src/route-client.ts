@@ -1,5 +1,6 @@
 import { TERMINAL_CLOSE_CODES, type ReplyResults } from '@herald/protocol';
 import { defaultBackoff, type Backoff } from './backoff.js';
+import { Retry } from './retry.js';
 import type { ConnectionState } from './connection-state.js';
 import { DataLink, type DataRoute } from './data-link.js';
 import { Emitter } from './emitter.js';
@@ -70,24 +71,22 @@ export class RouteClient<R = PublishResult> {
   private readonly events = new Emitter<RouteClientEvents<R>>();
   private readonly WebSocketCtor: WebSocketConstructor;
   private readonly tokens: TokenProvider;
-  private readonly backoff: Backoff;
+  private readonly retry: Retry;
   private readonly storage: KeyValueStorage;
   private readonly sharedLink: boolean;
   private current: ConnectionState;
   private link: DataLink | undefined;
   private storageKey = '';
   private cursorValue = 0;
-  private attempt = 0;
   private everConnected = false;
   private generation = 0;
   private stopped: boolean;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private unwatchNetwork: (() => void) | undefined;
 
   constructor(private readonly options: RouteClientOptions<R>) {
     this.WebSocketCtor = resolveWebSocket(options.WebSocket);
     this.tokens = new TokenProvider(options.token);
-    this.backoff = options.backoff ?? defaultBackoff;
+    this.retry = new Retry(options.backoff ?? defaultBackoff);
     this.storage = options.storage ?? defaultStorage();
     const deliver = options.outbox?.deliver;
     this.sharedLink = !deliver;
@@ -130,7 +129,7 @@ export class RouteClient<R = PublishResult> {
   disconnect(reason = 'disconnected by the app'): void {
     this.stopped = true;
     this.generation += 1;
-    this.cancelRetry();
+    this.retry.cancel();
     this.link?.close(reason);
     this.link = undefined;
     if (this.sharedLink) this.outbox.pause();
@@ -162,14 +161,13 @@ export class RouteClient<R = PublishResult> {
   }
 
   private reopen(): void {
-    this.cancelRetry();
-    this.attempt = 0;
+    this.retry.reset();
     this.open();
   }
 
   private open(): void {
     const generation = ++this.generation;
-    this.setState({ status: this.everConnected ? 'reconnecting' : 'connecting', attempt: this.attempt });
+    this.setState({ status: this.everConnected ? 'reconnecting' : 'connecting', attempt: this.retry.attempt });
     this.tokens.get().then(
       (token) => {
         if (generation !== this.generation) return;
@@ -197,7 +195,7 @@ export class RouteClient<R = PublishResult> {
   }
 
   private linkOnOpen(): void {
-    this.attempt = 0;
+    this.retry.reset();
     this.everConnected = true;
     this.setState({ status: 'connected', attempt: 0 });
     if (this.sharedLink) this.outbox.resume();
@@ -224,21 +222,11 @@ export class RouteClient<R = PublishResult> {
     if (this.sharedLink) this.outbox.pause();
     if (this.stopped) return;
     const base = { reason: end.reason, ...(end.code !== undefined ? { code: end.code } : {}) };
-    if (end.code !== undefined && TERMINAL_CLOSE_CODES.includes(end.code)) return this.setState({ status: 'failed', attempt: this.attempt, ...base });
+    if (end.code !== undefined && TERMINAL_CLOSE_CODES.includes(end.code)) return this.setState({ status: 'failed', attempt: this.retry.attempt, ...base });
     if ((this.options.watchNetwork ?? true) && !networkUp()) return this.setState({ status: 'offline', attempt: 0, ...base, reason: 'the network is offline' });
-    const next = this.attempt + 1;
-    const delay = this.backoff.delay(next);
-    if (delay === undefined) return this.setState({ status: 'failed', attempt: this.attempt, ...base, reason: `gave up after ${this.attempt} attempts: ${end.reason}` });
-    this.setState({ status: this.everConnected ? 'reconnecting' : 'connecting', attempt: next, retryAt: Date.now() + delay, ...base });
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.attempt = next;
-      this.open();
-    }, delay);
+    const planned = this.retry.schedule(() => this.open());
+    if (!planned) return this.setState({ status: 'failed', attempt: this.retry.attempt, ...base, reason: `gave up after ${this.retry.attempt} attempts: ${end.reason}` });
+    this.setState({ status: this.everConnected ? 'reconnecting' : 'connecting', ...planned, ...base });
   }
 
-  private cancelRetry(): void {
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
-  }
 }
