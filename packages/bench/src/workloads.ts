@@ -84,7 +84,8 @@ export function workloads(options: WorkloadOptions): Workload[] {
     },
     {
       // Two nodes on Redis, publications into the first: same-node against cross-node latency at
-      // 30,000 deliveries/s (p99_ms_by_node), and one node alone at the same load as the baseline.
+      // 30,000 deliveries/s (p99_ms_by_node), one node alone at the same load as the baseline, and
+      // socket.io on two nodes with its Redis adapter as the peer.
       name: 'cross-node',
       kind: 'throughput',
       clients: 1000,
@@ -93,7 +94,7 @@ export function workloads(options: WorkloadOptions): Workload[] {
       rates: fixed(30),
       seconds: options.seconds ?? (quick ? 1.5 : 10),
       batch: 1,
-      targets: ['herald-ws', 'herald-redis-2'],
+      targets: ['herald-ws', 'herald-redis-2', 'socketio-redis-2'],
     },
     {
       // RSS grows linearly with idle connections; a quick run measures the slope over 5,000 to stay

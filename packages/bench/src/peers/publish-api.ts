@@ -10,12 +10,52 @@ interface Publication {
   data?: unknown;
 }
 
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
 function isPublication(value: unknown): value is Publication {
   const p = value as Publication;
   return typeof p === 'object' && p !== null && typeof p.channel === 'string' && typeof p.event === 'string';
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
+/**
+ * The publish API without a server around it, so that node:http and uWebSockets.js peers answer
+ * alike: `route` tells whether a method and URL are served, `answer` runs one request's body.
+ */
+export class PublishApi {
+  private offset = 0;
+
+  constructor(private readonly deliver: Deliver) {}
+
+  route(method: string, url: string): 'health' | 'publish' | 'batch' | null {
+    if (method === 'GET' && url === '/health') return 'health';
+    if (method !== 'POST') return null;
+    return url === '/publish' ? 'publish' : url === '/publish/batch' ? 'batch' : null;
+  }
+
+  answer(route: 'publish' | 'batch', raw: Buffer): Answer {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return { status: 400, body: { error: 'body is not JSON' } };
+    }
+    if (route === 'publish') {
+      if (!isPublication(body)) return { status: 400, body: { error: 'channel and event are required' } };
+      this.deliver(body.channel, body.event, body.data);
+      return { status: 200, body: { id: String(++this.offset), offset: this.offset } };
+    }
+    const list = (body as { publications?: unknown }).publications;
+    if (!Array.isArray(list) || !list.every(isPublication)) return { status: 400, body: { error: 'publications must be a list of {channel, event, data}' } };
+    for (const p of list) this.deliver(p.channel, p.event, p.data);
+    this.offset += list.length;
+    return { status: 200, body: { count: list.length, offset: this.offset } };
+  }
+}
+
+function reply(res: ServerResponse, { status, body }: Answer): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
@@ -23,30 +63,14 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 
 /** An HTTP request listener serving the publish API (and GET /health) on top of `deliver`. */
 export function publishApi(deliver: Deliver): (req: IncomingMessage, res: ServerResponse) => void {
-  let offset = 0;
+  const api = new PublishApi(deliver);
   return (req, res) => {
-    if (req.method === 'GET' && req.url === '/health') return reply(res, 200, { status: 'ok' });
-    if (req.method !== 'POST' || (req.url !== '/publish' && req.url !== '/publish/batch')) return reply(res, 404, { error: 'not found' });
+    const route = api.route(req.method ?? '', req.url ?? '');
+    if (route === 'health') return reply(res, { status: 200, body: { status: 'ok' } });
+    if (!route) return reply(res, { status: 404, body: { error: 'not found' } });
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        return reply(res, 400, { error: 'body is not JSON' });
-      }
-      if (req.url === '/publish') {
-        if (!isPublication(body)) return reply(res, 400, { error: 'channel and event are required' });
-        deliver(body.channel, body.event, body.data);
-        return reply(res, 200, { id: String(++offset), offset });
-      }
-      const list = (body as { publications?: unknown }).publications;
-      if (!Array.isArray(list) || !list.every(isPublication)) return reply(res, 400, { error: 'publications must be a list of {channel, event, data}' });
-      for (const p of list) deliver(p.channel, p.event, p.data);
-      offset += list.length;
-      reply(res, 200, { count: list.length, offset });
-    });
+    req.on('end', () => reply(res, api.answer(route, Buffer.concat(chunks))));
   };
 }
 

@@ -6,6 +6,7 @@ import { mintToken } from '../jwt.js';
 import type { ClientPlan } from '../plan.js';
 import { freePort, waitForPort } from '../ports.js';
 import { maxFiles, spawnChild, type Child } from '../processes.js';
+import { startRedis } from './redis.js';
 import { SERVER_CORE, TargetUnavailable, type RunningTarget, type StartOptions, type Target } from '../target.js';
 
 const HOST = '127.0.0.1';
@@ -159,20 +160,8 @@ export const heraldRedis: Target = {
   nodes: 2,
   description: 'Herald, 2 nodes on the Redis engine, native WebSocket',
   async start(options) {
-    const redisPort = await freePort();
-    const redis = spawnChild({
-      name: 'redis-server',
-      command: 'redis-server',
-      args: ['--port', String(redisPort), '--bind', HOST, '--save', '', '--appendonly', 'no'],
-      core: SERVER_CORE,
-    });
-    try {
-      await waitForPort(redisPort, 5000, () => redis.exited());
-    } catch (err) {
-      await redis.stop();
-      throw new TargetUnavailable(`no Redis: ${(err as Error).message}`);
-    }
-    const env = { HERALD_ENGINE: 'redis', REDIS_URL: `redis://${HOST}:${redisPort}` };
+    const { redis, url } = await startRedis(HOST);
+    const env = { HERALD_ENGINE: 'redis', REDIS_URL: url };
     const nodes: { child: Child; port: number }[] = [];
     try {
       nodes.push(await startNode('herald-redis-a', options, env));

@@ -1,6 +1,6 @@
 import type { Target } from '../target.js';
 import { heraldRedis, heraldSocketIo, heraldSse, heraldWs } from './herald.js';
-import { socketioPlain, wsReference } from './peers.js';
+import { socketioPlain, socketioRedis, uws, wsCorked, wsReference } from './peers.js';
 
 /** Every target, peers first (their rows are the baselines of the ratios). */
-export const allTargets: Target[] = [wsReference, socketioPlain, heraldWs, heraldSocketIo, heraldSse, heraldRedis];
+export const allTargets: Target[] = [wsReference, wsCorked, uws, socketioPlain, socketioRedis, heraldWs, heraldSocketIo, heraldSse, heraldRedis];
