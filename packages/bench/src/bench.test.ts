@@ -6,7 +6,10 @@ import { StepState, Tracker } from './load/tracker.js';
 import { makeData, readStamp, type Stamp } from './payload.js';
 import { setPinning, stopAll } from './processes.js';
 import { runWorkload } from './run-workload.js';
-import { socketioPlain, wsReference } from './targets/peers.js';
+import { PublishApi } from './peers/publish-api.js';
+import { addRatios, table, vsStrongest } from './report.js';
+import { emptyResult, type WorkloadResult } from './result.js';
+import { socketioPlain, uws, wsCorked, wsReference } from './targets/peers.js';
 import type { Workload } from './workloads.js';
 import { SseConnection } from './clients/sse-connection.js';
 
@@ -95,7 +98,7 @@ describe('SseConnection', () => {
 });
 
 describe('runWorkload', () => {
-  for (const target of [wsReference, socketioPlain]) {
+  for (const target of [wsReference, wsCorked, uws, socketioPlain]) {
     it(`delivers every publication to ${target.name} clients, none lost`, async () => {
       const result = await runWorkload(target, tiny, { log: () => {} });
       assert.equal(result.status, 'ok', result.note);
@@ -110,4 +113,39 @@ describe('runWorkload', () => {
       assert.ok((result.peak_rss_mb ?? 0) > 0);
     });
   }
+});
+
+describe('report', () => {
+  const row = (target: string, us: number, dps: number): WorkloadResult => ({
+    ...emptyResult(target, { name: 'fan-out', clients: 1000, rooms: 1 }),
+    server_us_per_delivery: us,
+    deliveries_per_s: dps,
+  });
+
+  it("compares each Herald row with its strongest peers that ran", () => {
+    const results = [row('ws-reference', 10, 100_000), row('ws-corked', 5, 300_000), row('uws', 4, 120_000), row('herald-ws', 12, 80_000), row('herald-sse', 12, 80_000)];
+    addRatios(results, ['ws-reference', 'ws-corked', 'uws']);
+    const herald = results[3];
+    assert.deepEqual(herald.ratios.uws, { server_us_per_delivery: 3, deliveries_per_s: 0.67 });
+    assert.equal(vsStrongest(herald), 'ws-corked µs ×2.4 d/s ×0.27; uws µs ×3 d/s ×0.67');
+    assert.equal(vsStrongest(results[4]), '-');
+    const header = table(results, ['ws-reference', 'ws-corked', 'uws']).split('\n')[0];
+    assert.match(header, /vs ws-reference +vs strongest peer +note/);
+    assert.doesNotMatch(header, /vs uws/);
+  });
+});
+
+describe('PublishApi', () => {
+  it('delivers single and batch publications and rejects malformed bodies', () => {
+    const got: string[] = [];
+    const api = new PublishApi((channel, event) => got.push(`${channel}/${event}`));
+    assert.equal(api.route('POST', '/publish/batch'), 'batch');
+    assert.equal(api.route('GET', '/publish'), null);
+    assert.deepEqual(api.answer('publish', Buffer.from('{"channel":"a","event":"e"}')), { status: 200, body: { id: '1', offset: 1 } });
+    const batch = JSON.stringify({ publications: [{ channel: 'b', event: 'e' }, { channel: 'c', event: 'e' }] });
+    assert.deepEqual(api.answer('batch', Buffer.from(batch)), { status: 200, body: { count: 2, offset: 3 } });
+    assert.equal(api.answer('publish', Buffer.from('{')).status, 400);
+    assert.equal(api.answer('batch', Buffer.from('{"publications":[{"channel":1}]}')).status, 400);
+    assert.deepEqual(got, ['a/e', 'b/e', 'c/e']);
+  });
 });

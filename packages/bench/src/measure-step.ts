@@ -4,6 +4,7 @@ import type { GroupStats, LoadGroup } from './load/group.js';
 import { coreTime, totalCpuMicros } from './proc-stats.js';
 import { pinningEnabled } from './processes.js';
 import { publishAtRate } from './publisher.js';
+import { generatorBound } from './rate-search.js';
 import type { StepResult } from './result.js';
 import { GENERATOR_CORE, SERVER_CORE, type RunningTarget } from './target.js';
 import { round } from './util.js';
@@ -56,6 +57,8 @@ export async function measureStep(running: RunningTarget, group: LoadGroup, work
     : null;
   const p99 = stats.latency.quantile(0.99) / 1000;
   const why = failures(rate, pub.achievedRate, stats, p99, pub.failedRequests, pub.firstError);
+  const generatorCpu = round(generator / wall);
+  const generatorCoreBusy = generatorCore !== null ? round(generatorCore / wall) : null;
   return {
     rate,
     achieved_rate: Math.round(pub.achievedRate),
@@ -75,11 +78,12 @@ export async function measureStep(running: RunningTarget, group: LoadGroup, work
     server_core_us_per_delivery: serverCore !== null && stats.received > 0 ? round(serverCore / stats.received, 3) : null,
     server_cpu: round(server / wall),
     server_core_busy: serverCore !== null ? round(serverCore / wall) : null,
-    generator_cpu: round(generator / wall),
-    generator_core_busy: generatorCore !== null ? round(generatorCore / wall) : null,
+    generator_cpu: generatorCpu,
+    generator_core_busy: generatorCoreBusy,
     other_load: otherLoad !== null ? round(otherLoad / wall) : null,
     publish_errors: pub.failedRequests,
     passed: why === undefined,
+    generator_bound: generatorBound({ generator_cpu: generatorCpu, generator_core_busy: generatorCoreBusy }) !== null,
     ...(why ? { why } : {}),
   };
 }

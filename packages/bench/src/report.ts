@@ -23,6 +23,16 @@ export function addRatios(results: WorkloadResult[], peers: string[]): void {
   }
 }
 
+/** The peers shown as their own columns of the table (every peer's ratios are in the JSON). */
+export const BASELINE_PEERS = ['ws-reference', 'socketio-plain'];
+
+/** Each Herald target's strongest peers: what it is measured against in the last ratio column. */
+export const STRONGEST_PEERS: Record<string, string[]> = {
+  'herald-ws': ['ws-corked', 'uws'],
+  'herald-socketio': ['socketio-plain'],
+  'herald-redis-2': ['socketio-redis-2'],
+};
+
 const fmt = (value: number | null | undefined, digits = 0): string =>
   value === null || value === undefined ? '-' : value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -36,8 +46,15 @@ function vs(row: WorkloadResult, peer: string): string {
   return parts.join(' ') || '-';
 }
 
-export function table(results: WorkloadResult[], peers: string[]): string {
-  const header = ['workload', 'target', 'clients', 'rooms', 'deliveries/s', 'lost', 'p50 ms', 'p99 ms', 'µs/delivery', 'core µs', 'RSS/conn KiB', ...peers.map((p) => `vs ${p}`), 'note'];
+/** The last ratio column: the row against each of its strongest peers that ran. */
+export function vsStrongest(row: WorkloadResult): string {
+  const parts = (STRONGEST_PEERS[row.target] ?? []).filter((p) => row.ratios[p]).map((p) => `${p} ${vs(row, p)}`);
+  return parts.join('; ') || '-';
+}
+
+export function table(results: WorkloadResult[], allPeers: string[]): string {
+  const peers = allPeers.filter((p) => BASELINE_PEERS.includes(p));
+  const header = ['workload', 'target', 'clients', 'rooms', 'deliveries/s', 'lost', 'p50 ms', 'p99 ms', 'µs/delivery', 'core µs', 'RSS/conn KiB', ...peers.map((p) => `vs ${p}`), 'vs strongest peer', 'note'];
   const rows = results.map((r) =>
     r.status === 'ok'
       ? [
@@ -53,9 +70,10 @@ export function table(results: WorkloadResult[], peers: string[]): string {
           fmt(r.server_core_us_per_delivery, 2),
           fmt(r.rss_per_conn_kb, 1),
           ...peers.map((p) => vs(r, p)),
+          vsStrongest(r),
           r.note ?? '',
         ]
-      : [r.workload, r.target, fmt(r.clients), fmt(r.rooms), ...Array<string>(7).fill('-'), ...peers.map(() => '-'), `${r.status}: ${r.note ?? ''}`],
+      : [r.workload, r.target, fmt(r.clients), fmt(r.rooms), ...Array<string>(7).fill('-'), ...peers.map(() => '-'), '-', `${r.status}: ${r.note ?? ''}`],
   );
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (i === header.length - 1 ? 0 : row[i].length))));
   const line = (cells: string[]) =>

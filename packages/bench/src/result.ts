@@ -36,6 +36,8 @@ export interface StepResult {
   other_load: number | null;
   publish_errors: number;
   passed: boolean;
+  /** The generator was near a full core: the step neither passes nor fails, and the search stops. */
+  generator_bound: boolean;
   /** Why the step did not pass. */
   why?: string;
 }
@@ -67,7 +69,10 @@ export interface WorkloadResult {
   /** The server core's busy time per delivery at that rate (includes softirq network work). */
   server_core_us_per_delivery: number | null;
   generator_cpu: number | null;
+  /** Null when the reported step was generator-bound: the figure is the generator's limit, not a pass or a fail. */
   passed: boolean | null;
+  /** The generator's CPU (cores) when the reported step was generator-bound, else null. */
+  generator_bound: number | null;
   /** (RSS after N idle connections − RSS before) / N, in KiB. */
   rss_per_conn_kb: number | null;
   connect_s: number | null;
@@ -104,6 +109,7 @@ export function emptyResult(target: string, workload: { name: string; clients: n
     server_core_us_per_delivery: null,
     generator_cpu: null,
     passed: null,
+    generator_bound: null,
     rss_per_conn_kb: null,
     connect_s: null,
     peak_rss_mb: null,

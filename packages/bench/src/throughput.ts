@@ -1,7 +1,8 @@
 // Throughput workloads: search for the highest publish rate a target sustains (zero loss,
-// p99 under the limit) and report that step.
+// p99 under the limit) and report that step, or the step where the generator became the limit.
 import type { LoadGroup } from './load/group.js';
 import { measureStep } from './measure-step.js';
+import { generatorBound, generatorBoundNote, outcome, reportedStep, searchRates } from './rate-search.js';
 import { addNote, type StepResult, type WorkloadResult } from './result.js';
 import type { RunningTarget } from './target.js';
 import type { Workload } from './workloads.js';
@@ -10,10 +11,9 @@ import type { Workload } from './workloads.js';
 const OTHER_LOAD_LIMIT = 0.3;
 
 export async function throughput(running: RunningTarget, group: LoadGroup, workload: Workload, result: WorkloadResult, log: (line: string) => void): Promise<void> {
-  const { start, max, bisections } = workload.rates;
   let stepNo = 0;
   const steps: StepResult[] = [];
-  const run = async (rate: number): Promise<boolean> => {
+  const run = async (rate: number) => {
     const step = await measureStep(running, group, workload, ++stepNo, rate, workload.seconds);
     steps.push(step);
     log(
@@ -21,40 +21,24 @@ export async function throughput(running: RunningTarget, group: LoadGroup, workl
         `${step.server_us_per_delivery ?? '-'} µs/delivery (core ${step.server_core_us_per_delivery ?? '-'}), ` +
         `server ${step.server_cpu} (core ${step.server_core_busy ?? '-'}) / generator ${step.generator_cpu} (core ${step.generator_core_busy ?? '-'})` +
         (step.other_load ? `, other ${step.other_load}` : '') +
+        (step.generator_bound ? ' — generator-bound' : '') +
         (step.why ? ` — ${step.why}` : ''),
     );
     // An overloaded server still has a backlog: let it empty before the next step.
     if (!step.passed && !(await group.settle(300, 15_000))) throw new Error(`still delivering 15 s after the ${rate}/s step`);
-    return step.passed;
+    return outcome(step);
   };
 
   // Warm-up: JIT, buffers and connections on both sides; not recorded.
-  await measureStep(running, group, workload, 0, Math.max(1, start / 2), Math.min(0.5, workload.seconds));
-  let passed: number | undefined;
-  let failed: number | undefined;
-  for (let rate = start; rate <= max; rate *= 2) {
-    if (!(await run(rate))) {
-      failed = rate;
-      break;
-    }
-    passed = rate;
-  }
-  for (let rate = start / 2, tries = 0; passed === undefined && start < max && tries < 3; rate /= 2, tries++) {
-    if (await run(Math.max(1, Math.round(rate)))) passed = Math.max(1, Math.round(rate));
-    else failed = Math.max(1, Math.round(rate));
-  }
-  for (let i = 0; i < bisections && passed !== undefined && failed !== undefined; i++) {
-    const rate = Math.round((passed + failed) / 2);
-    if (rate === passed || rate === failed) break;
-    if (await run(rate)) passed = rate;
-    else failed = rate;
-  }
+  await measureStep(running, group, workload, 0, Math.max(1, workload.rates.start / 2), Math.min(0.5, workload.seconds));
+  await searchRates(workload.rates, run);
 
-  const best = steps.find((s) => s.passed && s.rate === passed) ?? steps[0];
+  const best = reportedStep(steps);
+  const bound = best.generator_bound ? generatorBound(best) : null;
   Object.assign(result, {
     payload_bytes: workload.payloadBytes,
     publish_rate: best.rate,
-    deliveries_per_s: best.passed ? best.deliveries_per_s : 0,
+    deliveries_per_s: best.passed || bound !== null ? best.deliveries_per_s : 0,
     lost: best.lost,
     duplicates: best.duplicates,
     out_of_order: best.out_of_order,
@@ -66,13 +50,13 @@ export async function throughput(running: RunningTarget, group: LoadGroup, workl
     server_us_per_delivery: steps[0].server_us_per_delivery,
     server_core_us_per_delivery: steps[0].server_core_us_per_delivery,
     generator_cpu: best.generator_cpu,
-    passed: best.passed,
+    passed: bound !== null ? null : best.passed,
+    generator_bound: bound,
     steps,
   });
   const contended = Math.max(...steps.map((s) => s.other_load ?? 0));
   if (contended > OTHER_LOAD_LIMIT) addNote(result, `other work used up to ${contended} cores during the steps: figures skewed`);
   if (best.p99_ms_by_node) addNote(result, `p99 by node (publishing node first): ${best.p99_ms_by_node.join(' / ')} ms`);
-  if (!best.passed) addNote(result, `no rate sustained (${best.rate}/s: ${best.why})`);
-  else if (Math.max(best.generator_cpu, best.generator_core_busy ?? 0) >= 0.9) addNote(result, 'generator core near full: the figure may be its limit');
+  if (bound !== null) addNote(result, generatorBoundNote(best, bound));
+  else if (!best.passed) addNote(result, `no rate sustained (${best.rate}/s: ${best.why})`);
 }
-
