@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 const HELP = `Usage: npm run bench -- [options]
 
-  --quick              fewer and shorter steps (finishes within 2 minutes)
+  --quick              fewer and shorter steps (finishes within 4 minutes)
   --large              capacity with 50,000 idle connections instead of 10,000
   --targets A,B        only these targets (${allTargets.map((t) => t.name).join(', ')})
   --workloads A,B      only these workloads (${allWorkloads({ quick: false, large: false }).map((w) => w.name).join(', ')})
