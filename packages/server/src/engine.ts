@@ -56,6 +56,16 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
+/** One publication of a `publishMany` call. */
+export interface PublishItem {
+  key: ChannelKey;
+  input: PublishInput;
+  options: PublishOptions;
+}
+
+/** One item's outcome in `publishMany`: its result, or the error its own `publish` would have rejected with. */
+export type PublishItemResult = PublishResult | { error: Error };
+
 export interface HistoryQuery {
   /** Only publications with a greater offset. */
   afterOffset?: number;
@@ -147,6 +157,15 @@ export interface Broker {
    * is stored, with an error other than EngineUnavailableError.
    */
   publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult>;
+  /**
+   * Publishes many items as `publish` would one after another, in item order (so items of one key
+   * get increasing offsets in that order), with one round trip to the backend for the lot. Each
+   * item gets its own result: one that fails (data that cannot be stored, a refused write) gets
+   * the error `publish` would have rejected with, and the others are still stored. Resolves with
+   * one result per item, in item order. Rejects, like `publish`, when the backend did not answer:
+   * then any of the items may or may not have been stored.
+   */
+  publishMany(items: readonly PublishItem[]): Promise<PublishItemResult[]>;
   /**
    * The id a publish to several channels with this idempotency key goes out under: `id` when
    * the key is new to the tenant (it is kept for `ttlMs`), or the id an earlier call kept. A

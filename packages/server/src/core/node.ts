@@ -29,7 +29,7 @@ import { readHistory } from './history-read.js';
 import { Hub } from './hub.js';
 import { newConnectionId } from './ids.js';
 import type { ClientLink } from './outbound.js';
-import { Publishing, type HistoryReply, type PublishOutcome, type PublishRequest } from './publishing.js';
+import { Publishing, type HistoryReply, type PublishManyOutcome, type PublishOutcome, type PublishRequest, type TenantPublish } from './publishing.js';
 import { Session, type SessionHost, type SessionOptions } from './session.js';
 import type { ActiveSignal } from './signals.js';
 import { Subscription } from './subscription.js';
@@ -147,6 +147,11 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   /** See Publishing.publish. */
   publish(tenant: string, request: PublishRequest, source: 'api' | 'client'): Promise<PublishOutcome> {
     return this.publishing.publish(tenant, request, source);
+  }
+
+  /** See Publishing.publishMany. */
+  publishMany(entries: readonly TenantPublish[], source: 'api' | 'client'): Promise<PublishManyOutcome[]> {
+    return this.publishing.publishMany(entries, source);
   }
 
   /** History of a channel as the identity may see it, or (without one) as the API does. */

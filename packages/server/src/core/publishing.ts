@@ -1,10 +1,10 @@
 import { channelNameProblem, dataProblem, eventNameProblem, TENANT_CHANNEL, type Audience, type Publisher, type RecoverySince, type ReplyResults } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
-import { channelKey, type Broker, type HistoryOptions } from '../engine.js';
+import { channelKey, type Broker, type HistoryOptions, type PublishItem, type PublishItemResult } from '../engine.js';
 import type { Logger } from '../logger.js';
 import type { ChannelPolicy, ResolvedRule } from './channel-policy.js';
-import { badRequest, toHeraldError } from './errors.js';
+import { badRequest, HeraldError, toHeraldError } from './errors.js';
 import type { LifecycleBus } from './events.js';
 import { readHistory } from './history-read.js';
 import { newPublicationId } from './ids.js';
@@ -28,6 +28,15 @@ export interface PublishOutcome {
   /** True when the idempotency key was seen before and nothing was delivered again. */
   duplicate: boolean;
 }
+
+/** One publish of a `publishMany` call. */
+export interface TenantPublish {
+  tenant: string;
+  request: PublishRequest;
+}
+
+/** One publish's outcome in `publishMany`: what `publish` would have resolved or rejected with. */
+export type PublishManyOutcome = PublishOutcome | { error: HeraldError };
 
 /** A channel's history as a reader gets it: the protocol's `history` reply. */
 export type HistoryReply = ReplyResults['history'];
@@ -54,6 +63,31 @@ export class Publishing {
    * each. Resolves once every channel's publication is stored.
    */
   async publish(tenant: string, request: PublishRequest, source: 'api' | 'client'): Promise<PublishOutcome> {
+    this.check(tenant, request);
+    return this.store(tenant, request, source);
+  }
+
+  /**
+   * Publishes each entry as `publish` would, in entry order, with one engine call for all of them
+   * (see Broker.publishMany): an entry that fails gets its error, the others are still published.
+   */
+  async publishMany(entries: readonly TenantPublish[], source: 'api' | 'client'): Promise<PublishManyOutcome[]> {
+    const outcomes: (PublishManyOutcome | undefined)[] = entries.map(({ tenant, request }) => {
+      try {
+        this.check(tenant, request);
+        return undefined;
+      } catch (err) {
+        return { error: this.failure(err) };
+      }
+    });
+    const valid = entries.filter((_, i) => outcomes[i] === undefined);
+    const stored = await this.storeMany(valid, source);
+    let next = 0;
+    return outcomes.map((outcome) => outcome ?? stored[next++]);
+  }
+
+  /** Throws 400 naming the first bad field of a publish: tenant, channels, event, data. */
+  private check(tenant: string, request: PublishRequest): void {
     // Channel keys are `tenant:channel`: a tenant name with ':' could reach another tenant's channels.
     if (!TENANT_NAME.test(tenant)) throw badRequest(TENANT_NAME_RULE, 'tenant');
     if (request.channels.length === 0) throw badRequest('at least one channel is required', 'channels');
@@ -66,7 +100,6 @@ export class Publishing {
     // On the parsed value, before anything encodes it: a value too deep would overflow JSON.stringify.
     const problem = this.dataProblem(request.data);
     if (problem) throw badRequest(`data: ${problem}`, 'data');
-    return this.store(tenant, request, source);
   }
 
   /** Why `data` may not be published under `limits.maxDataDepth` and `limits.maxDataBytes`, or undefined. */
@@ -77,32 +110,63 @@ export class Publishing {
 
   /** Stores and delivers without checking names: also for the node's own `$` channels. */
   async store(tenant: string, request: PublishRequest, source: 'api' | 'client'): Promise<PublishOutcome> {
+    const [outcome] = await this.storeMany([{ tenant, request }], source);
+    if ('error' in outcome) throw outcome.error;
+    return outcome;
+  }
+
+  /** Stores every entry's publication on each of its channels with one engine call. */
+  private async storeMany(entries: readonly TenantPublish[], source: 'api' | 'client'): Promise<PublishManyOutcome[]> {
     const ts = Date.now();
-    const idempotency = request.idempotencyKey ? { key: request.idempotencyKey, ttlMs: this.config.api.idempotencyTtl } : undefined;
-    const channels = [...new Set(request.channels)];
-    let results;
+    const channelsOf = entries.map(({ request }) => [...new Set(request.channels)]);
+    // A retry of a publish that reached only some of its channels takes the id they have.
+    const ids = await Promise.all(
+      entries.map(({ tenant, request }, i) =>
+        request.idempotencyKey && channelsOf[i].length > 1
+          ? this.broker.reserveId(tenant, request.idempotencyKey, newPublicationId(), this.config.api.idempotencyTtl).catch((err: unknown) => ({ error: this.failure(err) }))
+          : newPublicationId(),
+      ),
+    );
+    const items: PublishItem[] = [];
+    entries.forEach(({ tenant, request }, i) => {
+      const id = ids[i];
+      if (typeof id !== 'string') return;
+      const idempotency = request.idempotencyKey ? { key: request.idempotencyKey, ttlMs: this.config.api.idempotencyTtl } : undefined;
+      for (const channel of channelsOf[i]) {
+        items.push({
+          key: channelKey(tenant, channel),
+          input: { id, channel, event: request.event, data: request.data, ts, ...(request.audience ? { audience: request.audience } : {}), ...(request.publisher ? { publisher: request.publisher } : {}) },
+          options: { history: this.historyOptions(channel), ...(idempotency ? { idempotency } : {}) },
+        });
+      }
+    });
+    let results: PublishItemResult[];
     try {
-      // A retry of a publish that reached only some of its channels takes the id they have.
-      const id = idempotency && channels.length > 1 ? await this.broker.reserveId(tenant, idempotency.key, newPublicationId(), idempotency.ttlMs) : newPublicationId();
-      results = await Promise.all(
-        channels.map((channel) =>
-          this.broker.publish(
-            channelKey(tenant, channel),
-            { id, channel, event: request.event, data: request.data, ts, ...(request.audience ? { audience: request.audience } : {}), ...(request.publisher ? { publisher: request.publisher } : {}) },
-            { history: this.historyOptions(channel), ...(idempotency ? { idempotency } : {}) },
-          ),
-        ),
-      );
+      results = items.length > 0 ? await this.broker.publishMany(items) : [];
     } catch (err) {
-      // Only an engine that cannot answer now is worth a retry; anything else would fail again.
-      throw toHeraldError(err, this.logger, 'publication', { unavailable: 'engine unavailable, publication not accepted' });
+      const error = this.failure(err);
+      results = items.map(() => ({ error }));
     }
-    const offsets: Record<string, number> = {};
-    for (const r of results) offsets[r.publication.channel] = r.publication.offset;
-    const duplicate = results.every((r) => r.duplicate);
-    const id = results[0].publication.id;
-    if (this.events.has('publish')) this.events.emit('publish', { source, tenant, channels, event: request.event, id, duplicate });
-    return { id, offsets, duplicate };
+    let next = 0;
+    return entries.map(({ tenant, request }, i): PublishManyOutcome => {
+      const id = ids[i];
+      if (typeof id !== 'string') return id;
+      const mine = results.slice(next, (next += channelsOf[i].length));
+      const failed = mine.find((r): r is { error: Error } => 'error' in r);
+      if (failed) return { error: this.failure(failed.error) };
+      const published = mine as Exclude<PublishItemResult, { error: Error }>[];
+      const offsets: Record<string, number> = {};
+      for (const r of published) offsets[r.publication.channel] = r.publication.offset;
+      const duplicate = published.every((r) => r.duplicate);
+      const outcomeId = published[0].publication.id;
+      if (this.events.has('publish')) this.events.emit('publish', { source, tenant, channels: channelsOf[i], event: request.event, id: outcomeId, duplicate });
+      return { id: outcomeId, offsets, duplicate };
+    });
+  }
+
+  /** Only an engine that cannot answer now is worth a retry; anything else would fail again. */
+  private failure(err: unknown): HeraldError {
+    return toHeraldError(err, this.logger, 'publication', { unavailable: 'engine unavailable, publication not accepted' });
   }
 
   /** History of a channel, as the identity may see it (audience applied); the API sees everything. */

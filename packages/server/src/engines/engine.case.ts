@@ -13,6 +13,7 @@ import {
   type EngineHandler,
   type HistoryOptions,
   type PublishInput,
+  type PublishItemResult,
   type PublishOptions,
   type StoredPublication,
 } from '../engine.js';
@@ -256,6 +257,75 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         const other = await broker.publish(b, input(b, 'e', 1, { id }), opts);
         assert.equal(other.duplicate, false);
         assert.equal(other.publication.channel, b.slice(b.indexOf(':') + 1));
+      });
+    });
+
+    describe('#publishMany', () => {
+      const g = '#publishMany';
+      const item = (key: ChannelKey, event = 'e', data: unknown = {}, options: PublishOptions = OPTS) => ({ key, input: input(key, event, data), options });
+      const stored = (r: PublishItemResult): StoredPublication => {
+        if ('error' in r) throw r.error;
+        return r.publication;
+      };
+
+      test(g, 'stores and delivers items in item order, with the offsets publishes one by one would get', async () => {
+        const a = await subscribed();
+        const b = await subscribed();
+        const { broker } = node.engine;
+        await broker.publish(a, input(a, 'before'), OPTS);
+        const results = await broker.publishMany([item(a, 'a1'), item(b, 'b1'), item(a, 'a2'), item(a, 'a3'), item(b, 'b2')]);
+        const pubs = results.map(stored);
+        assert.deepEqual(pubs.map((p) => [p.event, p.offset]), [['a1', 2], ['b1', 1], ['a2', 3], ['a3', 4], ['b2', 2]]);
+        assert.ok(results.every((r) => 'duplicate' in r && !r.duplicate));
+        // A new stream gets its own epoch, kept by later publishes; an existing one keeps its epoch.
+        const [first] = await node.handler.waitPublications(a, 1);
+        assert.equal(pubs[0].epoch, first.epoch);
+        assert.notEqual(pubs[1].epoch, pubs[0].epoch);
+        assert.equal((await broker.publish(b, input(b, 'b3'), OPTS)).publication.epoch, pubs[1].epoch);
+        assert.deepEqual((await node.handler.waitPublications(a, 4)).map((p) => p.event), ['before', 'a1', 'a2', 'a3']);
+        assert.deepEqual((await node.handler.waitPublications(b, 3)).map((p) => p.event), ['b1', 'b2', 'b3']);
+        assert.deepEqual((await broker.history(a, {})).publications.map((p) => p.event), ['before', 'a1', 'a2', 'a3']);
+      });
+
+      test(g, 'keeps item order and offsets over a batch of many items', async () => {
+        const keys = [uniqueKey(), uniqueKey(), uniqueKey()];
+        const { broker } = node.engine;
+        const n = 450;
+        const results = await broker.publishMany(Array.from({ length: n }, (_, i) => item(keys[i % 3], 'e', { i })));
+        assert.deepEqual(results.map((r) => stored(r).offset), Array.from({ length: n }, (_, i) => Math.floor(i / 3) + 1));
+        const page = await broker.history(keys[1], {});
+        assert.equal(page.offset, n / 3);
+        assert.deepEqual(page.publications.map((p) => (p.data as { i: number }).i), Array.from({ length: 100 }, (_, i) => n / 3 - 100 + i).map((k) => 3 * k + 1));
+      });
+
+      test(g, 'gives an item that cannot be stored its error and stores the others', async () => {
+        const key = await subscribed();
+        const { broker } = node.engine;
+        const cycle: unknown[] = [];
+        cycle.push(cycle);
+        const results = await broker.publishMany([item(key, 'one'), item(key, 'bad', cycle), item(key, 'two')]);
+        assert.ok('error' in results[1] && !(results[1].error instanceof EngineUnavailableError));
+        assert.deepEqual([results[0], results[2]].map((r) => stored(r).offset), [1, 2]);
+        assert.deepEqual((await node.handler.waitPublications(key, 2)).map((p) => p.event), ['one', 'two']);
+        assert.deepEqual((await broker.history(key, {})).publications.map((p) => p.event), ['one', 'two']);
+      });
+
+      test(g, 'answers a seen idempotency key with the first publication, within one call and across calls', async () => {
+        const key = await subscribed();
+        const { broker } = node.engine;
+        const opts: PublishOptions = { ...OPTS, idempotency: { key: 'batch-1', ttlMs: 60_000 } };
+        const [first, retry, other] = await broker.publishMany([item(key, 'e', 1, opts), item(key, 'e', 2, opts), item(key, 'other')]);
+        const again = await broker.publishMany([item(key, 'e', 3, opts)]);
+        assert.ok('duplicate' in first && !first.duplicate);
+        for (const r of [retry, again[0]]) {
+          assert.ok('duplicate' in r && r.duplicate);
+          assert.deepEqual(r.publication, stored(first));
+        }
+        assert.equal(stored(other).offset, 2);
+        await broker.publish(key, input(key, 'sentinel'), OPTS);
+        await node.handler.waitPublications(key, 3);
+        await sleep(50);
+        assert.deepEqual(node.handler.publications(key).map((p) => p.event), ['e', 'other', 'sentinel']);
       });
     });
 

@@ -9,6 +9,8 @@ import type {
   HistoryPage,
   HistoryQuery,
   PublishInput,
+  PublishItem,
+  PublishItemResult,
   PublishOptions,
   PublishResult,
   StoredPublication,
@@ -89,6 +91,21 @@ export class MemoryBroker implements Broker {
   }
 
   async publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult> {
+    return this.publishNow(key, input, options);
+  }
+
+  async publishMany(items: readonly PublishItem[]): Promise<PublishItemResult[]> {
+    return items.map((item) => {
+      try {
+        return this.publishNow(item.key, item.input, item.options);
+      } catch (err) {
+        return { error: err instanceof Error ? err : new Error(String(err)) };
+      }
+    });
+  }
+
+  /** Synchronous, so that publishes are stored and delivered in call order. */
+  private publishNow(key: ChannelKey, input: PublishInput, options: PublishOptions): PublishResult {
     assertStorable(input.data);
     const idemKey = options.idempotency ? `${key}\u0000${options.idempotency.key}` : undefined;
     if (idemKey) {

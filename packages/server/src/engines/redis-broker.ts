@@ -8,21 +8,29 @@ import type {
   HistoryPage,
   HistoryQuery,
   PublishInput,
+  PublishItem,
+  PublishItemResult,
   PublishOptions,
   PublishResult,
   StoredPublication,
 } from '../engine.js';
 import { type RunId, type ScriptCall, defineScript } from './redis-client.js';
 import { decodeHistoryEntry, decodePublication, encodeControl, encodeJoinLeave, encodePublishBody } from './redis-codec.js';
-import { sorted } from './redis-errors.js';
+import { scriptItemError, sorted } from './redis-errors.js';
 import { assertStorable } from './storable-data.js';
 import type { RedisKeys } from './redis-keys.js';
 import { HISTORY_LUA, PUBLISH_LUA } from './redis-scripts.js';
 import type { RedisSubscriber } from './redis-subscriber.js';
 
-/** A candidate epoch for a stream the script may have to create; unused when the stream exists. */
-function epochCandidate(): string {
-  return randomBytes(6).toString('base64url');
+/** Most items in one publish script call: bounds how long one call holds Redis. Larger batches go as several calls, sent together. */
+const ITEMS_PER_CALL = 200;
+
+/**
+ * Candidate epochs for `n` streams the script may have to create (unused for streams that exist),
+ * concatenated: 6 bytes are exactly EPOCH_CANDIDATE_LENGTH base64url characters.
+ */
+function epochCandidates(n: number): string {
+  return randomBytes(6 * n).toString('base64url');
 }
 
 /** Redis wants integer milliseconds. */
@@ -47,7 +55,7 @@ export class RedisBroker implements Broker {
     /** How long a stream created by a read (no publish yet) keeps its epoch, in ms. */
     private readonly defaultMetaTtlMs: number,
   ) {
-    this.publishScript = defineScript(redis, 'heraldPublish', PUBLISH_LUA, 3);
+    this.publishScript = defineScript(redis, 'heraldPublish', PUBLISH_LUA, 'varying');
     this.historyScript = defineScript(redis, 'heraldHistory', HISTORY_LUA, 2);
   }
 
@@ -60,26 +68,57 @@ export class RedisBroker implements Broker {
   }
 
   async publish(key: ChannelKey, input: PublishInput, options: PublishOptions): Promise<PublishResult> {
+    const [result] = await this.publishMany([{ key, input, options }]);
+    if ('error' in result) throw result.error;
+    return result;
+  }
+
+  async publishMany(items: readonly PublishItem[]): Promise<PublishItemResult[]> {
+    const results: PublishItemResult[] = new Array(items.length);
     // Checked and encoded first: data that cannot be stored fails as what it is, before Redis is asked anything.
-    assertStorable(input.data);
-    const body = encodePublishBody(input);
+    const sent: { index: number; keys: string[]; args: (string | number)[] }[] = [];
+    items.forEach(({ key, input, options }, index) => {
+      let body: string;
+      try {
+        assertStorable(input.data);
+        body = encodePublishBody(input);
+      } catch (err) {
+        results[index] = { error: err instanceof Error ? err : new Error(String(err)) };
+        return;
+      }
+      const { history, idempotency } = options;
+      sent.push({
+        index,
+        keys: [this.names.meta(key), this.names.history(key), this.names.idempotency(key, idempotency?.key ?? '')],
+        args: [ms(history.size), ms(history.ttlMs), ms(history.metaTtlMs), idempotency ? ms(idempotency.ttlMs) : 0, this.names.channel(key), body],
+      });
+    });
+    if (sent.length === 0) return results;
     const runId = await this.runId.get();
-    const { history, idempotency } = options;
-    const idempotencyTtl = idempotency ? ms(idempotency.ttlMs) : 0;
-    const reply = (await this.publishScript(
-      this.names.meta(key),
-      this.names.history(key),
-      this.names.idempotency(key, idempotency?.key ?? ''),
-      runId,
-      epochCandidate(),
-      ms(history.size),
-      ms(history.ttlMs),
-      ms(history.metaTtlMs),
-      idempotencyTtl,
-      this.names.channel(key),
-      body,
-    )) as [number, string];
-    return { publication: decodePublication(reply[1]), duplicate: reply[0] === 1 };
+    const calls = [];
+    // Every call is issued before any reply is awaited: one round trip, and Redis runs them in item order.
+    for (let from = 0; from < sent.length; from += ITEMS_PER_CALL) {
+      const chunk = sent.slice(from, from + ITEMS_PER_CALL);
+      calls.push(
+        this.publishScript(
+          chunk.length * 3,
+          ...chunk.flatMap((item) => item.keys),
+          runId,
+          epochCandidates(chunk.length),
+          ...chunk.flatMap((item) => item.args),
+        ) as Promise<(number | string)[]>,
+      );
+    }
+    const replies = await Promise.all(calls);
+    replies.forEach((reply, c) => {
+      for (let i = 0; i < reply.length / 2; i++) {
+        const status = Number(reply[2 * i]);
+        const payload = String(reply[2 * i + 1]);
+        results[sent[c * ITEMS_PER_CALL + i].index] =
+          status === 2 ? { error: scriptItemError(payload) } : { publication: decodePublication(payload), duplicate: status === 1 };
+      }
+    });
+    return results;
   }
 
   async history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage> {
@@ -88,7 +127,7 @@ export class RedisBroker implements Broker {
       this.names.meta(key),
       this.names.history(key),
       runId,
-      epochCandidate(),
+      epochCandidates(1),
       ms(this.defaultMetaTtlMs),
       query.afterOffset === undefined ? '' : Math.floor(query.afterOffset),
       query.limit === undefined ? '' : ms(query.limit),

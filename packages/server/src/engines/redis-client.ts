@@ -45,10 +45,11 @@ export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
  * Registers a Lua script (EVALSHA, falling back to EVAL after a Redis restart forgot it) and
- * returns a typed caller taking KEYS then ARGV. Its failures are sorted by asEngineError.
+ * returns a typed caller taking KEYS then ARGV; with `numberOfKeys` 'varying', the number of
+ * KEYS first. Its failures are sorted by asEngineError.
  */
-export function defineScript(redis: Redis, name: string, lua: string, numberOfKeys: number): ScriptCall {
-  redis.defineCommand(name, { lua, numberOfKeys });
+export function defineScript(redis: Redis, name: string, lua: string, numberOfKeys: number | 'varying'): ScriptCall {
+  redis.defineCommand(name, numberOfKeys === 'varying' ? { lua } : { lua, numberOfKeys });
   const command = (redis as unknown as Record<string, ScriptCall>)[name];
   return async (...args) => {
     try {

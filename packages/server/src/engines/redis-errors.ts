@@ -1,3 +1,4 @@
+import { ReplyError } from 'ioredis';
 import { EngineUnavailableError } from '../engine.js';
 
 /**
@@ -25,4 +26,9 @@ export function sorted<T>(call: Promise<T>): Promise<T> {
   return call.catch((err: unknown) => {
     throw asEngineError(err);
   });
+}
+
+/** The error of one item a script reported as failed (its message is the Redis reply's), sorted as asEngineError sorts a reply. */
+export function scriptItemError(message: string): Error {
+  return asEngineError(new ReplyError(message) as Error);
 }

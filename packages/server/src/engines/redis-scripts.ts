@@ -75,43 +75,70 @@ local function trim_expired(hist, cutoff)
 end
 `;
 
+/** Epoch candidates travel as one string, this many characters each (6 random bytes in base64url). */
+export const EPOCH_CANDIDATE_LENGTH = 8;
+
 /**
- * KEYS: meta, history, idempotency.
- * ARGV: run id, epoch candidate, size, ttlMs, metaTtlMs, idempotency ttlMs (0: none),
- *       pub/sub channel, body (see encodePublishBody).
- * Returns `{duplicate (0|1), publication JSON}`.
+ * Publishes many items, in order, in one call: each item as one publish would be (offset, append,
+ * trim, PUBLISH, idempotency record). An item whose commands fail gets its error and the next
+ * item still runs; what the failed item wrote before the failure stays, as it would for a lone
+ * publish. The keys of several channels in one call mean one slot per call on a Redis Cluster:
+ * a cluster would need the items split by slot first.
+ *
+ * KEYS: per item meta, history, idempotency.
+ * ARGV: run id, epoch candidates (EPOCH_CANDIDATE_LENGTH characters per item, concatenated),
+ *       then per item: size, ttlMs, metaTtlMs, idempotency ttlMs (0: none), pub/sub channel,
+ *       body (see encodePublishBody).
+ * Returns `{status, payload, ...}`, two entries per item: status 0 stored, 1 duplicate (payload:
+ * the publication JSON), 2 failed (payload: the error message).
  */
 export const PUBLISH_LUA = `${COMMON}
-local meta, hist, idem = KEYS[1], KEYS[2], KEYS[3]
-local run_id, candidate = ARGV[1], ARGV[2]
-local size, ttl, meta_ttl, idem_ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local channel, body = ARGV[7], ARGV[8]
+local function publish_one(meta, hist, idem, run_id, candidate, size, ttl, meta_ttl, idem_ttl, channel, body)
+  if idem_ttl > 0 then
+    local seen = redis.call('GET', idem)
+    if seen then return 1, seen end
+  end
 
-if idem_ttl > 0 then
-  local seen = redis.call('GET', idem)
-  if seen then return {1, seen} end
+  local epoch = load_meta(meta, hist, run_id, candidate)
+  local offset = redis.call('HINCRBY', meta, 'o', 1)
+  redis.call('HSET', meta, 't', int(ttl))
+  redis.call('PEXPIRE', meta, int(meta_ttl))
+
+  local json = '{"offset":' .. int(offset) .. ',"epoch":"' .. epoch .. '",' .. string.sub(body, 2)
+
+  if size > 0 and ttl > 0 then
+    local now = now_ms()
+    redis.call('XADD', hist, 'MAXLEN', int(size), int(offset) .. '-0', 't', int(now), 'p', json)
+    trim_expired(hist, now - ttl)
+    -- Every entry is older than the newest, so the whole stream may go when the newest does.
+    redis.call('PEXPIRE', hist, int(ttl))
+  else
+    redis.call('DEL', hist)
+  end
+
+  redis.call('PUBLISH', channel, 'p' .. json)
+  if idem_ttl > 0 then redis.call('SET', idem, json, 'PX', int(idem_ttl)) end
+  return 0, json
 end
 
-local epoch = load_meta(meta, hist, run_id, candidate)
-local offset = redis.call('HINCRBY', meta, 'o', 1)
-redis.call('HSET', meta, 't', int(ttl))
-redis.call('PEXPIRE', meta, int(meta_ttl))
-
-local json = '{"offset":' .. int(offset) .. ',"epoch":"' .. epoch .. '",' .. string.sub(body, 2)
-
-if size > 0 and ttl > 0 then
-  local now = now_ms()
-  redis.call('XADD', hist, 'MAXLEN', int(size), int(offset) .. '-0', 't', int(now), 'p', json)
-  trim_expired(hist, now - ttl)
-  -- Every entry is older than the newest, so the whole stream may go when the newest does.
-  redis.call('PEXPIRE', hist, int(ttl))
-else
-  redis.call('DEL', hist)
+local run_id, candidates = ARGV[1], ARGV[2]
+local width = ${EPOCH_CANDIDATE_LENGTH}
+local out = {}
+for i = 1, #KEYS / 3 do
+  local k, a = 3 * (i - 1), 2 + 6 * (i - 1)
+  local ok, status, payload = pcall(publish_one, KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], run_id,
+    string.sub(candidates, width * (i - 1) + 1, width * i),
+    tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), ARGV[a + 5], ARGV[a + 6])
+  if ok then
+    out[#out + 1] = status
+    out[#out + 1] = payload
+  else
+    -- A failed redis.call raises a table with the reply's message in err (Redis 7), or a string.
+    out[#out + 1] = 2
+    out[#out + 1] = (type(status) == 'table' and status.err) or tostring(status)
+  end
 end
-
-redis.call('PUBLISH', channel, 'p' .. json)
-if idem_ttl > 0 then redis.call('SET', idem, json, 'PX', int(idem_ttl)) end
-return {0, json}
+return out
 `;
 
 /**

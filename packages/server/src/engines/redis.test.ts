@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
-import type { Engine, ExpiredEntry, PublishOptions } from '../engine.js';
+import { EngineUnavailableError, type Engine, type ExpiredEntry, type PublishOptions } from '../engine.js';
 import { REDIS_SERVER_BIN, type RedisServer, redisServerAvailable, startRedisServer } from '../testing/redis-server.js';
 import { waitFor } from '../testing/wait.js';
 import { type Node, RecordingHandler, input, runEngineSuite, sleep, uniqueKey } from './engine.case.js';
@@ -98,6 +98,19 @@ if (!redisServerAvailable()) {
       assert.deepEqual({ offset: page.offset, n: page.publications.length }, { offset: 0, n: 0 });
       const after = await engine.broker.publish(key, input(key), OPTS);
       assert.deepEqual({ offset: after.publication.offset, epoch: after.publication.epoch }, { offset: 1, epoch: page.epoch });
+    });
+
+    it('gives a batch item whose key Redis refuses its reply error, and stores the items around it', async () => {
+      const { engine } = await startNode();
+      const good = uniqueKey();
+      const broken = uniqueKey();
+      await admin.set(new RedisKeys('herald:').meta(broken), 'not a hash');
+      const results = await engine.broker.publishMany([good, broken, good].map((key) => ({ key, input: input(key), options: OPTS })));
+      assert.ok('error' in results[1]);
+      assert.match(results[1].error.message, /WRONGTYPE/);
+      assert.equal(results[1].error instanceof EngineUnavailableError, false);
+      assert.deepEqual(results.filter((r) => 'publication' in r).map((r) => 'publication' in r && r.publication.offset), [1, 2]);
+      await assert.rejects(engine.broker.publish(broken, input(broken), OPTS), /WRONGTYPE/);
     });
 
     it('starts a new epoch after a Redis restart', async () => {

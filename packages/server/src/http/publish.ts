@@ -1,7 +1,8 @@
-import { MAX_EVENT_LENGTH } from '@herald/protocol';
+import { MAX_EVENT_LENGTH, type ErrorBody } from '@herald/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Node } from '../core/node.js';
+import type { PublishOutcome, PublishRequest } from '../core/publishing.js';
 import { callerTenant, tenantScope } from './api-auth.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { audience, channelName, tenantName } from './schemas.js';
@@ -83,18 +84,25 @@ export const batchRoute = {
 
 type Item = z.infer<typeof batchItem>;
 
-async function publishOne(node: Node, tenant: string, item: Item) {
-  const outcome = await node.publish(tenant, { channels: item.channels ?? [item.channel!], event: item.event, data: item.data, audience: item.audience, idempotencyKey: item.idempotencyKey }, 'api');
+function requestOf(item: Item): PublishRequest {
+  return { channels: item.channels ?? [item.channel!], event: item.event, data: item.data, audience: item.audience, idempotencyKey: item.idempotencyKey };
+}
+
+/** The API's result for a publish: `offset` for one `channel`, `offsets` for `channels`. */
+function resultOf(item: Item, outcome: PublishOutcome) {
   return item.channel !== undefined
     ? { id: outcome.id, offset: outcome.offsets[item.channel], duplicate: outcome.duplicate }
     : { id: outcome.id, offsets: outcome.offsets, duplicate: outcome.duplicate };
 }
 
-async function publishBatchItem(node: Node, request: FastifyRequest, defaultTenant: string | undefined, raw: unknown) {
+type ItemError = { error: ReturnType<typeof issueBody> | ErrorBody };
+
+/** An item parsed with the tenant it acts on, or the error that refused it. */
+function batchEntry(node: Node, request: FastifyRequest, defaultTenant: string | undefined, raw: unknown): { item: Item; tenant: string } | ItemError {
   const parsed = batchItem.safeParse(raw);
   if (!parsed.success) return { error: issueBody(parsed.error) };
   try {
-    return await publishOne(node, callerTenant(request, node.config, parsed.data.tenant ?? defaultTenant), parsed.data);
+    return { item: parsed.data, tenant: callerTenant(request, node.config, parsed.data.tenant ?? defaultTenant) };
   } catch (err) {
     return { error: failureBody(err, node.logger).error };
   }
@@ -107,7 +115,7 @@ export function publishRoutes(app: FastifyInstance, node: Node): void {
     if (!body) return reply;
     const tenant = callerTenant(request, node.config, body.tenant);
     try {
-      return await publishOne(node, tenant, body);
+      return resultOf(body, await node.publish(tenant, requestOf(body), 'api'));
     } catch (err) {
       return sendFailure(err, reply, node.logger);
     }
@@ -118,8 +126,16 @@ export function publishRoutes(app: FastifyInstance, node: Node): void {
     if (!body) return reply;
     // Checked once up front: a tenant-bound key naming another tenant is refused as a whole.
     tenantScope(request, body.tenant);
-    // Started in order without waiting, so the engine stores items of one channel in item order.
-    const results = await Promise.all(body.publications.map((raw) => publishBatchItem(node, request, body.tenant, raw)));
+    const entries = body.publications.map((raw) => batchEntry(node, request, body.tenant, raw));
+    const accepted = entries.filter((e): e is { item: Item; tenant: string } => 'item' in e);
+    // One engine call for every accepted item, in item order: items of one channel are stored in that order.
+    const outcomes = await node.publishMany(accepted.map(({ tenant, item }) => ({ tenant, request: requestOf(item) })), 'api');
+    let next = 0;
+    const results = entries.map((entry) => {
+      if (!('item' in entry)) return entry;
+      const outcome = outcomes[next++];
+      return 'error' in outcome ? { error: failureBody(outcome.error, node.logger).error } : resultOf(entry.item, outcome);
+    });
     return { results };
   });
 }
