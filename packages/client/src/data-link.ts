@@ -1,8 +1,6 @@
-import type { ClientFrame, ReplyFrame } from '@herald/protocol';
-import { HeraldError } from './errors.js';
-import type { LinkEnd } from './link.js';
-import { PendingRequests } from './requests.js';
-import { dropSocket, sendIfOpen, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import type { ReplyFrame } from '@herald/protocol';
+import { SocketLink, type LinkEnd } from './socket-link.js';
+import { sendIfOpen, type WebSocketConstructor } from './socket.js';
 import { Watchdog } from './watchdog.js';
 
 /**
@@ -36,67 +34,35 @@ const NOTICES = new Set(['error', 'not_recovered']);
  * the socket opens, pings answered, replies matched to requests (`lock` works here too), and
  * the route's heartbeat rule watched. Reconnecting is the client's business.
  */
-export class DataLink {
-  private readonly socket: WebSocketLike;
-  private readonly requests = new PendingRequests();
-  private readonly watchdog: Watchdog;
-  private done = false;
-  connected = false;
-
+export class DataLink extends SocketLink {
   constructor(
     WebSocketCtor: WebSocketConstructor,
     url: string,
     token: string,
     route: DataRoute,
     cursor: number,
-    private readonly requestTimeout: number,
+    requestTimeout: number,
     private readonly handlers: DataLinkHandlers & { open(): void },
   ) {
     const withToken = new URL(url);
     withToken.searchParams.set('token', token);
-    this.socket = new WebSocketCtor(withToken.toString());
-    this.watchdog = new Watchdog({
+    super(WebSocketCtor, withToken.toString(), requestTimeout, (end) => handlers.ended(end));
+    const watchdog = new Watchdog({
       interval: route.heartbeat.interval,
       missed: route.heartbeat.missedPings,
       probe: () => this.send({ type: 'ping' }),
       dead: (silent) => this.abort(`no ping from the server for ${silent} ms`),
     });
+    this.watchdog = watchdog;
     this.socket.onopen = () => {
       this.connected = true;
       sendIfOpen(this.socket, JSON.stringify({ type: route.resume.frame, [route.resume.field]: cursor }));
-      this.watchdog.start();
+      watchdog.start();
       handlers.open();
     };
-    this.socket.onmessage = (event: { data: unknown }) => this.socketOnMessage(event.data);
-    this.socket.onclose = (event: { code: number; reason: string }) => this.end({ code: event.code, reason: event.reason || `closed with ${event.code}` });
-    this.socket.onerror = () => {};
   }
 
-  /** Sends a request (e.g. `lock`) and resolves with its result. */
-  request<T>(frame: Exclude<ClientFrame, { type: 'pong' }>): Promise<T> {
-    if (this.done || !this.connected) return Promise.reject(new HeraldError('disconnected', 'not connected'));
-    const { id, promise } = this.requests.create<T>(this.requestTimeout);
-    this.send({ ...frame, id });
-    return promise;
-  }
-
-  close(reason: string): void {
-    if (this.done) return;
-    this.finish(new HeraldError('closed', reason));
-    dropSocket(this.socket, reason);
-  }
-
-  private abort(reason: string): void {
-    if (this.done) return;
-    dropSocket(this.socket, reason);
-    this.end({ reason });
-  }
-
-  private send(frame: ClientFrame): boolean {
-    return !this.done && sendIfOpen(this.socket, JSON.stringify(frame));
-  }
-
-  private socketOnMessage(data: unknown): void {
+  protected socketOnMessage(data: unknown): void {
     if (this.done || typeof data !== 'string') return;
     let value: unknown;
     try {
@@ -105,7 +71,7 @@ export class DataLink {
       return;
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
-    this.watchdog.touch();
+    this.watchdog?.touch();
     const message = value as Record<string, unknown>;
     const type = message.type;
     if (type === 'ping') return void this.send({ type: 'pong' });
@@ -113,18 +79,5 @@ export class DataLink {
     if (type === 'reply' && typeof message.id === 'number') return this.requests.settle(message as unknown as ReplyFrame);
     if (typeof type === 'string' && NOTICES.has(type)) return this.handlers.notice(message as { type: 'error' | 'not_recovered' });
     this.handlers.message(message);
-  }
-
-  private end(end: LinkEnd): void {
-    if (this.done) return;
-    this.finish(new HeraldError('disconnected', `connection lost: ${end.reason}`));
-    this.handlers.ended(end);
-  }
-
-  private finish(err: HeraldError): void {
-    this.done = true;
-    this.connected = false;
-    this.watchdog.stop();
-    this.requests.failAll(err);
   }
 }
