@@ -60,3 +60,12 @@ export function readStamp(buf: Buffer, start: number, end: number, out: Stamp): 
   out.sentAt = n;
   return i < end;
 }
+
+/** The non-negative integer right after `marker` in `buf[start, end)`, or -1 when the marker is absent. */
+export function readNumberAfter(buf: Buffer, marker: Buffer, start: number, end: number): number {
+  const at = buf.indexOf(marker, start);
+  if (at < 0 || at + marker.length >= end) return -1;
+  let n = 0;
+  for (let i = at + marker.length, c = buf[i]; i < end && c >= 48 && c <= 57; c = buf[++i]) n = n * 10 + (c - 48);
+  return n;
+}

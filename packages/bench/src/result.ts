@@ -83,6 +83,12 @@ export interface WorkloadResult {
   /** Busy fraction of each core just before the target started: other work on the machine skews figures. */
   background_busy: number[] | null;
   steps?: StepResult[];
+  /** Jitter: distinct publications received / expected, over every client's lifetime across reconnects, in %. */
+  delivered_pct?: number | null;
+  /** Jitter: p99 latency of publications sent before a reconnect that arrived after it (replayed). */
+  replay_p99_ms?: number | null;
+  /** Jitter: connections reopened after a drop. */
+  reconnects?: number | null;
   /** This row's figure divided by each peer's, per metric (lower is better except deliveries_per_s). */
   ratios: Record<string, Partial<Record<RatioMetric, number>>>;
 }

@@ -1,5 +1,6 @@
 // Runs one workload against one target: start it, connect clients, measure, stop everything.
 import { capacity } from './capacity.js';
+import { jitter } from './jitter.js';
 import { LoadGroup } from './load/group.js';
 import { coreTime, totalMemory } from './proc-stats.js';
 import { maxFiles, pinningEnabled } from './processes.js';
@@ -48,7 +49,7 @@ export async function runWorkload(target: Target, workload: Workload, options: R
     addNote(result, `${workload.clients} connections need ${perNode} open files per server process; this machine allows ${allowed}, so ${clients} were opened`);
     workload = { ...workload, clients };
   }
-  const running = await target.start({ connections: workload.clients + warm, cpuProfileDir: options.cpuProfileDir });
+  const running = await target.start({ connections: workload.clients + warm, cpuProfileDir: options.cpuProfileDir, history: workload.history });
   let group: LoadGroup | undefined;
   try {
     group = LoadGroup.start({
@@ -56,6 +57,7 @@ export async function runWorkload(target: Target, workload: Workload, options: R
       capacity: workload.clients + warm,
       rooms: workload.rooms,
       core: pinningEnabled() ? GENERATOR_CORE : undefined,
+      resuming: workload.kind === 'jitter',
     });
     if (workload.kind === 'capacity') await capacity(running, group, workload, warm, result, options.log);
     else {
@@ -63,7 +65,8 @@ export async function runWorkload(target: Target, workload: Workload, options: R
       result.connected = connected.open;
       if (connected.open === 0) throw new Error(`no client connected: ${connected.errors.join('; ')}`);
       if (connected.failed > 0) addNote(result, `${connected.failed} of ${workload.clients} failed to connect: ${connected.errors.join('; ')}`);
-      await throughput(running, group, workload, result, options.log);
+      if (workload.kind === 'jitter') await jitter(running, group, workload, result, options.log);
+      else await throughput(running, group, workload, result, options.log);
     }
     result.peak_rss_mb = round(totalMemory(running.pids).peakKb / 1024, 1);
   } catch (err) {

@@ -6,6 +6,8 @@ export interface StartOptions {
   connections: number;
   /** Write a V8 CPU profile of each server process here. */
   cpuProfileDir?: string;
+  /** Publications each channel keeps for resuming clients (Herald targets); none when unset. */
+  history?: number;
 }
 
 export interface RunningTarget {

@@ -13,7 +13,7 @@ export interface RateSearch {
 
 export interface Workload {
   name: string;
-  kind: 'throughput' | 'capacity';
+  kind: 'throughput' | 'capacity' | 'jitter';
   clients: number;
   rooms: number;
   payloadBytes: number;
@@ -29,6 +29,10 @@ export interface Workload {
   quickTargets?: string[];
   /** Capacity: how long connections settle before memory is read. */
   settleMs?: number;
+  /** Jitter: each connection is killed after about `upMs` and its client comes back `downMs` later. */
+  jitter?: { upMs: number; downMs: number };
+  /** Publications each channel keeps (Herald's `history.size`), for clients to resume from. */
+  history?: number;
 }
 
 /** A step passes with zero loss and p99 under this. */
@@ -95,6 +99,23 @@ export function workloads(options: WorkloadOptions): Workload[] {
       seconds: options.seconds ?? (quick ? 1.5 : 10),
       batch: 1,
       targets: ['herald-ws', 'herald-redis-2', 'socketio-redis-2'],
+    },
+    {
+      // Delivery under jitter (after anycable/nodejs-websocket-bench): sockets killed at random and
+      // back a moment later, each target resuming the way its stock client does; socketio-plain
+      // has no recovery and shows what that loses.
+      name: 'jitter',
+      kind: 'jitter',
+      clients: quick ? 500 : 2000,
+      rooms: 1,
+      payloadBytes: 200,
+      rates: fixed(10),
+      seconds: quick ? 20 : 60,
+      batch: 1,
+      targets: ['socketio-plain', 'herald-ws', 'herald-sse', 'herald-socketio'],
+      jitter: quick ? { upMs: 5000, downMs: 1000 } : { upMs: 15_000, downMs: 2000 },
+      // More than a client misses while down (10/s × a few seconds).
+      history: 1000,
     },
     {
       // RSS grows linearly with idle connections; a quick run measures the slope over 5,000 to stay

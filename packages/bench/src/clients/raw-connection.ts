@@ -18,6 +18,8 @@ export abstract class RawConnection {
   private pending: Buffer | null = null;
   private inHead = true;
   private ended = false;
+  /** Called once after `onEnd`: lets an owner that outlives the connection (a resuming client) react. */
+  onFinished: (() => void) | undefined;
 
   constructor(endpoint: Endpoint, requestHead: string) {
     this.socket = connect({
@@ -54,6 +56,7 @@ export abstract class RawConnection {
     if (this.ended) return;
     this.ended = true;
     this.onEnd(reason);
+    this.onFinished?.();
   }
 
   private socketOnRead(n: number): void {

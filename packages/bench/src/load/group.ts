@@ -47,14 +47,17 @@ export interface GroupOptions {
   /** Most clients the group will hold. */
   capacity: number;
   rooms: number;
+  /** Resuming clients, for the jitter workload. */
+  resuming?: boolean;
   /** CPU for the workers; undefined when not pinned. */
   core?: number;
 }
 
-export interface GroupStats extends Omit<StepStats, 'latency'> {
+export interface GroupStats extends Omit<StepStats, 'latency' | 'replay'> {
   /** Latency of all deliveries, then per server node. */
   latency: Histogram;
   latencyByNode: Histogram[];
+  replay: Histogram;
 }
 
 /** A set of load workers holding the clients of one workload. */
@@ -102,7 +105,7 @@ export class LoadGroup {
         const n = Math.max(0, Math.min(share, this.connected + count - first));
         const perWorker = Math.max(1, Math.ceil(concurrency / this.workers.length));
         return worker.request(
-          { type: 'connect', plan: this.options.plan, first, count: n, rooms: this.options.rooms, concurrency: perWorker, localAddresses },
+          { type: 'connect', plan: this.options.plan, first, count: n, rooms: this.options.rooms, concurrency: perWorker, localAddresses, resuming: this.options.resuming ?? false },
           'connected',
         );
       }),
@@ -121,12 +124,19 @@ export class LoadGroup {
     await Promise.all(this.workers.map((w) => w.request({ type: 'begin', step }, 'begun')));
   }
 
+  /** Starts (`upMs` > 0) or stops the jitter; stopping answers how many clients are still down after `timeoutMs`. */
+  async jitter(upMs: number, downMs: number, timeoutMs = 0): Promise<number> {
+    const answers = await Promise.all(this.workers.map((w) => w.request({ type: 'jitter', upMs, downMs, timeoutMs }, 'jittered')));
+    return answers.reduce((n, a) => n + a.down, 0);
+  }
+
   async drain(step: number, sent: number[], timeoutMs: number): Promise<GroupStats> {
     const answers = await Promise.all(this.workers.map((w) => w.request({ type: 'drain', step, sent, timeoutMs }, 'drained')));
     const nodes = this.options.plan.ports.length;
     const total: GroupStats = {
-      received: 0, unique: 0, duplicates: 0, outOfOrder: 0, lost: 0, stale: 0, disconnected: 0,
+      received: 0, unique: 0, duplicates: 0, outOfOrder: 0, lost: 0, stale: 0, disconnected: 0, reconnects: 0,
       latency: new Histogram(),
+      replay: new Histogram(),
       latencyByNode: Array.from({ length: nodes }, () => new Histogram()),
     };
     for (const { stats } of answers) {
@@ -137,6 +147,8 @@ export class LoadGroup {
       total.lost += stats.lost;
       total.stale += stats.stale;
       total.disconnected += stats.disconnected;
+      total.reconnects += stats.reconnects;
+      total.replay.merge(Histogram.from(stats.replay));
       stats.latency.forEach((h, node) => {
         const histogram = Histogram.from(h);
         total.latency.merge(histogram);

@@ -13,8 +13,15 @@ export type ToWorker =
       concurrency: number;
       /** Local addresses to spread connections over (more ephemeral ports); empty: the kernel's choice. */
       localAddresses: string[];
+      /** Resuming clients, dropped and brought back by the worker's jitter. */
+      resuming: boolean;
     }
   | { type: 'begin'; step: number }
+  /**
+   * Sets the jitter (see Jitter). Turning it off (`upMs` 0) answers once every client is back up,
+   * or after `timeoutMs`.
+   */
+  | { type: 'jitter'; upMs: number; downMs: number; timeoutMs: number }
   | {
       type: 'drain';
       step: number;
@@ -45,12 +52,18 @@ export interface StepStats {
   stale: number;
   /** Clients whose connection ended since they connected. */
   disconnected: number;
+  /** Connections reopened after a drop (jitter). */
+  reconnects: number;
   latency: { counts: number[]; max: number }[];
+  /** Latency of what arrived on a reopened connection but was sent before it (jitter). */
+  replay: { counts: number[]; max: number };
 }
 
 export type FromWorker =
   | ({ type: 'connected'; id: number } & ConnectResult)
   | { type: 'begun'; id: number }
+  /** `down`: clients still not back up when the jitter was turned off. */
+  | { type: 'jittered'; id: number; down: number }
   | { type: 'drained'; id: number; stats: StepStats }
   | { type: 'settled'; id: number; quiet: boolean }
   | { type: 'closed'; id: number }

@@ -10,6 +10,8 @@ export class StepState {
   stale = 0;
   /** One histogram per server node the clients are connected to. */
   latency: Histogram[] = [];
+  /** Latency of first arrivals sent before their client's latest reconnect: what a resume replayed. */
+  replay = new Histogram();
   /** When the last stamped message of any step arrived (µs, `nowMicros`). */
   lastAt = 0;
 
@@ -17,6 +19,7 @@ export class StepState {
     this.step = step;
     this.stale = 0;
     this.latency = Array.from({ length: nodes }, () => new Histogram());
+    this.replay = new Histogram();
   }
 }
 
@@ -27,6 +30,10 @@ export class Tracker {
   unique = 0;
   duplicates = 0;
   outOfOrder = 0;
+  /** When the client's current connection was opened after a drop (µs, `nowMicros`); 0 before any. */
+  resumedAt = 0;
+  /** Connections the client opened again after a drop. */
+  reconnects = 0;
 
   constructor(
     readonly room: number,
@@ -38,6 +45,7 @@ export class Tracker {
     this.seen.fill(0);
     this.maxSeq = -1;
     this.received = this.unique = this.duplicates = this.outOfOrder = 0;
+    this.resumedAt = this.reconnects = 0;
   }
 
   record(stamp: Stamp): void {
@@ -64,6 +72,7 @@ export class Tracker {
     }
     this.seen[byte] |= bit;
     this.unique++;
+    if (stamp.sentAt < this.resumedAt) state.replay.record(now - stamp.sentAt);
     if (seq < this.maxSeq) this.outOfOrder++;
     else this.maxSeq = seq;
   }

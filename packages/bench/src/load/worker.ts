@@ -3,6 +3,7 @@
 import { createClient, type BenchClient } from './bench-clients.js';
 import type { ConnectResult, FromWorker, Request, StepStats } from './messages.js';
 import { nowMicros } from '../payload.js';
+import { ResumingClient, type Jitter } from './resuming-client.js';
 import { StepState } from './tracker.js';
 
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -10,6 +11,7 @@ const CONNECT_TIMEOUT_MS = 15_000;
 const state = new StepState();
 const clients: BenchClient[] = [];
 let nodes = 1;
+const jitter: Jitter = { upMs: 0, downMs: 1000 };
 
 function reply(message: FromWorker): void {
   process.send?.(message);
@@ -29,7 +31,7 @@ async function connect(request: Extract<Request, { type: 'connect' }>): Promise<
     while (next < request.count) {
       const index = request.first + next++;
       const local = request.localAddresses.length > 0 ? request.localAddresses[index % request.localAddresses.length] : undefined;
-      const client = createClient(request.plan, index, request.rooms, state, local);
+      const client = createClient(request.plan, index, request.rooms, state, local, request.resuming ? jitter : undefined);
       try {
         await Promise.race([client.ready, timeout(CONNECT_TIMEOUT_MS)]);
         clients.push(client);
@@ -51,19 +53,31 @@ function begin(step: number): void {
   for (const client of clients) client.tracker.reset();
 }
 
+/** Applies the jitter to every client; when it is turned off, waits for them to be back up and answers how many are not. */
+async function setJitter(request: Extract<Request, { type: 'jitter' }>): Promise<number> {
+  Object.assign(jitter, { upMs: request.upMs, downMs: request.downMs });
+  for (const client of clients) if (client instanceof ResumingClient) client.scheduleKill();
+  if (request.upMs > 0) return 0;
+  const deadline = Date.now() + request.timeoutMs;
+  const down = () => clients.reduce((n, c) => n + (c.isOpen ? 0 : 1), 0);
+  while (down() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  return down();
+}
+
 /** Waits until every client has all of its room's publications, or the timeout; then counts. */
 async function drain(request: Extract<Request, { type: 'drain' }>): Promise<StepStats> {
   if (request.step !== state.step) throw new Error(`drain of step ${request.step} while measuring step ${state.step}`);
   const behind = () => clients.some((c) => c.isOpen && c.tracker.unique < (request.sent[c.tracker.room] ?? 0));
   const deadline = Date.now() + request.timeoutMs;
   while (behind() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-  const stats: StepStats = { received: 0, unique: 0, duplicates: 0, outOfOrder: 0, lost: 0, stale: state.stale, disconnected: 0, latency: [] };
+  const stats: StepStats = { received: 0, unique: 0, duplicates: 0, outOfOrder: 0, lost: 0, stale: state.stale, disconnected: 0, reconnects: 0, latency: [], replay: state.replay.toJSON() };
   for (const { tracker, isOpen } of clients) {
     stats.received += tracker.received;
     stats.unique += tracker.unique;
     stats.duplicates += tracker.duplicates;
     stats.outOfOrder += tracker.outOfOrder;
     stats.lost += Math.max(0, (request.sent[tracker.room] ?? 0) - tracker.unique);
+    stats.reconnects += tracker.reconnects;
     if (!isOpen) stats.disconnected++;
   }
   stats.latency = state.latency.map((h) => h.toJSON());
@@ -91,6 +105,8 @@ async function handle(request: Request): Promise<FromWorker> {
     case 'begin':
       begin(request.step);
       return { type: 'begun', id: request.id };
+    case 'jitter':
+      return { type: 'jittered', id: request.id, down: await setJitter(request) };
     case 'drain':
       return { type: 'drained', id: request.id, stats: await drain(request) };
     case 'settle':

@@ -51,7 +51,7 @@ async function startNode(name: string, options: StartOptions, env: Record<string
     name,
     args: [...profile, CLI, 'serve', '--config', CONFIG],
     core: SERVER_CORE,
-    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), JWT_SECRET, API_KEYS: API_KEY, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, NODE_ENV: 'production', PORT: String(port), JWT_SECRET, API_KEYS: API_KEY, LOG_LEVEL: 'warn', BENCH_HISTORY: String(options.history ?? 0), ...env },
     nofile: maxFiles(options.connections + 1000),
   });
   try {
