@@ -1,6 +1,7 @@
 // The jitter workload: publish at a steady rate while every client's socket is killed at random
 // and comes back, then count what each client got over its whole lifetime across reconnects.
 import type { GroupStats, LoadGroup } from './load/group.js';
+import { latencyFigures, ms } from './measure-step.js';
 import { publishAtRate } from './publisher.js';
 import { addNote, type WorkloadResult } from './result.js';
 import type { RunningTarget } from './target.js';
@@ -10,7 +11,6 @@ import type { Workload } from './workloads.js';
 /** How long the clients may take to be back up once the jitter stops, and stragglers to arrive. */
 const BACK_UP_MS = 15_000;
 const DRAIN_MS = 3000;
-const ms = (micros: number) => round(micros / 1000, 3);
 
 export interface JitterFigures {
   /** Distinct publications received / expected (publications sent × clients), in %. */
@@ -46,10 +46,7 @@ export async function jitter(running: RunningTarget, group: LoadGroup, workload:
     publish_rate: workload.rates.start,
     lost: stats.lost,
     out_of_order: stats.outOfOrder,
-    p50_ms: ms(stats.latency.quantile(0.5)),
-    p90_ms: ms(stats.latency.quantile(0.9)),
-    p99_ms: ms(stats.latency.quantile(0.99)),
-    max_ms: ms(stats.latency.max),
+    ...latencyFigures(stats.latency),
     passed: stats.lost === 0 && stats.duplicates === 0 && down === 0 && pub.failedRequests === 0,
   });
   const line = `delivered ${figures.delivered_pct} %, ${figures.duplicates} duplicates, replay p99 ${figures.replay_p99_ms} ms, ${figures.reconnects} reconnects`;

@@ -1,5 +1,6 @@
 // One measured step: publish at a rate for a while, drain, and count what arrived, how late,
 // and what it cost the server and the generator.
+import type { Histogram } from './histogram.js';
 import type { GroupStats, LoadGroup } from './load/group.js';
 import { coreTime, totalCpuMicros } from './proc-stats.js';
 import { pinningEnabled } from './processes.js';
@@ -12,7 +13,18 @@ import { P99_LIMIT_MS, type Workload } from './workloads.js';
 
 /** How long stragglers of a step may take to arrive before they count as lost. */
 const DRAIN_MS = 3000;
-const ms = (micros: number) => round(micros / 1000, 3);
+/** Microseconds as milliseconds, to the microsecond. */
+export const ms = (micros: number) => round(micros / 1000, 3);
+
+/** A step's latency quantiles as every result reports them. */
+export function latencyFigures(latency: Histogram): { p50_ms: number; p90_ms: number; p99_ms: number; max_ms: number } {
+  return {
+    p50_ms: ms(latency.quantile(0.5)),
+    p90_ms: ms(latency.quantile(0.9)),
+    p99_ms: ms(latency.quantile(0.99)),
+    max_ms: ms(latency.max),
+  };
+}
 
 function selfCpuMicros(): number {
   const { user, system } = process.cpuUsage();
@@ -69,10 +81,7 @@ export async function measureStep(running: RunningTarget, group: LoadGroup, work
     out_of_order: stats.outOfOrder,
     stale: stats.stale,
     disconnected: stats.disconnected,
-    p50_ms: ms(stats.latency.quantile(0.5)),
-    p90_ms: ms(stats.latency.quantile(0.9)),
-    p99_ms: ms(stats.latency.quantile(0.99)),
-    max_ms: ms(stats.latency.max),
+    ...latencyFigures(stats.latency),
     ...(stats.latencyByNode.length > 1 ? { p99_ms_by_node: stats.latencyByNode.map((h) => ms(h.quantile(0.99))) } : {}),
     server_us_per_delivery: stats.received > 0 ? round(server / stats.received, 3) : null,
     server_core_us_per_delivery: serverCore !== null && stats.received > 0 ? round(serverCore / stats.received, 3) : null,
