@@ -78,6 +78,8 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   readonly cluster: ClusterRequests;
   /** This node's sessions, by connection id. */
   readonly sessions = new Map<string, Session>();
+  /** Sessions holding an open signal: what a `signals` question looks through, rather than every session. */
+  private readonly signalling = new Set<Session>();
   /** Records of resumable connections, readable from any node (Socket.IO connection state recovery). */
   readonly resumeRecords: ResumeRecordStore;
   private readonly engine: Engine;
@@ -240,6 +242,12 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     return answers.flatMap((a) => a.answer).sort((a, b) => a.offset - b.offset);
   }
 
+  /** See SessionHost. */
+  signalsChanged(session: Session): void {
+    if (session.signals.size > 0) this.signalling.add(session);
+    else this.signalling.delete(session);
+  }
+
   /** See SessionHost: releases what the session held, on this node and in the engine. */
   closed(session: Session, code: number): void {
     void this.release(session, code);
@@ -392,7 +400,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
       case 'subscribers':
         return { subscribers: this.hub.localSubscribers(question.tenant, question.channel) };
       case 'signals':
-        return [...this.sessions.values()].filter((s) => s.tenant === question.tenant).flatMap((s) => s.signals.on(question.channel));
+        return [...this.signalling].filter((s) => s.tenant === question.tenant).flatMap((s) => s.signals.on(question.channel));
     }
   }
 
@@ -403,6 +411,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     this.events.emit('disconnect', { ...session.ref(), code });
     if (session.tenantSubscription) this.hub.detach(session.tenantSubscription);
     if (session.locks.size > 0) void session.locks.releaseAll();
+    this.signalling.delete(session);
     for (const signal of session.signals.drain()) {
       const base = signal.data !== null && typeof signal.data === 'object' && !Array.isArray(signal.data) ? signal.data : { data: signal.data };
       const data = { ...base, userId: session.identity.userId, reason: 'disconnected' };

@@ -57,6 +57,8 @@ export interface SessionHost extends LockHost {
 
   /** The signals started and not yet ended on a channel, by every connection on every node (see SignalTracker). */
   activeSignals(tenant: string, channel: string): Promise<ActiveSignal[]>;
+  /** The session opened or ended a signal: the node keeps track of the sessions that hold any. */
+  signalsChanged(session: Session): void;
 
   /** Verifies a token (throws HeraldError `unauthorized` with the reason). */
   verify(token: string): Promise<Identity>;
@@ -244,7 +246,10 @@ export class Session implements Subscriber {
     const result = await this.host.publish(this.tenant, stamped, 'client');
     const rule = this.host.policy.resolve(channel);
     const offset = result.offsets[channel];
-    if (rule) this.signals.published(rule.rule, { channel, id: result.id, event, data: stamped.data, offset, ts: Date.now(), publisher: stamped.publisher });
+    if (rule?.rule.signals) {
+      this.signals.published(rule.rule, { channel, id: result.id, event, data: stamped.data, offset, ts: Date.now(), publisher: stamped.publisher });
+      this.host.signalsChanged(this);
+    }
     return { id: result.id, offset: result.offsets[channel] };
   }
 

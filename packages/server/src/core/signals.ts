@@ -41,6 +41,11 @@ export class SignalTracker {
     for (const [startEvent, end] of Object.entries(signals)) if (end === event) this.open.delete(`${channel}\u0000${startEvent}`);
   }
 
+  /** How many signals are open. */
+  get size(): number {
+    return this.open.size;
+  }
+
   /** The signals open on one channel. */
   on(channel: string): ActiveSignal[] {
     return [...this.open.values()].filter((s) => s.channel === channel);
