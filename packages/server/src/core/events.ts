@@ -35,6 +35,25 @@ export interface LifecycleEvents {
   lock: { action: 'acquired' | 'refreshed' | 'released'; tenant: string; channel: string; name: string; connectionId: string; userId: string; reason?: string };
   /** How many channels have subscribers on this node, when it changes. */
   channels: { count: number };
+  /**
+   * A stream's life (see docs/streams.md), emitted once, on the node where it happened: opened and
+   * ended by the backend, cancelled by a viewer (`userId`, `connectionId`) or failed on idle timeout.
+   */
+  stream: {
+    action: 'opened' | 'completed' | 'failed' | 'cancelled';
+    tenant: string;
+    channel: string;
+    streamId: string;
+    userId?: string;
+    connectionId?: string;
+    reason?: string;
+  };
+  /** A presence change of one connection in one channel, on the connection's node. */
+  presence: ConnectionRef & { action: 'join' | 'leave'; channel: string };
+  /** A channel got its first subscriber in the cluster, or lost its last one; emitted by one node. */
+  occupancy: { action: 'occupied' | 'vacated'; tenant: string; channel: string };
+  /** A webhook delivery given up on (retries exhausted) or dropped (queue full), on the sending node. */
+  webhook: { action: 'failed' | 'dropped'; endpoint: string; type: string; webhookId: string; status?: number; reason: string };
 }
 
 export type LifecycleEventName = keyof LifecycleEvents;
