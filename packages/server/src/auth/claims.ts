@@ -5,6 +5,8 @@ import { TENANT_NAME } from '../core/tenant-name.js';
 
 
 /** Reads a dotted path (`realm_access.roles`) from a claims object. */
+const NO_INFO: Record<string, unknown> = Object.freeze({});
+
 export function claimAt(claims: Record<string, unknown>, path: string): unknown {
   let node: unknown = claims;
   for (const key of path.split('.')) {
@@ -14,10 +16,12 @@ export function claimAt(claims: Record<string, unknown>, path: string): unknown 
   return node;
 }
 
+/** Shared by identities without roles or channels (most): one frozen array, not one per connection. */
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+
 function stringList(value: unknown): string[] {
-  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  return [];
+  const list = typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : NONE;
+  return list.length > 0 ? list : NONE;
 }
 
 /** Maps verified JWT claims to an Identity as `auth.claims` and `tenants` configure. */
@@ -51,7 +55,8 @@ export function identityFromClaims(claims: Record<string, unknown>, config: Hera
     userId: String(rawUser),
     tenant,
     roles: stringList(claimAt(claims, map.roles)),
-    info,
+    // Most tokens carry no info: one shared empty object, not one per connection.
+    info: Object.keys(info).length > 0 ? info : NO_INFO,
     channels: stringList(claimAt(claims, map.channels)),
     ...(typeof exp === 'number' ? { expiresAt: exp * 1000 } : {}),
   };

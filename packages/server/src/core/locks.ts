@@ -55,12 +55,17 @@ export interface LockAnswer {
  * `{ name, userId, info?, expiresAt?, reason? }`.
  */
 export class SessionLocks {
-  private readonly held = new Map<string, HeldLock>();
+  /** Made on the first lock: most connections never hold one, and an idle connection should cost little. */
+  private heldByKey: Map<string, HeldLock> | undefined;
+
+  private get held(): Map<string, HeldLock> {
+    return (this.heldByKey ??= new Map());
+  }
 
   constructor(private readonly host: LockHost, private readonly session: LockOwner) {}
 
   get size(): number {
-    return this.held.size;
+    return this.heldByKey?.size ?? 0;
   }
 
   async lock(channel: string, name: string, rule: LockRule): Promise<LockAnswer> {

@@ -300,7 +300,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
         throw err;
       }
     }
-    this.events.emit('connect', { ...session.ref(), ...(session.options.route ? { route: session.options.route } : {}) });
+    this.events.emit('connect', { ...session.ref(), ...(session.route ? { route: session.route } : {}) });
     if (this.config.presence.userEvents && firstOfUser) void this.announceUser(session, 'user:online');
   }
 

@@ -119,6 +119,8 @@ export class Session implements Subscriber {
   readonly signals = new SignalTracker();
   readonly locks: SessionLocks;
   isClosed = false;
+  /** The route the client connected through (see SessionOptions). */
+  readonly route: string | undefined;
   private readonly bucket: TokenBucket;
   /** The implicit tenant-wide subscription carrying `user:online` / `user:offline`. */
   tenantSubscription: Subscription | undefined;
@@ -128,8 +130,9 @@ export class Session implements Subscriber {
     readonly id: string,
     public identity: Identity,
     readonly link: ClientLink,
-    readonly options: SessionOptions = {},
+    options: SessionOptions = {},
   ) {
+    this.route = options.route;
     this.locks = new SessionLocks(host, this);
     const rate = host.limits.messageRate;
     this.bucket = new TokenBucket(rate.perSecond, rate.burst);

@@ -20,7 +20,12 @@ export interface ActiveSignal {
  * connection when it disconnects. Bounded: a connection holds at most `max`, the oldest goes.
  */
 export class SignalTracker {
-  private readonly open = new Map<string, ActiveSignal>();
+  /** Made on the first signal: most connections never start one, and an idle connection should cost little. */
+  private openByKey: Map<string, ActiveSignal> | undefined;
+
+  private get open(): Map<string, ActiveSignal> {
+    return (this.openByKey ??= new Map());
+  }
 
   constructor(private readonly max = 100) {}
 
@@ -38,23 +43,25 @@ export class SignalTracker {
       this.open.set(key, { ...start, endEvent });
       return;
     }
-    for (const [startEvent, end] of Object.entries(signals)) if (end === event) this.open.delete(`${channel}\u0000${startEvent}`);
+    for (const [startEvent, end] of Object.entries(signals)) if (end === event) this.openByKey?.delete(`${channel}\u0000${startEvent}`);
   }
 
   /** How many signals are open. */
   get size(): number {
-    return this.open.size;
+    return this.openByKey?.size ?? 0;
   }
 
   /** The signals open on one channel. */
   on(channel: string): ActiveSignal[] {
-    return [...this.open.values()].filter((s) => s.channel === channel);
+    if (!this.openByKey) return [];
+    return [...this.openByKey.values()].filter((s) => s.channel === channel);
   }
 
   /** The end events still owed, and forgets them. */
   drain(): ActiveSignal[] {
-    const owed = [...this.open.values()];
-    this.open.clear();
+    if (!this.openByKey) return [];
+    const owed = [...this.openByKey.values()];
+    this.openByKey = undefined;
     return owed;
   }
 }

@@ -43,7 +43,8 @@ export class Subscription {
   epoch: string | undefined;
   /** The last offset sent (or skipped by audience), or the position the subscription went live at. */
   offset = 0;
-  private buffer: OutboundPublication[] = [];
+  /** Live publications held while pending; made on the first, gone once live. */
+  private buffer: OutboundPublication[] | undefined;
   private readonly filtered: boolean;
 
   constructor(
@@ -65,8 +66,9 @@ export class Subscription {
     if ((publication.audience || this.filtered) && !audienceAllows(publication, this.rule, this.subscriber.identity)) return false;
     if (this.skipOwnUser && (publication.data as { userId?: unknown } | null)?.userId === this.subscriber.identity.userId) return false;
     if (this.pending) {
-      this.buffer.push(out);
-      if (this.buffer.length > MAX_PENDING) this.subscriber.tooSlow();
+      const buffer = (this.buffer ??= []);
+      buffer.push(out);
+      if (buffer.length > MAX_PENDING) this.subscriber.tooSlow();
       return true;
     }
     this.subscriber.send(out);
@@ -86,13 +88,13 @@ export class Subscription {
   takeLive(replay: OutboundPublication[], position: number, epoch?: string): OutboundPublication[] {
     const out = replay.filter((o) => audienceAllows(o.publication, this.rule, this.subscriber.identity));
     const held = this.buffer;
-    this.buffer = [];
+    this.buffer = undefined;
     this.pending = false;
     this.epoch = epoch;
     this.offset = position;
     // Held publications at or below the position are in the replay or before the client's position;
     // per-key ordering means everything arriving from now on is above it.
-    for (const o of held) if (o.publication.offset > position && this.advance(o.publication)) out.push(o);
+    if (held) for (const o of held) if (o.publication.offset > position && this.advance(o.publication)) out.push(o);
     return out;
   }
 
@@ -103,7 +105,7 @@ export class Subscription {
   repairFrom(epoch: string): number | undefined {
     if (this.pending) {
       // Pub/sub keeps a key's order: whatever was missed comes after the last buffered one.
-      const last = this.buffer.at(-1)?.publication;
+      const last = this.buffer?.at(-1)?.publication;
       return last && last.epoch === epoch ? last.offset : 0;
     }
     return this.epoch === epoch ? this.offset : undefined;

@@ -31,25 +31,24 @@ export interface NativeProtocolOptions {
 export class NativeProtocol {
   private session: Session | undefined;
   private authenticating = false;
-  private early: ParsedClientFrame[] = [];
-  private queue: Promise<void> = Promise.resolve();
+  /** Frames before the session opens; made on the first one (an idle connection should cost little). */
+  private early: ParsedClientFrame[] | undefined;
+  /** The frame being handled and those chained after it; undefined when none is in flight. */
+  private queue: Promise<void> | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** A route channel waiting for the client's resume frame. */
   private awaitingResume: string | undefined;
   private pendingResume: AfterField | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
-  /** The message rate applies before authentication too (pings are answered then). */
-  private readonly anonymousBucket: TokenBucket;
+  /** The message rate applies before authentication too (pings are answered then); dropped once a session counts it. */
+  private anonymousBucket: TokenBucket | undefined;
 
   constructor(
     private readonly node: Node,
     private readonly link: WebSocketLink,
     private readonly options: NativeProtocolOptions,
-  ) {
-    const rate = node.config.limits.messageRate;
-    this.anonymousBucket = new TokenBucket(rate.perSecond, rate.burst);
-  }
+  ) {}
 
   start(): void {
     if (this.options.identity) {
@@ -90,8 +89,9 @@ export class NativeProtocol {
         return;
       }
       if (!this.authenticating) return this.link.close(ERRORS.unauthorized.close, 'send a connect frame with a token first');
-      if (this.early.length >= MAX_EARLY_FRAMES) return this.link.close(ERRORS.rateLimited.close, 'too many frames before connect');
-      this.early.push(frame);
+      const early = (this.early ??= []);
+      if (early.length >= MAX_EARLY_FRAMES) return this.link.close(ERRORS.rateLimited.close, 'too many frames before connect');
+      early.push(frame);
       return;
     }
     this.enqueue(frame);
@@ -169,9 +169,10 @@ export class NativeProtocol {
     session.ready();
     flush?.();
     if (this.pendingResume) void this.resumeRoute(this.pendingResume);
+    this.anonymousBucket = undefined;
     const early = this.early;
-    this.early = [];
-    for (const frame of early) this.enqueue(frame);
+    this.early = undefined;
+    if (early) for (const frame of early) this.enqueue(frame);
   }
 
   /** The route's resume frame, e.g. `{"type":"HELLO","revision":41}`. */
@@ -214,13 +215,20 @@ export class NativeProtocol {
 
   /** The message rate before authentication, when there is no session to count it. */
   private anonymousTake(): boolean {
-    if (this.anonymousBucket.take()) return true;
+    const rate = this.node.config.limits.messageRate;
+    if ((this.anonymousBucket ??= new TokenBucket(rate.perSecond, rate.burst)).take()) return true;
     this.node.events.emit('denial', { reason: 'rate_limited', transport: 'websocket' });
     return false;
   }
 
   private enqueue(frame: ParsedClientFrame): void {
-    this.queue = this.queue.then(() => this.handle(frame)).catch((err) => this.node.logger.error({ err }, 'frame handler failed'));
+    const run = (this.queue ?? Promise.resolve())
+      .then(() => this.handle(frame))
+      .catch((err) => this.node.logger.error({ err }, 'frame handler failed'))
+      .then(() => {
+        if (this.queue === run) this.queue = undefined;
+      });
+    this.queue = run;
   }
 
   private async handle(frame: ParsedClientFrame): Promise<void> {
