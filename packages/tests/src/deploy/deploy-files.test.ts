@@ -209,3 +209,25 @@ describe('k8s/', () => {
     assert.equal(service.spec.sessionAffinity, 'ClientIP');
   });
 });
+
+describe('docs/deploy.md', () => {
+  const doc = readRoot('docs/deploy.md');
+  const objects = loadManifests();
+  const deployment = find(objects, 'Deployment', 'herald');
+  const container = deployment.spec.template.spec.containers[0];
+  const compose = loadCompose({ JWT_SECRET: 'x', WEBHOOK_TOKEN: 'y' });
+
+  it('states the replicas, the preStop pause, the grace periods and the image tag the files have', () => {
+    assert.ok(doc.includes(`replicas: ${deployment.spec.replicas}`));
+    assert.ok(doc.includes(`preStop: ${container.lifecycle.preStop.exec.command.join(' ')}`));
+    assert.ok(doc.includes(`terminationGracePeriodSeconds: ${deployment.spec.template.spec.terminationGracePeriodSeconds}`));
+    assert.ok(doc.includes(`stop_grace_period: ${compose.services['herald-1'].stop_grace_period}`));
+    assert.ok(doc.includes(`docker build -t ${container.image} .`));
+  });
+
+  it('lists every variable the compose file and the manifests set', () => {
+    const listed = new Set([...doc.matchAll(/^\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \|/gm)].flatMap((m) => m[1]!.split(', ').map((v) => v.slice(1, -1))));
+    const set = new Set([...Object.keys(containerEnv(objects, container)), ...Object.keys(compose.services['herald-1'].environment)]);
+    assert.deepEqual([...set].filter((v) => !listed.has(v)), []);
+  });
+});
