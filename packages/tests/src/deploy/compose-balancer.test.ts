@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
-import { redisServerAvailable, SseTestClient, startRedisServer, TestClient, type RedisServer } from '@herald/server/testing';
+import WebSocket from 'ws';
+import { redisServerAvailable, sleep, SseTestClient, startRedisServer, TestClient, waitFor, type RedisServer } from '@herald/server/testing';
 import { startCluster, type Cluster } from '../support/cluster.js';
 import { describeRequiring } from '../support/requires.js';
 import { ROOT } from './manifests.js';
@@ -48,6 +49,56 @@ async function pollingSession(base: string, address: string, token: string): Pro
   return steps;
 }
 
+/**
+ * A native WebSocket subscriber from one client address that does what a client of a drained
+ * node should: on 1012 it reconnects at once, through the same load balancer, and resubscribes
+ * after the last publication it received.
+ */
+class Follower {
+  readonly ids: string[] = [];
+  readonly closes: number[] = [];
+  readonly recoveries: unknown[] = [];
+  private socket: WebSocket | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly localAddress: string,
+    private readonly channel: string,
+  ) {}
+
+  start(): Promise<void> {
+    const socket = new WebSocket(this.url, { localAddress: this.localAddress });
+    this.socket = socket;
+    const subscribed = new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.on('message', (raw) => {
+        const frame = JSON.parse(raw.toString());
+        if (frame.type === 'reply' && frame.id === 1) {
+          if (frame.result?.recovery) this.recoveries.push(frame.result.recovery);
+          resolve();
+        }
+        if (frame.type === 'pub' && frame.channel === this.channel) this.ids.push(frame.id);
+      });
+    });
+    socket.once('open', () => {
+      const since = this.ids.length > 0 ? { since: { lastId: this.ids.at(-1) } } : {};
+      socket.send(JSON.stringify({ type: 'subscribe', id: 1, channel: this.channel, ...since }));
+    });
+    socket.once('close', (code) => {
+      this.closes.push(code);
+      // 1012 at once, as a client told to go elsewhere; anything else after a pause.
+      if (!this.stopped) setTimeout(() => void this.start().catch(() => undefined), code === 1012 ? 0 : 200);
+    });
+    return subscribed;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.terminate();
+  }
+}
+
 const addresses = Array.from({ length: 12 }, (_, i) => `127.0.0.${10 + i}`);
 
 describeRequiring("docker-compose.yml's nginx in front of three nodes", missing, () => {
@@ -74,8 +125,9 @@ describeRequiring("docker-compose.yml's nginx in front of three nodes", missing,
       const token = await cluster.nodes[0]!.token({ sub: `poller-${i}` });
       assert.deepEqual(await pollingSession(nginx.url, address, token), ['handshake 200', 'connect 200', 'poll 200 connected'], address);
     }
+    // The lifecycle event may follow the CONNECT's answer by a moment.
+    await waitFor(() => connects.reduce((a, b) => a + b, 0) === addresses.length, `a Socket.IO connect for each address`);
     stop.forEach((off) => off());
-    assert.equal(connects.reduce((a, b) => a + b, 0), addresses.length);
     assert.ok(connects.filter((c) => c > 0).length >= 2, `every address on one node: ${connects}`);
   });
 
@@ -119,6 +171,53 @@ describeRequiring("docker-compose.yml's nginx in front of three nodes", missing,
       assert.ok(results.some((steps) => steps.at(-1) !== 'poll 200 connected'), `every session held without affinity: ${JSON.stringify(results)}`);
     } finally {
       await plain.close();
+    }
+  });
+
+  it('drains a node behind it: its clients reconnect through nginx to the others and miss nothing', async () => {
+    const channel = 'drain-feed';
+    const followers = await Promise.all(
+      addresses.slice(0, 6).map(async (address, i) => new Follower(`${nginx.url.replace(/^http/, 'ws')}/ws?token=${await cluster.nodes[0]!.token({ sub: `drainee-${i}` })}`, address, channel)),
+    );
+    try {
+      await Promise.all(followers.map((f) => f.start()));
+      const holds = (n: (typeof cluster.nodes)[number], i: number) => [...n.server.node.sessions.values()].some((s) => s.identity.userId === `drainee-${i}`);
+      const doomed = cluster.nodes.find((n) => followers.some((_f, i) => holds(n, i)) && n !== cluster.nodes[0])
+        ?? cluster.nodes.find((n) => followers.some((_f, i) => holds(n, i)))!;
+      const moved = followers.filter((_f, i) => holds(doomed, i));
+
+      const published: string[] = [];
+      for (let i = 1; i <= 60; i++) {
+        // As a publishing service would: retry through the load balancer with the same key.
+        for (let attempt = 0; ; attempt++) {
+          const response = await fetch(`${nginx.url}/api/v1/publish`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${cluster.nodes[0]!.apiKey}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ channel, event: 'tick', data: { i }, idempotencyKey: `drain-${i}` }),
+          }).catch(() => undefined);
+          if (response?.status === 200) {
+            const { id } = (await response.json()) as { id: string };
+            if (!published.includes(id)) published.push(id);
+            break;
+          }
+          assert.ok(attempt < 50, `publish ${i}: ${response?.status}`);
+          await sleep(50);
+        }
+        if (i === 20) void doomed.close();
+        await sleep(10);
+      }
+      await waitFor(() => followers.every((f) => f.ids.length >= published.length), 'every follower to have every publication', 15_000).catch((err: Error) => {
+        const state = followers.map((f) => ({ received: f.ids.length, closes: f.closes, recoveries: f.recoveries }));
+        throw new Error(`${err.message}: ${published.length} published; ${JSON.stringify(state)}`);
+      });
+      for (const f of followers) assert.deepEqual(f.ids, published, 'each publication once, in order');
+      for (const f of moved) {
+        assert.deepEqual(f.closes, [1012], 'told to reconnect elsewhere, and let in by another node at the first attempt');
+        assert.deepEqual(f.recoveries.map((r: any) => r.recovered), [true]);
+      }
+      assert.ok(moved.length > 0);
+    } finally {
+      for (const f of followers) f.stop();
     }
   });
 });

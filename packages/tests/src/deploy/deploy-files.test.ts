@@ -133,6 +133,7 @@ describe('docker-compose.yml', () => {
     assert.match(conf, /proxy_set_header\s+Upgrade\s+\$http_upgrade;/);
     assert.match(conf, /proxy_set_header\s+Connection\s+\$connection_upgrade;/);
     assert.match(conf, /proxy_buffering\s+off;/, 'SSE events pass at once');
+    assert.match(conf, /proxy_next_upstream\s[^;]*\bhttp_503\b/, "a draining node's 503 sends reconnects to the next node");
     // A quiet connection lives heartbeat.interval + heartbeat.timeout; nginx must not cut it sooner.
     const { loaded } = loadWithEnv(heralds[0]![1].environment, { [heralds[0]![1].environment.HERALD_CONFIG]: readRoot('examples/callcenter/herald.yaml') });
     const readTimeout = Number(/proxy_read_timeout\s+(\d+)s;/.exec(conf)?.[1]);
