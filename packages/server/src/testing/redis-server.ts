@@ -205,7 +205,8 @@ function oneLineCommand(host: string, port: number, args: string[]): Promise<str
   });
 }
 
-function freePort(host: string): Promise<number> {
+/** A port free on `host` now (it may be taken again before it is bound: retry on EADDRINUSE). */
+export function freePort(host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
