@@ -193,6 +193,14 @@ describe('Webhooks', () => {
     viewer.close();
   });
 
+  it('sends the disconnects of a graceful shutdown before the node stops', async () => {
+    await using receiver = await startWebhookReceiver();
+    const herald = await heraldWith([{ url: receiver.url, events: ['client.disconnected'] }]);
+    await connectClient(herald.wsUrl, await herald.token({ sub: 'ann' }));
+    await herald.close();
+    assert.deepEqual(receiver.ofType('client.disconnected').map((w) => [w.data.userId, w.data.code]), [['ann', 1012]]);
+  });
+
   it('refuses a configuration it could not sign with, naming the field', async () => {
     const { parseConfig } = await import('../config/load.js');
     assert.throws(() => parseConfig({ webhooks: { endpoints: [{ url: 'http://127.0.0.1:1/x' }] } }, 'test'), /webhooks\.endpoints\.0\.secret.*needs a secret/s);
