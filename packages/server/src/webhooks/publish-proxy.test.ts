@@ -62,6 +62,7 @@ describe('PublishProxy', () => {
     assert.equal(receiver.attempts.length, before);
     const stats = (await herald.api('GET', '/api/v1/stats/webhooks')).body.publishProxies;
     assert.deepEqual(stats, [{ url: receiver.url, allowed: 1, refused: 1, rewritten: 1, failed: 0 }]);
+    assert.match((await herald.api('GET', '/metrics')).body, /herald_webhooks_publish_checks_total\{outcome="refused"\} 1\n/);
     writer.close();
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { pino } from 'pino';
 import type { LifecycleEvents } from '../core/events.js';
 import { startHerald, type HeraldFixture } from '../testing/herald-fixture.js';
 import { waitFor } from '../testing/wait.js';
@@ -87,6 +88,8 @@ describe('Webhooks', () => {
       ['client.connected', 'acme', undefined],
     ]);
     assert.ok(all.accepted.some((w) => w.type === 'client.connected' && w.data.tenant === 'globex'));
+    const both = picky.accepted.map((w) => all.accepted.find((x) => x.id === w.id)?.data);
+    assert.deepEqual(both, picky.accepted.map((w) => w.data), 'one event, one webhook-id for every endpoint');
   });
 
   it('retries a failing endpoint with the same webhook-id until it comes back', async () => {
@@ -103,6 +106,29 @@ describe('Webhooks', () => {
     assert.ok(stats.endpoints[0].retries >= 3);
     assert.equal(stats.endpoints[0].failed, 0);
     assert.equal(stats.endpoints[0].queued, 0);
+    const metrics = (await herald.api('GET', '/metrics')).body as string;
+    assert.match(metrics, /herald_webhooks_sent_total\{endpoint="http:\/\/127\.0\.0\.1:\d+\/hooks"\} 1\n/);
+    assert.match(metrics, /herald_webhooks_retries_total\{endpoint="[^"]+"\} ([3-9]|\d\d+)\n/);
+  });
+
+  it('names the reason of an endpoint that refuses connections, in stats, metrics and the log', async () => {
+    const closed = await startWebhookReceiver();
+    await closed.close();
+    const lines: any[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    await using herald = await startHerald(
+      { presence: { userEvents: false }, webhooks: { secret: TEST_WEBHOOK_SECRET, endpoints: [{ url: closed.url, name: 'gone', events: ['client.connected'], retry: fast(300) }] } },
+      { logger },
+    );
+    await connectClient(herald.wsUrl, await herald.token({ sub: 'ann' }));
+    const stats = await waitFor(async () => {
+      const body = (await herald.api('GET', '/api/v1/stats/webhooks')).body;
+      return body.endpoints[0].failed === 1 && body;
+    }, 'the failure');
+    assert.equal(stats.recentFailures[0].reason, 'ECONNREFUSED');
+    assert.match((await herald.api('GET', '/metrics')).body, /herald_webhooks_failed_total\{endpoint="gone"\} 1\n/);
+    const logged = lines.find((l) => l.event === 'webhook_failed');
+    assert.deepEqual([logged?.endpoint, logged?.type, logged?.reason, logged?.webhookId], ['gone', 'client.connected', 'ECONNREFUSED', stats.recentFailures[0].webhookId]);
   });
 
   it('gives up on an endpoint that never answers with a clear outcome, and loses nothing for the others or for clients', async () => {
@@ -137,10 +163,18 @@ describe('Webhooks', () => {
     assert.ok(stats.recentFailures.every((f: { endpoint: string; attempts: number }) => f.endpoint === 'silent' && f.attempts >= 2));
   });
 
-  it('drops what overflows a full queue, counts it, says so on the bus, and keeps what it holds', async () => {
+  it('drops what overflows a full queue, counts it, logs it, says so on the bus, and keeps what it holds', async () => {
     await using receiver = await startWebhookReceiver();
     receiver.mode = 'hang';
-    await using herald = await heraldWith([{ url: receiver.url, name: 'slow', timeout: 60_000, concurrency: 1, events: ['channel.subscribed'] }], { queue: { maxEvents: 3, maxBytes: 1024 * 1024 } });
+    const lines: any[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    await using herald = await startHerald(
+      {
+        presence: { userEvents: false },
+        webhooks: { secret: TEST_WEBHOOK_SECRET, queue: { maxEvents: 3, maxBytes: 1024 * 1024 }, endpoints: [{ url: receiver.url, name: 'slow', timeout: 60_000, concurrency: 1, events: ['channel.subscribed'] }] },
+      },
+      { logger },
+    );
     const announced = webhookEvents(herald);
     const client = await connectClient(herald.wsUrl, await herald.token({ sub: 'ann' }));
     for (let i = 0; i < 5; i++) await client.request({ type: 'subscribe', channel: `c:${i}` });
@@ -151,6 +185,8 @@ describe('Webhooks', () => {
     const metrics = (await herald.api('GET', '/metrics')).body as string;
     assert.match(metrics, /herald_webhooks_dropped_total\{endpoint="slow"\} 2/);
     assert.match(metrics, /herald_webhooks_queued\{endpoint="slow"\} 3/);
+    // One warning for the burst: at most one every 10 s per endpoint.
+    assert.deepEqual(lines.filter((l) => l.event === 'webhook_dropped').map((l) => [l.endpoint, l.dropped]), [['slow', 1]]);
     receiver.mode = 'ok';
   });
 
