@@ -2,12 +2,21 @@
 export type PostOutcome = { ok: true; status: number; body: string } | { ok: false; status?: number; reason: string };
 
 /**
- * POSTs a JSON body with extra headers; settles within `timeoutMs`, never rejects. A 2xx is ok;
+ * POSTs a JSON body with extra headers; settles within `timeoutMs` (or when `cancel` aborts),
+ * never rejects. A 2xx is ok;
  * its body is read up to `maxResponseBytes` (the rest is a failure: an answer that large is not
  * one Herald asked for). Other statuses, network errors and timeouts are failures with a reason.
  */
-export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs: number, maxResponseBytes = 0): Promise<PostOutcome> {
-  const signal = AbortSignal.timeout(timeoutMs);
+export async function postJson(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+  options: { maxResponseBytes?: number; cancel?: AbortSignal } = {},
+): Promise<PostOutcome> {
+  const maxResponseBytes = options.maxResponseBytes ?? 0;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = options.cancel ? AbortSignal.any([timeout, options.cancel]) : timeout;
   try {
     const response = await fetch(url, {
       method: 'POST',
@@ -27,7 +36,8 @@ export async function postJson(url: string, body: string, headers: Record<string
     const text = await readBounded(response, maxResponseBytes);
     return text === undefined ? { ok: false, status: response.status, reason: `answer larger than ${maxResponseBytes} bytes` } : { ok: true, status: response.status, body: text };
   } catch (err) {
-    if (signal.aborted) return { ok: false, reason: `no answer within ${timeoutMs} ms` };
+    if (options.cancel?.aborted) return { ok: false, reason: 'cancelled: webhooks closed' };
+    if (timeout.aborted) return { ok: false, reason: `no answer within ${timeoutMs} ms` };
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     return { ok: false, reason: cause?.code ?? cause?.message ?? (err as Error).message };
   }

@@ -7,13 +7,13 @@ import { startWebhookReceiver, TEST_WEBHOOK_SECRET, type WebhookReceiver } from 
 import { connectClient } from '../testing/ws-client.js';
 import type { PublishProxyConfig } from './config.js';
 
-/** The backend's rule in these tests: `bad` words refused, `shout` rewritten upper-case, `slow` answered after 1 s, the rest allowed. */
+/** The backend's rule in these tests: `bad` words refused, `shout` rewritten upper-case, `slow` answered after 2.5 s, the rest allowed. */
 function backend(receiver: WebhookReceiver): void {
   receiver.mode = (w) => {
     const text = String(w.data.data?.text ?? '');
     if (text.includes('bad')) return { status: 200, body: { action: 'refuse', reason: 'no bad words\nplease' } };
     if (text.startsWith('shout')) return { status: 200, body: { action: 'rewrite', data: { text: text.toUpperCase(), checked: true } } };
-    if (text === 'slow') return { status: 200, body: { action: 'allow' }, delayMs: 1000 };
+    if (text === 'slow') return { status: 200, body: { action: 'allow' }, delayMs: 2500 };
     if (text === 'broken') return { status: 500 };
     return { status: 200, body: { action: 'allow' } };
   };
@@ -22,7 +22,7 @@ function backend(receiver: WebhookReceiver): void {
 async function heraldWithProxy(receiver: WebhookReceiver, proxy: Partial<PublishProxyConfig> = {}): Promise<HeraldFixture> {
   return startHerald({
     presence: { userEvents: false },
-    webhooks: { secret: TEST_WEBHOOK_SECRET, publishProxies: [{ url: receiver.url, channels: ['chat:*'], timeout: 300, ...proxy }] },
+    webhooks: { secret: TEST_WEBHOOK_SECRET, publishProxies: [{ url: receiver.url, channels: ['chat:*'], timeout: 1000, ...proxy }] },
   });
 }
 
@@ -98,7 +98,7 @@ describe('PublishProxy', () => {
     const started = Date.now();
     const slow = await publish('slow');
     assert.deepEqual(slow.error, { code: 'unavailable', message: 'the publication could not be checked now; try again' });
-    assert.ok(Date.now() - started < 900, 'answered at the proxy timeout, not when the backend got round to it');
+    assert.ok(Date.now() - started < 2000, 'answered at the proxy timeout, not when the backend got round to it');
     assert.equal((await publish('broken')).error?.code, 'unavailable');
     receiver.mode = () => ({ status: 200, body: { verdict: 'yes' } });
     assert.equal((await publish('nonsense')).error?.code, 'unavailable');
@@ -118,7 +118,7 @@ describe('PublishProxy', () => {
     receiver.mode = () => ({ status: 200, body: { action: 'rewrite', data: { text: 'x'.repeat(4096) } } });
     await using herald = await startHerald({
       limits: { maxDataBytes: 1024 },
-      webhooks: { secret: TEST_WEBHOOK_SECRET, publishProxies: [{ url: receiver.url, timeout: 300 }] },
+      webhooks: { secret: TEST_WEBHOOK_SECRET, publishProxies: [{ url: receiver.url, timeout: 1000 }] },
     });
     const { publish, received } = await nativeClients(herald);
     assert.equal((await publish('hi')).error?.code, 'unavailable');

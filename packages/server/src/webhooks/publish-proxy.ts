@@ -8,6 +8,8 @@ import { EventFilter } from './filter.js';
 import { postJson } from './post.js';
 import { createSigner } from './signer.js';
 
+/** The largest answer read: a rewrite's data is bounded far below it by `limits.maxDataBytes`. */
+const MAX_ANSWER_BYTES = 2 * 1024 * 1024;
 /** The longest refusal reason passed on to the client. */
 const MAX_REASON = 200;
 
@@ -74,7 +76,7 @@ export class PublishProxy implements PublishGuard {
       data: { ...connection, ...(Object.keys(info).length > 0 ? { info } : {}), channel, event, data: data ?? null },
     });
     const id = `msg_${newPublicationId()}`;
-    const posted = await postJson(proxy.config.url, body, { ...proxy.sign(id, body) }, proxy.config.timeout, 2 * 1024 * 1024);
+    const posted = await postJson(proxy.config.url, body, { ...proxy.sign(id, body) }, proxy.config.timeout, { maxResponseBytes: MAX_ANSWER_BYTES });
     const verdict = posted.ok ? this.read(posted.body) : { problem: posted.reason };
     if ('problem' in verdict) return this.failed(proxy, id, verdict.problem);
     this.tally(proxy, verdict.action === 'allow' ? 'allowed' : verdict.action === 'refuse' ? 'refused' : 'rewritten');

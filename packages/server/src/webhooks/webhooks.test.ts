@@ -149,7 +149,8 @@ describe('Webhooks', () => {
     assert.deepEqual(reader.pubs('news').map((p) => p.data), Array.from({ length: n }, (_, i) => i));
     await healthy.waitFor((w) => w.type === 'channel.subscribed', 'the healthy endpoint’s subscribe');
 
-    await waitFor(() => announced.filter((e) => e.endpoint === 'silent').length === silent.attempts.filter((a, i, all) => all.findIndex((b) => b.id === a.id) === i).length && announced.length >= 3, 'the silent endpoint’s failures', 5000);
+    // The reader's connect, subscribe, the channel's occupancy and the reader's presence: four events, each given up on.
+    await waitFor(() => announced.filter((e) => e.endpoint === 'silent').length === 4, 'the silent endpoint’s four failures', 5000);
     const failures = announced.filter((e) => e.endpoint === 'silent');
     assert.ok(failures.every((e) => e.action === 'failed' && e.reason === 'no answer within 200 ms'), JSON.stringify(failures));
     assert.deepEqual(new Set(failures.map((f) => f.type)), new Set(['client.connected', 'channel.subscribed', 'channel.occupied', 'presence.joined']));
@@ -235,6 +236,25 @@ describe('Webhooks', () => {
     await connectClient(herald.wsUrl, await herald.token({ sub: 'ann' }));
     await herald.close();
     assert.deepEqual(receiver.ofType('client.disconnected').map((w) => [w.data.userId, w.data.code]), [['ann', 1012]]);
+  });
+
+  it('stops within the shutdown timeout when an endpoint never answers, saying what was not sent', async () => {
+    await using receiver = await startWebhookReceiver();
+    receiver.mode = 'hang';
+    const lines: any[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const herald = await startHerald(
+      { presence: { userEvents: false }, server: { shutdownTimeout: 500 }, webhooks: { secret: TEST_WEBHOOK_SECRET, endpoints: [{ url: receiver.url, name: 'silent', timeout: 60_000 }] } },
+      { logger },
+    );
+    const client = await connectClient(herald.wsUrl, await herald.token({ sub: 'ann' }));
+    await client.request({ type: 'subscribe', channel: 'news' });
+    const started = Date.now();
+    await herald.close();
+    assert.ok(Date.now() - started < 3000, `closed in ${Date.now() - started} ms`);
+    const unsent = lines.find((l) => l.event === 'webhook_unsent');
+    assert.equal(unsent?.endpoint, 'silent');
+    assert.ok(unsent.queued >= 1);
   });
 
   it('refuses a configuration it could not sign with, naming the field', async () => {

@@ -67,7 +67,7 @@ class Endpoint {
   droppedUnlogged = 0;
   lastDropLog = 0;
 
-  constructor(config: WebhookEndpointConfig, secret: string, limits: WebhooksConfig['queue'], hooks: EndpointHooks) {
+  constructor(config: WebhookEndpointConfig, secret: string, limits: WebhooksConfig['queue'], hooks: EndpointHooks, cancel: AbortSignal) {
     this.url = displayUrl(config.url);
     this.name = config.name ?? this.url;
     this.filter = new EventFilter(config);
@@ -77,7 +77,7 @@ class Endpoint {
       maxEvents: limits.maxEvents,
       maxBytes: limits.maxBytes,
       retry: config.retry,
-      send: (d) => postJson(config.url, d.body, { ...sign(d.id, d.body) }, config.timeout),
+      send: (d) => postJson(config.url, d.body, { ...sign(d.id, d.body) }, config.timeout, { cancel }),
       onSent: (d) => hooks.onSent(this, d),
       onRetry: (d, outcome, delay) => hooks.onRetry(this, d, outcome.reason, delay),
       onFailed: (d, outcome) => hooks.onFailed(this, d, outcome),
@@ -100,6 +100,8 @@ export class Webhooks {
   private readonly endpoints: Endpoint[];
   private readonly failures: WebhookFailure[] = [];
   private readonly stopListening: () => void;
+  /** Aborts the requests in flight at close. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly bus: LifecycleBus,
@@ -119,7 +121,7 @@ export class Webhooks {
       },
       onFailed: (e: Endpoint, d: Delivery, outcome: { status?: number; reason: string }) => this.failedFor(e, d, outcome),
     };
-    this.endpoints = config.endpoints.map((c) => new Endpoint(c, (c.secret ?? config.secret)!, config.queue, hooks));
+    this.endpoints = config.endpoints.map((c) => new Endpoint(c, (c.secret ?? config.secret)!, config.queue, hooks, this.closing.signal));
     const types = new Set(this.endpoints.flatMap((e) => [...e.filter.types]));
     this.stopListening = listenForWebhooks(bus, types, (event) => this.dispatch(event));
   }
@@ -148,10 +150,14 @@ export class Webhooks {
     await Promise.race([Promise.all(this.endpoints.map((e) => e.queue.drained())), deadline]);
   }
 
-  /** Stops listening and cancels pending retries; what is still queued is not sent. */
+  /** Stops listening, cancels pending retries and aborts requests in flight; what is still queued is not sent. */
   close(): void {
     this.stopListening();
-    for (const e of this.endpoints) e.queue.close();
+    for (const e of this.endpoints) {
+      if (e.queue.depth > 0) this.logger.warn({ event: 'webhook_unsent', endpoint: e.name, queued: e.queue.depth }, 'webhook events not sent: closing');
+      e.queue.close();
+    }
+    this.closing.abort();
   }
 
   private dispatch(event: WebhookEvent): void {
