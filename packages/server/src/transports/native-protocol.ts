@@ -303,7 +303,10 @@ export class NativeProtocol {
     const session = this.session;
     if (!route || route.format !== 'data' || !session || (CLIENT_FRAME_TYPES as readonly string[]).includes(type)) return false;
     if (!this.node.events.has('message')) return false;
-    this.node.events.emit('message', { ...session.ref(), route: route.path, data: frame });
+    // Held to the limits of a client's publication data: the backend gets nothing a publish could not carry.
+    const problem = this.node.dataProblem(frame);
+    if (problem) this.fail(undefined, { code: ErrorCode.BadRequest, message: problem });
+    else this.node.events.emit('message', { ...session.ref(), route: route.path, data: frame });
     return true;
   }
 

@@ -220,6 +220,13 @@ describe('Webhooks', () => {
     const [session] = herald.server.node.sessions.values();
     assert.deepEqual(message.data, { ...session.ref(), route: '/ws/projects/{project_id}', data: { type: 'iteration_feedback', text: 'shorter please' } });
     assert.deepEqual(viewer.frames.filter((f) => f?.type === 'error'), [], 'no unknown_frame error for an app frame');
+    // A frame past the data limits is refused as a publication's data would be, and not sent.
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep];
+    viewer.send({ type: 'iteration_feedback', deep });
+    const refused = await viewer.next((f) => f?.type === 'error');
+    assert.equal(refused.code, 'bad_request');
+    assert.match(refused.message, /deeper than 64/);
 
     // Streams announce themselves on the bus; only a cancel is the backend's news.
     herald.server.node.events.emit('stream', { action: 'completed', tenant: 'default', channel: 'project:7', streamId: 's0' });
@@ -227,6 +234,7 @@ describe('Webhooks', () => {
     const cancelled = await receiver.waitFor((w) => w.type === 'stream.cancelled', 'stream.cancelled');
     assert.deepEqual(cancelled.data, { tenant: 'default', channel: 'project:7', streamId: 's1', userId: 'ann', connectionId: session.id });
     assert.equal(receiver.ofType('stream.cancelled').length, 1, 'only the cancel');
+    assert.equal(receiver.ofType('client.message').length, 1, 'the refused frame was not sent');
     viewer.close();
   });
 
