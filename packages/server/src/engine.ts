@@ -192,15 +192,33 @@ export interface PresenceEntry {
   info?: Record<string, unknown>;
 }
 
+export interface PresenceJoined {
+  /** The user's first connection in the channel. */
+  first: boolean;
+  /** The channel had no connection before this one, on any node. */
+  occupied: boolean;
+}
+
+export interface PresenceLeft {
+  /** The user has no connection left in the channel. */
+  last: boolean;
+  /** The channel has no connection left, on any node. */
+  vacated: boolean;
+}
+
 /** Who is subscribed to a channel, across nodes. */
 export interface PresenceStore {
   /**
-   * Adds a connection. `first` is true when it is the user's first connection in the channel.
-   * A user's info is the one given by their first connection.
+   * Adds a connection. A user's info is the one given by their first connection. `first` and
+   * `occupied` are decided atomically with the change: of concurrent joins on several nodes,
+   * exactly one is the channel's `occupied` (and one the user's `first`).
    */
-  join(key: ChannelKey, entry: PresenceEntry): Promise<{ first: boolean }>;
-  /** Removes a connection. `last` is true when the user has no connection left in the channel. */
-  leave(key: ChannelKey, entry: PresenceEntry): Promise<{ last: boolean }>;
+  join(key: ChannelKey, entry: PresenceEntry): Promise<PresenceJoined>;
+  /**
+   * Removes a connection; `last` and `vacated` are decided atomically as `join`'s are. An unknown
+   * connection is neither. A connection that expires (its node vanished) is not reported here.
+   */
+  leave(key: ChannelKey, entry: PresenceEntry): Promise<PresenceLeft>;
   /** Users in the channel with their connection counts. */
   list(key: ChannelKey): Promise<PresenceUser[]>;
   /** Number of connections in the channel. */

@@ -10,10 +10,14 @@ import { createLogger, type Logger } from './logger.js';
 import { logLifecycle } from './observability/logs.js';
 import { countLifecycle, createMetrics, type Metrics } from './observability/metrics.js';
 import { createTransports } from './transports/registry.js';
+import { startWebhooks, type WebhookService } from './webhooks/start.js';
+import { webhookStatsRoutes } from './webhooks/stats-route.js';
 
 export interface HeraldServer {
   node: Node;
   metrics: Metrics;
+  /** Lifecycle webhooks and publish proxies (`webhooks:`). */
+  webhooks: WebhookService;
   http: FastifyInstance;
   /** Listens on the configured host and port (port 0 picks a free one); resolves with the base URL. */
   listen(): Promise<string>;
@@ -67,7 +71,9 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
   const metrics = createMetrics();
   countLifecycle(node.events, metrics);
   logLifecycle(node.events, logger);
+  const webhooks = startWebhooks(node, metrics.registry);
   const http = createHttpApp(node, metrics);
+  webhookStatsRoutes(http, config, webhooks);
   const transports = createTransports(node, http);
 
   await node.start();
@@ -77,6 +83,7 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
   return {
     node,
     metrics,
+    webhooks,
     http,
     get url() {
       return url;
@@ -102,6 +109,9 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
         await Promise.race([httpClosed, new Promise((resolve) => setTimeout(resolve, 250).unref())]);
         http.server.closeAllConnections();
         await Promise.race([httpClosed, deadline]);
+        // The disconnects of the shutdown are queued too: sent while the deadline allows.
+        await webhooks.drain(deadline);
+        webhooks.close();
         await node.closeEngine();
       })();
       return closing;

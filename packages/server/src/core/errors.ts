@@ -42,6 +42,10 @@ export const ERRORS = {
   /** A subscription the engine could not set up: the connection stays, or (a route's channel) is closed to retry. */
   subscribeUnavailable: { code: ErrorCode.Unavailable, status: 503, close: CloseCode.InternalError, retry: true },
   internal: { code: ErrorCode.Internal, status: 500, close: CloseCode.InternalError, retry: true },
+  /** The backend's publish check (`webhooks.publishProxies`) refused a client publication. */
+  publishRefused: { code: ErrorCode.Forbidden, status: 403, close: CloseCode.Forbidden, retry: false },
+  /** The backend's publish check did not answer in time or failed, and its `onFailure` is `refuse`. */
+  publishUnchecked: { code: ErrorCode.Unavailable, status: 503, close: CloseCode.ServiceRestart, retry: true },
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorKindName = keyof typeof ERRORS;

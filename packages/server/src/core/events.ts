@@ -1,3 +1,5 @@
+import type { Publisher } from '@herald/protocol';
+
 /** Who a connection is, as lifecycle events name it. */
 export interface ConnectionRef {
   connectionId: string;
@@ -27,7 +29,7 @@ export interface LifecycleEvents {
   /** A refused connection or request. Fields the refusal knows: before authentication there is no connection. */
   denial: { reason: DenialReason; transport?: string; tenant?: string; userId?: string; connectionId?: string; channel?: string; path?: string; detail?: string };
   /** A publication stored, on every channel it went to (`duplicate`: an idempotent retry, nothing stored). */
-  publish: { source: 'api' | 'client'; tenant: string; channels: string[]; event: string; id: string; duplicate: boolean };
+  publish: { source: 'api' | 'client'; tenant: string; channels: string[]; event: string; id: string; duplicate: boolean; data?: unknown; publisher?: Publisher };
   /** One publication handed to this node's subscribers. */
   delivery: { key: string; delivered: number };
   /** The server closed a connection: replaced, expired, too slow, by an operator, at shutdown. */
@@ -48,10 +50,19 @@ export interface LifecycleEvents {
     connectionId?: string;
     reason?: string;
   };
-  /** A presence change of one connection in one channel, on the connection's node. */
+  /**
+   * A user arrived in a channel that keeps presence (`presence` or `joinLeave`), with their
+   * first connection, or left it with their last; on that connection's node.
+   */
   presence: ConnectionRef & { action: 'join' | 'leave'; channel: string };
-  /** A channel got its first subscriber in the cluster, or lost its last one; emitted by one node. */
+  /**
+   * A channel got its first subscriber in the cluster, or lost its last one; decided atomically
+   * by the engine's presence and emitted by the one node that decided it. Channels are tracked
+   * for it only while someone listens (`has('occupancy')`) or the rule keeps presence.
+   */
   occupancy: { action: 'occupied' | 'vacated'; tenant: string; channel: string };
+  /** An application frame from a client of a `data` route (one that is not a protocol frame), on its node. */
+  message: ConnectionRef & { route: string; data: Record<string, unknown> };
   /** A webhook delivery given up on (retries exhausted) or dropped (queue full), on the sending node. */
   webhook: { action: 'failed' | 'dropped'; endpoint: string; type: string; webhookId: string; status?: number; reason: string };
 }

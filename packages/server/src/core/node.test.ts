@@ -144,7 +144,7 @@ describe('Node', () => {
       assert.deepEqual(fx.events, [
         { name: 'connect', event: ref },
         { name: 'subscribe', event: { ...ref, channel: 'news' } },
-        { name: 'publish', event: { source: 'client', tenant: 'default', channels: ['news'], event: 'note', id, duplicate: false } },
+        { name: 'publish', event: { source: 'client', tenant: 'default', channels: ['news'], event: 'note', id, duplicate: false, data: {}, publisher: { userId: 'ann' } } },
         { name: 'unsubscribe', event: { ...ref, channel: 'news' } },
         { name: 'disconnect', event: { ...ref, code: 1001 } },
       ]);

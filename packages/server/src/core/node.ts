@@ -17,6 +17,8 @@ import {
   type HistoryQuery,
   type LockHolder,
   type PresenceEntry,
+  type PresenceJoined,
+  type PresenceLeft,
   type ResumeRecordStore,
 } from '../engine.js';
 import type { Logger } from '../logger.js';
@@ -29,6 +31,7 @@ import { readHistory } from './history-read.js';
 import { Hub } from './hub.js';
 import { newConnectionId } from './ids.js';
 import type { ClientLink } from './outbound.js';
+import type { ClientPublication, PublishGuard, PublishVerdict } from './publish-guard.js';
 import { Publishing, type HistoryReply, type PublishManyOutcome, type PublishOutcome, type PublishRequest, type TenantPublish } from './publishing.js';
 import { Session, type SessionHost, type SessionOptions } from './session.js';
 import type { ActiveSignal } from './signals.js';
@@ -84,6 +87,8 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   readonly resumeRecords: ResumeRecordStore;
   private readonly engine: Engine;
   private readonly publishing: Publishing;
+  /** See SessionHost: the publish guard's verdict; absent while no guard is set. */
+  checkPublish: ((publication: ClientPublication) => Promise<PublishVerdict>) | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private draining = false;
 
@@ -200,11 +205,11 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     return readHistory(this.engine.broker, this.logger, key, query);
   }
 
-  joinPresence(key: ChannelKey, entry: PresenceEntry): Promise<{ first: boolean }> {
+  joinPresence(key: ChannelKey, entry: PresenceEntry): Promise<PresenceJoined> {
     return this.engine.presence.join(key, entry);
   }
 
-  leavePresence(key: ChannelKey, entry: PresenceEntry): Promise<{ last: boolean }> {
+  leavePresence(key: ChannelKey, entry: PresenceEntry): Promise<PresenceLeft> {
     return this.engine.presence.leave(key, entry);
   }
 
@@ -230,6 +235,12 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
 
   lockState(key: string) {
     return this.engine.locks.get(key);
+  }
+
+  /** Sets (or with undefined removes) the check every client publication goes through before it is stored. */
+  guardClientPublishes(guard: PublishGuard | undefined): void {
+    // Absent without a guard, so that an unguarded publish waits for nothing.
+    this.checkPublish = guard ? (publication) => guard.check(publication) : undefined;
   }
 
   verify(token: string): Promise<Identity> {

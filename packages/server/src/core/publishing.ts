@@ -159,7 +159,10 @@ export class Publishing {
       for (const r of published) offsets[r.publication.channel] = r.publication.offset;
       const duplicate = published.every((r) => r.duplicate);
       const outcomeId = published[0].publication.id;
-      if (this.events.has('publish')) this.events.emit('publish', { source, tenant, channels: channelsOf[i], event: request.event, id: outcomeId, duplicate });
+      if (this.events.has('publish')) {
+        const publisher = request.publisher ? { publisher: request.publisher } : {};
+        this.events.emit('publish', { source, tenant, channels: channelsOf[i], event: request.event, id: outcomeId, duplicate, data: request.data, ...publisher });
+      }
       return { id: outcomeId, offsets, duplicate };
     });
   }

@@ -157,7 +157,9 @@ describe('Session', () => {
       const sent = await session.publish('open:a', 'note', { text: 'hi' });
       assert.equal(sent.offset, 1);
       assert.deepEqual(reader.link.publications('open:a').map((p) => ({ id: p.id, event: p.event, data: p.data })), [{ id: sent.id, event: 'note', data: { text: 'hi' } }]);
-      assert.deepEqual(fx.eventsOf('publish').filter((e) => e.source === 'client'), [{ source: 'client', tenant: TENANT, channels: ['open:a'], event: 'note', id: sent.id, duplicate: false }]);
+      assert.deepEqual(fx.eventsOf('publish').filter((e) => e.source === 'client'), [
+        { source: 'client', tenant: TENANT, channels: ['open:a'], event: 'note', id: sent.id, duplicate: false, data: { text: 'hi' }, publisher: { userId: 'u1' } },
+      ]);
 
       // `staff` keeps the default: no client publishes, whatever its roles.
       await assert.rejects(session.publish('staff', 'note', {}), heraldError('forbidden'));

@@ -10,7 +10,8 @@ import {
 } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
-import { channelKey, type ChannelKey, type PresenceEntry } from '../engine.js';
+import { channelKey, type ChannelKey, type PresenceEntry, type PresenceJoined, type PresenceLeft } from '../engine.js';
+import type { ClientPublication, PublishVerdict } from './publish-guard.js';
 import { DISCONNECTS, HeraldError, badRequest, forbidden, limitExceeded, toHeraldError, unavailable } from './errors.js';
 import type { DenialReason } from './events.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
@@ -48,8 +49,8 @@ export interface SessionHost extends LockHost {
   /** History as a client may read it: its audience and the rule's `eventRoles` applied. */
   channelHistory(tenant: string, identity: Identity, channel: string, query: { limit?: number; since?: RecoverySince }, rule: ResolvedRule): Promise<HistoryReply>;
 
-  joinPresence(key: ChannelKey, entry: PresenceEntry): Promise<{ first: boolean }>;
-  leavePresence(key: ChannelKey, entry: PresenceEntry): Promise<{ last: boolean }>;
+  joinPresence(key: ChannelKey, entry: PresenceEntry): Promise<PresenceJoined>;
+  leavePresence(key: ChannelKey, entry: PresenceEntry): Promise<PresenceLeft>;
   countPresence(key: ChannelKey): Promise<number>;
   listPresence(key: ChannelKey): Promise<PresenceUser[]>;
   /** Tells every node's subscribers of the channel that a user arrived or left. */
@@ -60,6 +61,8 @@ export interface SessionHost extends LockHost {
   /** The session opened or ended a signal: the node keeps track of the sessions that hold any. */
   signalsChanged(session: Session): void;
 
+  /** The backend's decision on a client publication, where a publish guard is set (see PublishGuard). */
+  checkPublish?(publication: ClientPublication): Promise<PublishVerdict>;
   /** Verifies a token (throws HeraldError `unauthorized` with the reason). */
   verify(token: string): Promise<Identity>;
   /** The connection ended: the node releases what it held. */
@@ -168,7 +171,8 @@ export class Session implements Subscriber {
     }
     const key = channelKey(this.tenant, channel);
     const { maxSubscribers, presence, joinLeave } = rule.rule;
-    const tracked = presence || joinLeave || maxSubscribers > 0;
+    // Occupancy is decided by the engine's presence counts, so its listeners need every channel tracked.
+    const tracked = presence || joinLeave || maxSubscribers > 0 || this.host.events.has('occupancy');
     const host = this.host;
     let sub: Subscription | undefined;
     try {
@@ -186,7 +190,9 @@ export class Session implements Subscriber {
       // Read once the subscription is attached, so a signal started from now on arrives live.
       const signals = rule.rule.signals ? await host.activeSignals(this.tenant, channel) : [];
       if (tracked) {
-        const { first } = await host.joinPresence(key, this.presenceEntry());
+        const { first, occupied } = await host.joinPresence(key, this.presenceEntry());
+        if (occupied) host.events.emit('occupancy', { action: 'occupied', tenant: this.tenant, channel });
+        if (first && (presence || joinLeave)) host.events.emit('presence', { ...this.ref(), action: 'join', channel });
         if (first && joinLeave) await host.announce('join', key, this.presenceUser(1));
       }
       if (this.isClosed) throw unavailable('connection closed');
@@ -245,7 +251,14 @@ export class Session implements Subscriber {
       this.denied('publish_forbidden', channel);
       throw forbidden(`not allowed to publish to ${channel}`);
     }
-    const stamped = { channels: [channel], event, data: withoutPublisher(data), idempotencyKey, publisher: this.publisher() };
+    let checked = withoutPublisher(data);
+    if (this.host.checkPublish) {
+      const verdict = await this.host.checkPublish({ connection: this.ref(), info: this.identity.info, channel, event, data: checked });
+      if (verdict.action === 'refuse') throw new HeraldError('publishRefused', verdict.reason);
+      if (verdict.action === 'unchecked') throw new HeraldError('publishUnchecked', verdict.reason);
+      if (verdict.action === 'rewrite') checked = withoutPublisher(verdict.data);
+    }
+    const stamped = { channels: [channel], event, data: checked, idempotencyKey, publisher: this.publisher() };
     const result = await this.host.publish(this.tenant, stamped, 'client');
     const rule = this.host.policy.resolve(channel);
     const offset = result.offsets[channel];
@@ -336,8 +349,11 @@ export class Session implements Subscriber {
     if (sub !== this.tenantSubscription) this.host.events.emit('unsubscribe', { ...this.ref(), channel: sub.channel });
     if (!sub.tracked) return;
     try {
-      const { last } = await this.host.leavePresence(sub.key, this.presenceEntry());
-      if (last && sub.rule.rule.joinLeave) await this.host.announce('leave', sub.key, this.presenceUser(0));
+      const { last, vacated } = await this.host.leavePresence(sub.key, this.presenceEntry());
+      const { presence, joinLeave } = sub.rule.rule;
+      if (last && (presence || joinLeave)) this.host.events.emit('presence', { ...this.ref(), action: 'leave', channel: sub.channel });
+      if (vacated) this.host.events.emit('occupancy', { action: 'vacated', tenant: this.tenant, channel: sub.channel });
+      if (last && joinLeave) await this.host.announce('leave', sub.key, this.presenceUser(0));
     } catch (err) {
       this.host.logger.warn({ err, channel: sub.channel }, 'presence leave failed');
     }

@@ -574,10 +574,10 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
       test(g, 'join says whether it is the user’s first connection in the channel', async () => {
         const key = uniqueKey();
         const { presence } = node.engine;
-        assert.deepEqual(await presence.join(key, { connectionId: 'c1', userId: 'u1', info: { name: 'Ann' } }), { first: true });
-        assert.deepEqual(await presence.join(key, { connectionId: 'c2', userId: 'u1', info: { name: 'Ann' } }), { first: false });
-        assert.deepEqual(await presence.join(key, { connectionId: 'c3', userId: 'u2' }), { first: true });
-        assert.deepEqual(await presence.join(uniqueKey(), { connectionId: 'c4', userId: 'u1' }), { first: true });
+        assert.deepEqual(await presence.join(key, { connectionId: 'c1', userId: 'u1', info: { name: 'Ann' } }), { first: true, occupied: true });
+        assert.deepEqual(await presence.join(key, { connectionId: 'c2', userId: 'u1', info: { name: 'Ann' } }), { first: false, occupied: false });
+        assert.deepEqual(await presence.join(key, { connectionId: 'c3', userId: 'u2' }), { first: true, occupied: false });
+        assert.deepEqual(await presence.join(uniqueKey(), { connectionId: 'c4', userId: 'u1' }), { first: true, occupied: true });
       });
 
       test(g, 'list gives users with connection counts and info; count gives connections', async () => {
@@ -602,13 +602,13 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         await presence.join(key, { connectionId: 'c1', userId: 'u1' });
         await presence.join(key, { connectionId: 'c2', userId: 'u1' });
         await presence.join(key, { connectionId: 'c3', userId: 'u2' });
-        assert.deepEqual(await presence.leave(key, { connectionId: 'c1', userId: 'u1' }), { last: false });
-        assert.deepEqual(await presence.leave(key, { connectionId: 'c2', userId: 'u1' }), { last: true });
-        assert.deepEqual(await presence.leave(key, { connectionId: 'c2', userId: 'u1' }), { last: false });
-        assert.deepEqual(await presence.leave(key, { connectionId: 'nope', userId: 'u9' }), { last: false });
+        assert.deepEqual(await presence.leave(key, { connectionId: 'c1', userId: 'u1' }), { last: false, vacated: false });
+        assert.deepEqual(await presence.leave(key, { connectionId: 'c2', userId: 'u1' }), { last: true, vacated: false });
+        assert.deepEqual(await presence.leave(key, { connectionId: 'c2', userId: 'u1' }), { last: false, vacated: false });
+        assert.deepEqual(await presence.leave(key, { connectionId: 'nope', userId: 'u9' }), { last: false, vacated: false });
         assert.deepEqual(await presence.list(key), [{ userId: 'u2', connections: 1 }]);
         assert.equal(await presence.count(key), 1);
-        assert.deepEqual(await presence.leave(key, { connectionId: 'c3', userId: 'u2' }), { last: true });
+        assert.deepEqual(await presence.leave(key, { connectionId: 'c3', userId: 'u2' }), { last: true, vacated: true });
         assert.deepEqual(await presence.list(key), []);
         assert.equal(await presence.count(key), 0);
       });
@@ -810,17 +810,28 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
 
       test(g, 'presence is shared: first and last across nodes, one list', async () => {
         const key = uniqueKey();
-        assert.deepEqual(await a.engine.presence.join(key, { connectionId: 'ca', userId: 'u1', info: { n: 1 } }), { first: true });
-        assert.deepEqual(await b.engine.presence.join(key, { connectionId: 'cb', userId: 'u1', info: { n: 1 } }), { first: false });
-        assert.deepEqual(await b.engine.presence.join(key, { connectionId: 'cc', userId: 'u2' }), { first: true });
+        assert.deepEqual(await a.engine.presence.join(key, { connectionId: 'ca', userId: 'u1', info: { n: 1 } }), { first: true, occupied: true });
+        assert.deepEqual(await b.engine.presence.join(key, { connectionId: 'cb', userId: 'u1', info: { n: 1 } }), { first: false, occupied: false });
+        assert.deepEqual(await b.engine.presence.join(key, { connectionId: 'cc', userId: 'u2' }), { first: true, occupied: false });
         const users = (await a.engine.presence.list(key)).sort((x, y) => x.userId.localeCompare(y.userId));
         assert.deepEqual(users, [
           { userId: 'u1', connections: 2, info: { n: 1 } },
           { userId: 'u2', connections: 1 },
         ]);
         assert.equal(await b.engine.presence.count(key), 3);
-        assert.deepEqual(await a.engine.presence.leave(key, { connectionId: 'ca', userId: 'u1' }), { last: false });
-        assert.deepEqual(await b.engine.presence.leave(key, { connectionId: 'cb', userId: 'u1' }), { last: true });
+        assert.deepEqual(await a.engine.presence.leave(key, { connectionId: 'ca', userId: 'u1' }), { last: false, vacated: false });
+        assert.deepEqual(await b.engine.presence.leave(key, { connectionId: 'cb', userId: 'u1' }), { last: true, vacated: false });
+      }, single);
+
+      test(g, 'of concurrent joins and leaves on two nodes, exactly one occupies and one vacates the channel', async () => {
+        const key = uniqueKey();
+        const entries = Array.from({ length: 20 }, (_, i) => ({ connectionId: `c${i}`, userId: `u${i % 5}` }));
+        const joins = await Promise.all(entries.map((e, i) => (i % 2 ? a : b).engine.presence.join(key, e)));
+        assert.equal(joins.filter((j) => j.occupied).length, 1);
+        assert.equal(joins.filter((j) => j.first).length, 5);
+        const leaves = await Promise.all(entries.map((e, i) => (i % 2 ? b : a).engine.presence.leave(key, e)));
+        assert.equal(leaves.filter((l) => l.vacated).length, 1);
+        assert.equal(leaves.filter((l) => l.last).length, 5);
       }, single);
 
       test(g, 'locks are shared', async () => {

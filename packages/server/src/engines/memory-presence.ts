@@ -1,5 +1,5 @@
 import type { PresenceUser } from '@herald/protocol';
-import type { ChannelKey, ConnectionEntry, ConnectionRegistry, PresenceEntry, PresenceStore } from '../engine.js';
+import type { ChannelKey, ConnectionEntry, ConnectionRegistry, PresenceEntry, PresenceJoined, PresenceLeft, PresenceStore } from '../engine.js';
 
 interface ChannelUser {
   connections: Set<string>;
@@ -10,24 +10,26 @@ interface ChannelUser {
 export class MemoryPresence implements PresenceStore {
   private readonly channels = new Map<ChannelKey, Map<string, ChannelUser>>();
 
-  async join(key: ChannelKey, entry: PresenceEntry): Promise<{ first: boolean }> {
+  async join(key: ChannelKey, entry: PresenceEntry): Promise<PresenceJoined> {
     let users = this.channels.get(key);
+    const occupied = !users;
     if (!users) this.channels.set(key, (users = new Map()));
     let user = users.get(entry.userId);
     const first = !user;
     if (!user) users.set(entry.userId, (user = { connections: new Set(), info: entry.info }));
     user.connections.add(entry.connectionId);
-    return { first };
+    return { first, occupied };
   }
 
-  async leave(key: ChannelKey, entry: PresenceEntry): Promise<{ last: boolean }> {
+  async leave(key: ChannelKey, entry: PresenceEntry): Promise<PresenceLeft> {
     const users = this.channels.get(key);
     const user = users?.get(entry.userId);
-    if (!users || !user || !user.connections.delete(entry.connectionId)) return { last: false };
-    if (user.connections.size > 0) return { last: false };
+    if (!users || !user || !user.connections.delete(entry.connectionId)) return { last: false, vacated: false };
+    if (user.connections.size > 0) return { last: false, vacated: false };
     users.delete(entry.userId);
-    if (users.size === 0) this.channels.delete(key);
-    return { last: true };
+    if (users.size > 0) return { last: true, vacated: false };
+    this.channels.delete(key);
+    return { last: true, vacated: true };
   }
 
   async list(key: ChannelKey): Promise<PresenceUser[]> {

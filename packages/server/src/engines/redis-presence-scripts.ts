@@ -73,16 +73,21 @@ local function add(pres, exp, cid, uid, info, expires)
 end
 `;
 
-/** KEYS: presence, expiry, gone. ARGV: ttlMs, connection, user, info JSON ('' for none). Returns first (0|1). */
+/**
+ * KEYS: presence, expiry, gone. ARGV: ttlMs, connection, user, info JSON ('' for none).
+ * Returns first (1: the user's first connection) + 2 * occupied (the channel had no connection).
+ */
 export const PRESENCE_JOIN_LUA = `${PRESENCE_COMMON}
 local pres, exp, gone = KEYS[1], KEYS[2], KEYS[3]
 local ttl = tonumber(ARGV[1])
 local now = now_ms()
 purge(pres, exp, gone, now)
+local occupied = 0
+if redis.call('ZCARD', exp) == 0 then occupied = 2 end
 local first = add(pres, exp, ARGV[2], ARGV[3], ARGV[4], now + ttl)
 extend(pres, ttl)
 extend(exp, ttl)
-return first
+return first + occupied
 `;
 
 /**
@@ -100,7 +105,10 @@ extend(exp, ttl)
 return take_gone(gone)
 `;
 
-/** KEYS: presence, expiry, gone. ARGV: connection. Returns last (0|1); 0 for an unknown connection. */
+/**
+ * KEYS: presence, expiry, gone. ARGV: connection. Returns last (1: the user's last connection)
+ * + 2 * vacated (the channel has no connection left); 0 for an unknown connection.
+ */
 export const PRESENCE_LEAVE_LUA = `${PRESENCE_COMMON}
 local pres, exp, gone = KEYS[1], KEYS[2], KEYS[3]
 purge(pres, exp, gone, now_ms())
@@ -108,11 +116,13 @@ local uid = redis.call('HGET', pres, 'c:' .. ARGV[1])
 if not uid then return 0 end
 redis.call('HDEL', pres, 'c:' .. ARGV[1])
 redis.call('ZREM', exp, ARGV[1])
+local vacated = 0
+if redis.call('ZCARD', exp) == 0 then vacated = 2 end
 if redis.call('HINCRBY', pres, 'u:' .. uid, -1) <= 0 then
   redis.call('HDEL', pres, 'u:' .. uid, 'i:' .. uid)
-  return 1
+  return 1 + vacated
 end
-return 0
+return vacated
 `;
 
 /** KEYS: presence, expiry, gone. Returns the presence hash as a flat field/value array. */

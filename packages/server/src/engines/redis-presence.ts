@@ -1,6 +1,6 @@
 import type { PresenceUser } from '@herald/protocol';
 import type { Redis } from 'ioredis';
-import type { ChannelKey, ConnectionEntry, ConnectionRegistry, ExpiredEntry, PresenceEntry, PresenceStore } from '../engine.js';
+import type { ChannelKey, ConnectionEntry, ConnectionRegistry, ExpiredEntry, PresenceEntry, PresenceJoined, PresenceLeft, PresenceStore } from '../engine.js';
 import { type ScriptCall, defineScript } from './redis-client.js';
 import type { RedisKeys } from './redis-keys.js';
 import {
@@ -71,21 +71,21 @@ export class RedisPresence implements PresenceStore {
     this.refreshScript = defineScript(redis, 'heraldPresenceRefresh', PRESENCE_REFRESH_LUA, 3);
   }
 
-  async join(key: ChannelKey, entry: PresenceEntry): Promise<{ first: boolean }> {
+  async join(key: ChannelKey, entry: PresenceEntry): Promise<PresenceJoined> {
     this.local.add(key, entry.connectionId, entry);
     try {
-      const first = await this.joinScript(...this.keysOf(key), this.ttlMs, entry.connectionId, entry.userId, infoJson(entry));
-      return { first: first === 1 };
+      const flags = Number(await this.joinScript(...this.keysOf(key), this.ttlMs, entry.connectionId, entry.userId, infoJson(entry)));
+      return { first: (flags & 1) === 1, occupied: (flags & 2) === 2 };
     } catch (err) {
       this.local.delete(key, entry.connectionId);
       throw err;
     }
   }
 
-  async leave(key: ChannelKey, entry: PresenceEntry): Promise<{ last: boolean }> {
+  async leave(key: ChannelKey, entry: PresenceEntry): Promise<PresenceLeft> {
     this.local.delete(key, entry.connectionId);
-    const last = await this.leaveScript(...this.keysOf(key), entry.connectionId);
-    return { last: last === 1 };
+    const flags = Number(await this.leaveScript(...this.keysOf(key), entry.connectionId));
+    return { last: (flags & 1) === 1, vacated: (flags & 2) === 2 };
   }
 
   async list(key: ChannelKey): Promise<PresenceUser[]> {

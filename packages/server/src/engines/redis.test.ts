@@ -147,7 +147,7 @@ if (!redisServerAvailable()) {
       assert.deepEqual(delivered, published.publication);
       await engine.broker.publishControl({ kind: 'disconnect', tenant: 'tx', code: 4000, reason: 'back' });
       await waitFor(() => handler.controls.find((c) => c.kind === 'disconnect' && c.reason === 'back'), 'the control command');
-      assert.deepEqual(await engine.presence.join(key, { connectionId: 'c1', userId: 'u1' }), { first: true });
+      assert.deepEqual(await engine.presence.join(key, { connectionId: 'c1', userId: 'u1' }), { first: true, occupied: true });
     });
 
     it('start() waits for a Redis that comes up late, and gives up after startTimeoutMs', async () => {

@@ -42,6 +42,7 @@ const samples: Record<string, (herald: HeraldFixture) => Promise<{ status: numbe
   disconnectUser: (h) => h.api('POST', '/api/v1/users/bob/disconnect', { reason: 'bye' }),
   connectionStats: (h) => h.api('GET', '/api/v1/stats/connections'),
   roomStats: (h) => h.api('GET', '/api/v1/stats/rooms'),
+  webhookStats: (h) => h.api('GET', '/api/v1/stats/webhooks'),
   sseStream: async (h) => openStream(h, `/sse?channels=room&token=${encodeURIComponent(await h.token({ sub: 'sam' }))}`),
 };
 

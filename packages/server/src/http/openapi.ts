@@ -14,6 +14,7 @@ import { errorResponse, presenceUser, publication, recoveryResult } from './sche
 import { sseRouteDocs } from './sse-doc.js';
 import { connectionStatsRoute, roomStatsRoute } from './stats.js';
 import { disconnectRoute } from './users.js';
+import { webhookStatsRoute } from '../webhooks/stats-route.js';
 
 type JsonSchema = Record<string, unknown>;
 type Registry = z.core.$ZodRegistry<{ id: string }>;
@@ -42,6 +43,7 @@ export const apiRoutes: readonly RouteDoc[] = [
   disconnectRoute,
   connectionStatsRoute,
   roomStatsRoute,
+  webhookStatsRoute,
 ];
 
 /** Every route this configuration serves over HTTP; the document is built from this list. */
@@ -53,7 +55,7 @@ const TAGS = [
   { name: 'publish', description: 'Publish events to channels.' },
   { name: 'channels', description: 'History and presence of a channel.' },
   { name: 'users', description: 'Act on the connections of a user.' },
-  { name: 'stats', description: "The answering node's connections and channels." },
+  { name: 'stats', description: "The answering node's connections, channels and webhooks." },
   { name: 'streams', description: 'Server-Sent Events for clients that cannot use WebSocket.' },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
 ];

@@ -283,6 +283,7 @@ export class NativeProtocol {
       const tooLong = typeof token === 'string' && token.length > MAX_TOKEN_LENGTH;
       return this.link.close(ERRORS.unauthorized.close, tooLong ? 'token too long' : 'connect frame needs a token');
     }
+    if (typeof type === 'string' && this.forwardAppFrame(type, value as Record<string, unknown>)) return;
     if (typeof type !== 'string' || !(CLIENT_FRAME_TYPES as readonly string[]).includes(type)) {
       // Only a string is quoted back: any other value may be nested too deep for JSON.stringify.
       const kind = Array.isArray(type) ? 'an array' : type === null ? 'null' : `a ${typeof type}`;
@@ -291,6 +292,22 @@ export class NativeProtocol {
     }
     const { field, message } = describeIssue(error);
     this.fail(id, { code: ErrorCode.BadRequest, message, field });
+  }
+
+  /**
+   * A `data` route's client speaks the app's own frames: one that is not the protocol's goes to
+   * the `message` listeners (webhooks), when there are any, instead of an `unknown_frame` error.
+   */
+  private forwardAppFrame(type: string, frame: Record<string, unknown>): boolean {
+    const route = this.options.route?.route;
+    const session = this.session;
+    if (!route || route.format !== 'data' || !session || (CLIENT_FRAME_TYPES as readonly string[]).includes(type)) return false;
+    if (!this.node.events.has('message')) return false;
+    // Held to the limits of a client's publication data: the backend gets nothing a publish could not carry.
+    const problem = this.node.dataProblem(frame);
+    if (problem) this.fail(undefined, { code: ErrorCode.BadRequest, message: problem });
+    else this.node.events.emit('message', { ...session.ref(), route: route.path, data: frame });
+    return true;
   }
 
   private reply(id: number | undefined, result: unknown): void {
