@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { startAuditFeed } from './audit/feed.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import type { HeraldConfig } from './config/schema.js';
 import { Node } from './core/node.js';
@@ -68,7 +69,7 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
   countLifecycle(node.events, metrics);
   logLifecycle(node.events, logger);
   const http = createHttpApp(node, metrics);
-  const transports = createTransports(node, http);
+  const transports = createTransports(node, http, config.audit.enabled ? startAuditFeed(node, metrics.registry) : undefined);
 
   await node.start();
   let url = '';

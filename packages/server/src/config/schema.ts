@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { duration } from './duration.js';
 import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
+import { auditConfig } from '../audit/config.js';
 
 /** A string that a `${VAR}` placeholder may have turned into a number (see interpolateEnv). */
 const text = z.union([z.string(), z.number().transform(String)]);
@@ -283,6 +284,7 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  audit: auditConfig,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 
