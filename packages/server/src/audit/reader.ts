@@ -77,13 +77,15 @@ export class AuditReader implements Subscriber {
     if (this.sub !== sub || this.isClosed) return;
     const plan = since ? planRecovery(since, page, true) : undefined;
     // Another epoch (the history was lost): what is kept now is all there is to give.
-    const replay = plan && plan.result.reason !== 'epoch_changed' ? plan.replay : page.publications;
+    const kept = plan && plan.result.reason !== 'epoch_changed' ? plan.replay : page.publications;
+    // Filtered here, so that `replayed` counts what the reader gets.
+    const replay = kept.filter((p) => this.matcher.matches(p.data as AuditRecord));
     const position = plan?.offset ?? page.offset;
     this.link.sendStart({
       filter,
       scope: this.scope ?? null,
       position: { epoch: page.epoch, offset: replay[0] ? replay[0].offset - 1 : position },
-      ...(plan ? { recovery: plan.result } : {}),
+      ...(plan ? { recovery: { ...plan.result, replayed: replay.length } } : {}),
     });
     sub.goLive(replay.map((p) => new OutboundPublication(p)), position, page.epoch);
   }
