@@ -49,7 +49,8 @@ describe('GET /api/v1/audit/events', () => {
     assert.deepEqual(records(second).map((r) => r.record.userId), ['bob', 'cid']);
     second.close();
 
-    const forged = new SseTestClient(url, { 'last-event-id': 'not a position' });
+    // The position may come as ?lastEventId= too, for clients that cannot set the header.
+    const forged = new SseTestClient(`${url}&lastEventId=not-a-position`);
     const notice = await forged.next((e) => e.event === 'not_recovered');
     assert.equal(JSON.parse(notice.data).reason, 'invalid_cursor');
     await waitFor(() => records(forged).length === 3, 'every kept connect');
