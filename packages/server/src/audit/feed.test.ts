@@ -115,6 +115,27 @@ describe('AuditFeed', () => {
     feed.close();
   });
 
+  it('drops and counts what comes past maxQueuedRecords while the engine holds a batch', async () => {
+    const engine: Engine = createMemoryEngine();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const publishMany = engine.broker.publishMany.bind(engine.broker);
+    engine.broker.publishMany = async (items) => {
+      if (items.every((i) => i.key === AUDIT_KEY)) await held;
+      return publishMany(items);
+    };
+    await using fx = await startNode({ ...CONFIG, audit: { ...CONFIG.audit, maxQueuedRecords: 100 } }, engine);
+    const { feed, metrics } = await startFeed(fx);
+    fx.node.events.emit('denial', { reason: 'origin', transport: 'test' });
+    await new Promise((resolve) => setImmediate(resolve));
+    for (let i = 0; i < 130; i++) fx.node.events.emit('denial', { reason: 'origin', transport: 'test' });
+    assert.deepEqual((await metrics.dropped.get()).values.map((v) => [v.labels.reason, v.value]), [['queue_full', 30]]);
+    release();
+    await feed.flushed();
+    assert.equal((await fx.node.history(AUDIT_KEY, {})).publications.length, 101);
+    feed.close();
+  });
+
   it('keeps the last `audit.history.size` records whatever the channel rules say', async () => {
     await using fx = await startNode({ ...CONFIG, audit: { ...CONFIG.audit, history: { size: 3 } }, channels: { rules: [] } });
     const { feed } = await startFeed(fx);
