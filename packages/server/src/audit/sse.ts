@@ -1,19 +1,14 @@
-import { ErrorCode } from '@herald/protocol';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { toHeraldError } from '../core/errors.js';
 import type { Node } from '../core/node.js';
+import { keepStreamsAlive, openEventStream } from '../transports/sse-stream.js';
 import { decodeCursor } from '../transports/stream-cursor.js';
-import { originAllowed, upgradeToken } from '../transports/websocket.js';
+import { admitReader, refusalBeforeToken } from './admission.js';
 import type { AuditFeed } from './feed.js';
-import { filterFromQuery } from './filter.js';
 import { AuditSseLink } from './sse-link.js';
 
 /** The Server-Sent Events twin of `/ws/audit`. */
 export const AUDIT_SSE_PATH = '/api/v1/audit/events';
-
-function fail(reply: FastifyReply, status: number, code: string, message: string, field?: string) {
-  return reply.code(status).send({ error: { code, message, ...(field ? { field } : {}) } });
-}
 
 /**
  * `GET /api/v1/audit/events`: the audit feed as Server-Sent Events, with the same token, filters
@@ -30,11 +25,7 @@ export class AuditSse {
     app: FastifyInstance,
   ) {
     app.get(AUDIT_SSE_PATH, (request, reply) => this.open(request.raw, reply));
-    // Comment lines keep proxies from closing idle streams; clients ignore them.
-    this.keepAlive = setInterval(() => {
-      for (const link of this.links) link.comment('keep-alive');
-    }, Math.min(node.config.heartbeat.interval, 15_000));
-    this.keepAlive.unref();
+    this.keepAlive = keepStreamsAlive(this.links, node.config.heartbeat.interval);
   }
 
   close(): void {
@@ -45,34 +36,21 @@ export class AuditSse {
     const node = this.node;
     const url = new URL(raw.url ?? '/', 'http://localhost');
     const where = { transport: 'sse', path: url.pathname };
-    if (!originAllowed(node.config.server.corsOrigins, raw.headers.origin)) {
-      node.events.emit('denial', { reason: 'origin', ...where });
-      return fail(reply, 403, ErrorCode.Forbidden, 'origin not allowed');
-    }
-    if (!node.accepting) return fail(reply, 503, ErrorCode.Unavailable, 'server is shutting down');
     let admitted;
     try {
-      const identity = await node.handshake.authenticate(upgradeToken(raw, url), where);
-      const filter = filterFromQuery(url.searchParams, ['token', 'lastEventId']);
-      admitted = { identity, filter, scope: this.feed.scopeOf(identity, filter, where) };
-      this.feed.checkRoom();
+      const early = refusalBeforeToken(node, raw, where);
+      if (early) throw early;
+      admitted = await admitReader(node, this.feed, raw, url, where, ['lastEventId']);
     } catch (err) {
       const refusal = toHeraldError(err, node.logger, 'audit');
-      return fail(reply, refusal.kind.status, refusal.code, refusal.message, refusal.field);
+      return reply.code(refusal.kind.status).send({ error: refusal.toBody() });
     }
     const lastEventId = (raw.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('lastEventId') ?? undefined;
     const since = lastEventId ? decodeCursor(lastEventId, 1)?.positions[0] : undefined;
 
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      ...(raw.headers.origin ? { 'access-control-allow-origin': raw.headers.origin, vary: 'Origin' } : {}),
-    });
-    res.flushHeaders();
+    openEventStream(res, raw.headers.origin);
     const link = new AuditSseLink(res, this.feed.config.sendQueueBytes);
     const reader = this.feed.admit(admitted.identity, link, admitted.scope);
     link.reader = reader;

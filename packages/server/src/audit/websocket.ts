@@ -4,15 +4,14 @@ import { ErrorCode, type StreamPosition } from '@herald/protocol';
 import { describeIssue } from '@herald/protocol/schema';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
-import type { Identity } from '../auth/identity.js';
 import { ERRORS, HeraldError, toHeraldError } from '../core/errors.js';
 import type { Node } from '../core/node.js';
 import { TokenBucket } from '../core/rate-limiter.js';
 import { Heartbeat } from '../transports/heartbeat.js';
 import { refuseUpgrade } from '../transports/raw-response.js';
-import { originAllowed, upgradeToken } from '../transports/websocket.js';
+import { admitReader, refusalBeforeToken, type Admission } from './admission.js';
 import type { AuditFeed } from './feed.js';
-import { auditFilter, filterFromQuery, type AuditFilter } from './filter.js';
+import { auditFilter, type AuditFilter } from './filter.js';
 import { feedPosition, positionFromQuery } from './position.js';
 import type { AuditReader } from './reader.js';
 import { AuditWebSocketLink } from './ws-link.js';
@@ -23,10 +22,7 @@ const MAX_FRAME_BYTES = 16_384;
 /** `{"type":"subscribe","filter":{...},"since":{"epoch","offset"}}`: restarts the stream with this filter. */
 const subscribeFrame = z.strictObject({ type: z.literal('subscribe'), filter: auditFilter.optional(), since: feedPosition.optional() });
 
-interface Admitted {
-  identity: Identity;
-  scope: string | undefined;
-  filter: AuditFilter;
+interface Admitted extends Admission {
   since: StreamPosition | undefined;
 }
 
@@ -56,20 +52,14 @@ export class AuditWebSocket {
     const node = this.node;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const where = { transport: 'websocket', path: url.pathname };
-    if (!originAllowed(node.config.server.corsOrigins, req.headers.origin)) {
-      node.events.emit('denial', { reason: 'origin', ...where });
-      return refuseUpgrade(socket, 403, ErrorCode.Forbidden, 'origin not allowed');
-    }
-    if (!node.accepting) return refuseUpgrade(socket, 503, ErrorCode.Unavailable, 'server is shutting down');
+    const early = refusalBeforeToken(node, req, where);
+    if (early) return refuseUpgrade(socket, early.kind.status, early.code, early.message);
     let admitted: Admitted | HeraldError;
     try {
-      const identity = await node.handshake.authenticate(upgradeToken(req, url), where);
-      const filter = filterFromQuery(url.searchParams, ['token', 'epoch', 'offset']);
-      admitted = { identity, filter, scope: this.feed.scopeOf(identity, filter, where), since: positionFromQuery(url.searchParams) };
-      // A full feed can still be told with a status, before the upgrade.
-      this.feed.checkRoom();
+      admitted = { ...(await admitReader(node, this.feed, req, url, where, ['epoch', 'offset'])), since: positionFromQuery(url.searchParams) };
     } catch (err) {
       const refusal = toHeraldError(err, node.logger, 'audit upgrade');
+      // A full feed can still be told with a status, before the upgrade.
       if (refusal.kind === ERRORS.routeFull) return refuseUpgrade(socket, refusal.kind.status, refusal.code, refusal.message);
       admitted = refusal;
     }

@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import type { OutboundPublication } from '../core/outbound.js';
 import type { Beating } from '../transports/heartbeat.js';
 import { corkForTurn, socketOfWebSocket } from '../transports/turn-writes.js';
-import { fitCloseReason } from '../transports/ws-link.js';
+import { closeWebSocket } from '../transports/ws-link.js';
 import type { AuditLink, AuditReader, AuditStart } from './reader.js';
 import { auditFrameFormat } from './wire.js';
 
@@ -40,9 +40,7 @@ export class AuditWebSocketLink implements AuditLink, Beating {
   close(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
-    this.ws.close(code, fitCloseReason(reason));
-    // A peer that does not answer the close handshake (or reads nothing) is cut off.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    closeWebSocket(this.ws, code, reason);
   }
 
   ping(): void {
