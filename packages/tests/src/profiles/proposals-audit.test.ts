@@ -49,4 +49,10 @@ describe('profile: proposals (seed 002), the audit trail', () => {
     const sse = new SseTestClient(`${server.url}/api/v1/audit/events?token=${dev}`);
     assert.equal(await sse.opened, 403);
   });
+
+  it('lists the feed among the endpoints it serves, in GET / and the start-up banner', async () => {
+    await using server = await startProfile('proposals');
+    assert.deepEqual((await server.get('/')).body.audit, { websocket: '/ws/audit', sse: '/api/v1/audit/events', adminRole: 'admin' });
+    assert.match(server.stderr(), /Audit\s+ws:\/\/\S+\/ws\/audit\?token=<jwt>  \(role admin; SSE: http:\/\/\S+\/api\/v1\/audit\/events\)/);
+  });
 });
