@@ -9,6 +9,9 @@ import { AuditRecorder } from './recorder.js';
 import { listenForRecords, type AuditRecord } from './records.js';
 import { AUDIT_CHANNEL, AUDIT_TENANT, AuditReader, type AuditLink } from './reader.js';
 
+/** How often records the engine did not store are logged while that goes on. */
+const UNPUBLISHED_LOG_INTERVAL_MS = 10_000;
+
 /** The audit feed with its metrics on the node's registry, recording from now on. */
 export function startAuditFeed(node: Node, registry: Registry): AuditFeed {
   const feed = new AuditFeed(node, node.config.audit, auditMetrics(registry));
@@ -30,6 +33,7 @@ export class AuditFeed {
   private readonly recorder: AuditRecorder;
   private stopListening: (() => void) | undefined;
   private ticker: NodeJS.Timeout | undefined;
+  private lastWarned = 0;
 
   constructor(
     private readonly node: Node,
@@ -47,7 +51,7 @@ export class AuditFeed {
     this.ticker.unref();
   }
 
-  /** Resolves once the records so far are stored (for shutdown and tests). */
+  /** Resolves once the records so far have been handed to the engine. */
   flushed(): Promise<void> {
     return this.recorder.flushed();
   }
@@ -101,7 +105,11 @@ export class AuditFeed {
   private async store(records: AuditRecord[]): Promise<number> {
     const outcomes = await this.node.publishReserved(records.map((data) => ({ tenant: AUDIT_TENANT, request: { channels: [AUDIT_CHANNEL], event: data.type, data } })));
     const failed = outcomes.filter((o) => 'error' in o).length;
-    if (failed > 0) this.node.logger.warn({ event: 'audit_unpublished', records: failed }, 'audit records not stored');
+    // Through an engine outage every batch fails: one line per interval says so, the metric counts them all.
+    if (failed > 0 && Date.now() - this.lastWarned >= UNPUBLISHED_LOG_INTERVAL_MS) {
+      this.lastWarned = Date.now();
+      this.node.logger.warn({ event: 'audit_unpublished', records: failed }, 'audit records not stored');
+    }
     return failed;
   }
 
