@@ -6,7 +6,8 @@ import type { HeraldConfigInput } from '../config/schema.js';
 import type { OutboundPublication } from '../core/outbound.js';
 import type { Engine } from '../engine.js';
 import { createMemoryEngine } from '../engines/memory.js';
-import { startCluster, startNode, type NodeFixture } from '../testing/node-fixture.js';
+import { startCluster, startNode, subscribe, type NodeFixture } from '../testing/node-fixture.js';
+import { RecordingLink } from '../testing/recording-link.js';
 import { waitFor } from '../testing/wait.js';
 import { AuditFeed } from './feed.js';
 import type { AuditFilter } from './filter.js';
@@ -93,6 +94,18 @@ describe('AuditFeed', () => {
     assert.deepEqual(link.records[1].channels, ['order:1', 'order:2']);
     assert.deepEqual({ ...link.records[6], at: 0 }, { type: 'webhook', node: fx.node.cluster.nodeId, at: 0, action: 'failed', endpoint: 'https://crm.example/hook', webhookId: 'w1', webhookType: 'channel.occupied', status: 500, reason: 'HTTP 500' });
     assert.ok(link.records.every((r) => r.node === fx.node.cluster.nodeId && typeof r.at === 'number'));
+    feed.close();
+  });
+
+  it('records a slow consumer\'s close as a slow_consumer denial, then its eviction with 4006', async () => {
+    await using fx = await startNode(CONFIG);
+    const { feed } = await startFeed(fx);
+    const { link } = await read(fx, feed, { filter: { types: ['denial', 'eviction'], user: 'slow' } });
+    const { session } = await fx.connect({ sub: 'slow', tenant: 'acme' }, { link: new RecordingLink(1) });
+    await subscribe(session, 'news');
+    for (let i = 0; i < 3; i++) await fx.node.publish('acme', { channels: ['news'], event: 'e', data: i }, 'api');
+    await waitFor(() => link.records.length === 2, 'the denial and the eviction');
+    assert.deepEqual(link.records.map((r) => [r.type, r.reason, r.code]), [['denial', 'slow_consumer', undefined], ['eviction', 'slow consumer: send queue full', CloseCode.SlowConsumer]]);
     feed.close();
   });
 
