@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { connectClient, SseTestClient, startRedisServer, TestClient, waitFor, type HeraldFixture, type RedisServer } from '@herald/server/testing';
+import { connectClient, SseTestClient, startRedisServer, TestClient, waitFor, within, type HeraldFixture, type RedisServer } from '@herald/server/testing';
 import { describeWithRedis, startCluster } from '../support/cluster.js';
 
 const AUDIT = { audit: { enabled: true, operatorTenant: 'ops' } };
@@ -64,6 +64,32 @@ describeWithRedis('cluster: the audit feed on Redis', () => {
     assert.equal(records(back)[0].userId, 'cid');
     assert.equal(back.frames[0].recovery.recovered, true);
     cid.close();
+    back.close();
+  });
+
+  it('through a Redis restart: records that could not be stored are counted, readers are sent to resume, and new records flow', async () => {
+    await using cluster = await startCluster(redis, 2, AUDIT);
+    const [a, b] = cluster.nodes;
+    const reader = await auditReader(a, '&types=denial');
+    b.server.node.events.emit('denial', { reason: 'origin', transport: 'test', detail: 'before' });
+    await waitFor(() => records(reader).length === 1, 'the record from before');
+    const before = reader.frames.filter((f) => f.type === 'audit').at(-1);
+
+    await redis.stop();
+    b.server.node.events.emit('denial', { reason: 'origin', transport: 'test', detail: 'during' });
+    const unpublished = async () => (await b.server.metrics.registry.getSingleMetric('herald_audit_dropped_total')?.get())?.values.find((v) => v.labels.reason === 'unpublished')?.value ?? 0;
+    await waitFor(async () => (await unpublished()) === 1, 'the record of the outage counted', 10_000);
+    await redis.start();
+    const ready = async (node: HeraldFixture) => (await fetch(`${node.url}/ready`)).status === 200;
+    await waitFor(async () => (await ready(a)) && (await ready(b)), 'both nodes ready again', 10_000);
+
+    // The restarted Redis lost the feed's history: the reader cannot be repaired and is sent to resume.
+    assert.equal((await within(reader.closed, 10_000)).code, 1012);
+    const back = await auditReader(a, `&types=denial&epoch=${before.epoch}&offset=${before.offset}`);
+    assert.equal(back.frames[0].recovery.reason, 'epoch_changed');
+    b.server.node.events.emit('denial', { reason: 'origin', transport: 'test', detail: 'after' });
+    await waitFor(() => records(back).some((r) => r.detail === 'after'), 'a record after the restart', 5000);
+    assert.ok(!records(back).some((r) => r.detail === 'during'));
     back.close();
   });
 });
