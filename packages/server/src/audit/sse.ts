@@ -5,6 +5,7 @@ import { keepStreamsAlive, openEventStream } from '../transports/sse-stream.js';
 import { decodeCursor } from '../transports/stream-cursor.js';
 import { admitReader, refusalBeforeToken } from './admission.js';
 import type { AuditFeed } from './feed.js';
+import type { AuditReader } from './reader.js';
 import { AuditSseLink } from './sse-link.js';
 
 /** The Server-Sent Events twin of `/ws/audit`. */
@@ -36,11 +37,24 @@ export class AuditSse {
     const node = this.node;
     const url = new URL(raw.url ?? '/', 'http://localhost');
     const where = { transport: 'sse', path: url.pathname };
-    let admitted;
+    const res = reply.raw;
+    const link = new AuditSseLink(res, this.feed.config.sendQueueBytes);
+    let reader: AuditReader | undefined;
+    let gone = false;
+    // Listened to before the token check: a client gone meanwhile must not leave its reader behind.
+    res.on('close', () => {
+      gone = true;
+      this.links.delete(link);
+      reader?.closed();
+    });
+    let filter;
     try {
       const early = refusalBeforeToken(node, raw, where);
       if (early) throw early;
-      admitted = await admitReader(node, this.feed, raw, url, where, ['lastEventId']);
+      const admitted = await admitReader(node, this.feed, raw, url, where, ['lastEventId']);
+      filter = admitted.filter;
+      // Before the stream starts, so that a feed that filled up meanwhile is still answered 503.
+      reader = this.feed.admit(admitted.identity, link, admitted.scope);
     } catch (err) {
       const refusal = toHeraldError(err, node.logger, 'audit');
       return reply.code(refusal.kind.status).send({ error: refusal.toBody() });
@@ -48,20 +62,14 @@ export class AuditSse {
     const lastEventId = (raw.headers['last-event-id'] as string | undefined) ?? url.searchParams.get('lastEventId') ?? undefined;
     const since = lastEventId ? decodeCursor(lastEventId, 1)?.positions[0] : undefined;
 
+    if (gone) return reader.closed();
     reply.hijack();
-    const res = reply.raw;
     openEventStream(res, raw.headers.origin);
-    const link = new AuditSseLink(res, this.feed.config.sendQueueBytes);
-    const reader = this.feed.admit(admitted.identity, link, admitted.scope);
     link.reader = reader;
     this.links.add(link);
-    res.on('close', () => {
-      this.links.delete(link);
-      reader.closed();
-    });
     if (lastEventId && !since) link.sendEvent('not_recovered', { reason: 'invalid_cursor', message: 'Last-Event-ID is not a position of the audit feed; starting from the kept records' });
     try {
-      await reader.start(admitted.filter, since);
+      await reader.start(filter, since);
     } catch (err) {
       const refusal = toHeraldError(err, node.logger, 'audit', { unavailable: 'audit feed unavailable, reconnect', kind: 'subscribeUnavailable' });
       link.sendEvent('error', refusal.toBody());
