@@ -63,8 +63,8 @@ export class AuditReader implements Subscriber {
   }
 
   /**
-   * Starts, or restarts with a new filter, the stream: after `since` when given (a
-   * `not_recovered` result says what is missing), else every kept record; then live ones.
+   * Starts, or restarts with a new filter, the stream: the kept records after `since` when
+   * given (the start's `recovery` says what is missing), else every kept record; then live ones.
    */
   async start(filter: AuditFilter, since?: StreamPosition): Promise<void> {
     if (this.sub) this.node.detach(this.sub);
