@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { startAuditFeed } from './audit/feed.js';
 import { createAuthenticator } from './auth/authenticator.js';
 import type { HeraldConfig } from './config/schema.js';
 import { Node } from './core/node.js';
@@ -74,7 +75,7 @@ export async function createHeraldServer(config: HeraldConfig, options: CreateSe
   const webhooks = startWebhooks(node, metrics.registry);
   const http = createHttpApp(node, metrics);
   webhookStatsRoutes(http, config, webhooks);
-  const transports = createTransports(node, http);
+  const transports = createTransports(node, http, config.audit.enabled ? startAuditFeed(node, metrics.registry) : undefined);
 
   await node.start();
   let url = '';

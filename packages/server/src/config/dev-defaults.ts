@@ -8,7 +8,7 @@ export const DEV_API_KEY = 'herald-dev-api-key';
 /**
  * What `npm start` runs with when there is no config file: every authenticated user may
  * subscribe and publish anywhere in their tenant, with history and presence, so that the
- * gateway can be tried at once.
+ * gateway can be tried at once; admins (role `admin`) can watch the audit feed.
  */
 export const devConfig: HeraldConfigInput = {
   channels: {
@@ -23,4 +23,6 @@ export const devConfig: HeraldConfigInput = {
       },
     ],
   },
+  // The default tenant's admins watch every tenant's events on /ws/audit.
+  audit: { enabled: true, operatorTenant: 'default' },
 };

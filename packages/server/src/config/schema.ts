@@ -4,6 +4,7 @@ import { duration } from './duration.js';
 import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 import { webhooksConfig } from '../webhooks/config.js';
+import { auditConfig } from '../audit/config.js';
 
 /** A string that a `${VAR}` placeholder may have turned into a number (see interpolateEnv). */
 const text = z.union([z.string(), z.number().transform(String)]);
@@ -285,6 +286,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   webhooks: webhooksConfig,
+  audit: auditConfig,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

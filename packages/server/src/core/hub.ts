@@ -1,6 +1,5 @@
 import { splitChannelKey, channelKey, type ChannelKey, type ChannelMessage, type HistoryPage, type HistoryQuery } from '../engine.js';
 import type { Logger } from '../logger.js';
-import { TENANT_CHANNEL } from '@herald/protocol';
 import { DeliveryRepair, type RepairableChannel } from './delivery-repair.js';
 import type { LifecycleBus } from './events.js';
 import { OutboundPublication } from './outbound.js';
@@ -102,7 +101,8 @@ export class Hub {
     const rooms: { tenant: string; channel: string; subscribers: number }[] = [];
     for (const [key, state] of this.channels) {
       const { tenant: t, channel } = splitChannelKey(key);
-      if (channel === TENANT_CHANNEL || (tenant !== undefined && t !== tenant)) continue;
+      // Herald's own `$` channels (the tenant channel, the audit feed) are not the app's rooms.
+      if (channel.startsWith('$') || (tenant !== undefined && t !== tenant)) continue;
       rooms.push({ tenant: t, channel, subscribers: state.subscribers.size });
     }
     rooms.sort((a, b) => b.subscribers - a.subscribers || a.channel.localeCompare(b.channel));

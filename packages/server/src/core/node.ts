@@ -170,6 +170,16 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     return this.publishing.historyOptions(channel);
   }
 
+  /** See Publishing.reserve: a `$` channel of the node's own, kept as `history` says. */
+  reserveChannel(channel: string, history: { size: number; ttlMs: number }): void {
+    this.publishing.reserve(channel, history);
+  }
+
+  /** See Publishing.storeQuietly: the node's own publications on its `$` channels, announced to no one. */
+  publishReserved(entries: readonly TenantPublish[]): Promise<PublishManyOutcome[]> {
+    return this.publishing.storeQuietly(entries);
+  }
+
   /** See Publishing.dataProblem. */
   dataProblem(data: unknown): string | undefined {
     return this.publishing.dataProblem(data);

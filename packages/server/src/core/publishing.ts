@@ -50,6 +50,9 @@ const TENANT_RULE = { history: { size: 0, ttl: 0 } };
  * only, which owns the engine this is given.
  */
 export class Publishing {
+  /** The node's own `$` channels and how long each keeps its publications (see reserve). */
+  private readonly reserved = new Map<string, { size: number; ttlMs: number }>();
+
   constructor(
     private readonly broker: Broker,
     private readonly config: HeraldConfig,
@@ -108,6 +111,22 @@ export class Publishing {
     return dataProblem(data, { maxDepth: maxDataDepth, maxBytes: maxDataBytes });
   }
 
+  /**
+   * Keeps a `$` channel of the node's own as `history` says, whatever the channel rules match:
+   * the audit feed's channel, whose history must not depend on a `*` rule.
+   */
+  reserve(channel: string, history: { size: number; ttlMs: number }): void {
+    this.reserved.set(channel, history);
+  }
+
+  /**
+   * Stores and delivers the node's own publications without checking names and without a
+   * `publish` event: the audit feed's records would otherwise describe themselves.
+   */
+  storeQuietly(entries: readonly TenantPublish[]): Promise<PublishManyOutcome[]> {
+    return this.storeMany(entries, 'api', false);
+  }
+
   /** Stores and delivers without checking names: also for the node's own `$` channels. */
   async store(tenant: string, request: PublishRequest, source: 'api' | 'client'): Promise<PublishOutcome> {
     const [outcome] = await this.storeMany([{ tenant, request }], source);
@@ -116,7 +135,7 @@ export class Publishing {
   }
 
   /** Stores every entry's publication on each of its channels with one engine call. */
-  private async storeMany(entries: readonly TenantPublish[], source: 'api' | 'client'): Promise<PublishManyOutcome[]> {
+  private async storeMany(entries: readonly TenantPublish[], source: 'api' | 'client', announce = true): Promise<PublishManyOutcome[]> {
     const ts = Date.now();
     const channelsOf = entries.map(({ request }) => [...new Set(request.channels)]);
     // A retry of a publish that reached only some of its channels takes the id they have.
@@ -159,7 +178,7 @@ export class Publishing {
       for (const r of published) offsets[r.publication.channel] = r.publication.offset;
       const duplicate = published.every((r) => r.duplicate);
       const outcomeId = published[0].publication.id;
-      if (this.events.has('publish')) {
+      if (announce && this.events.has('publish')) {
         const publisher = request.publisher ? { publisher: request.publisher } : {};
         this.events.emit('publish', { source, tenant, channels: channelsOf[i], event: request.event, id: outcomeId, duplicate, data: request.data, ...publisher });
       }
@@ -202,6 +221,8 @@ export class Publishing {
 
   historyOptions(channel: string): HistoryOptions {
     // The tenant channel's events are live notices: nothing to keep, whatever a `*` rule says.
+    const reserved = this.reserved.get(channel);
+    if (reserved) return { ...reserved, metaTtlMs: this.config.channels.historyMetaTtl };
     const rule = channel === TENANT_CHANNEL ? TENANT_RULE : this.policy.resolve(channel)?.rule;
     return {
       size: rule?.history.size ?? 0,

@@ -40,6 +40,10 @@ export const endpointListing = z.object({
     }),
   ),
   broadcasts: z.array(z.object({ name: z.string(), event: z.string(), path: z.string(), payload: nullableString, rooms: z.array(z.string()) })),
+  audit: z
+    .object({ websocket: z.string(), sse: z.string(), adminRole: z.string().meta({ description: 'The role a token needs to read the feed.' }) })
+    .nullable()
+    .meta({ description: 'The audit feed for admins (docs/audit.md), when enabled.' }),
   openapi: z.string(),
   operations: z.object({ health: z.string(), ready: z.string(), metrics: z.string() }),
 });

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AUDIT_SSE_PATH } from '../audit/sse.js';
 import type { HeraldConfig } from '../config/schema.js';
 import type { Node } from '../core/node.js';
 import { indexRoute, type EndpointListing } from './endpoints-doc.js';
@@ -16,6 +17,7 @@ const DOCS: EndpointListing['docs'] = [
   { title: 'Socket.IO and Server-Sent Events', file: 'docs/transports.md' },
   { title: 'Client SDK (@herald/client)', file: 'docs/client.md' },
   { title: 'Scaling out on Redis', file: 'docs/scaling.md' },
+  { title: 'Audit feed for admins', file: 'docs/audit.md' },
   { title: 'Example profiles of the seed systems', file: 'examples/' },
 ];
 
@@ -46,6 +48,7 @@ export function describeEndpoints(config: HeraldConfig): EndpointListing {
         auth: doc.auth === 'stats' ? (config.api.publicStats ? 'none' : 'apiKey') : doc.auth,
       })),
     broadcasts: config.api.broadcasts.map((a) => ({ name: a.name, event: a.event, path: `/api/v1/broadcast/${a.name}`, payload: a.payload ?? null, rooms: a.rooms })),
+    audit: config.audit.enabled ? { websocket: config.audit.path, sse: AUDIT_SSE_PATH, adminRole: config.audit.adminRole } : null,
     openapi: '/api/openapi.json',
     operations: { health: '/health', ready: '/ready', metrics: '/metrics' },
   };
@@ -79,6 +82,7 @@ export function endpointLines(listing: EndpointListing, base: string): string[] 
   }
   const routeStreams = listing.sse.some((s) => s.channel !== null) ? '  (and the routes above, with Accept: text/event-stream)' : '';
   add('SSE', [`${base}/sse?channels=a,b&token=<jwt>${routeStreams}`]);
+  if (listing.audit) add('Audit', [`${wsBase(base)}${listing.audit.websocket}?token=<jwt>  (role ${listing.audit.adminRole}; SSE: ${base}${listing.audit.sse})`]);
   add('Publish', [`POST ${base}/api/v1/publish  (Authorization: Bearer <API key>)`]);
   add('Broadcasts', listing.broadcasts.map((b) => `POST ${base}${b.path}  → ${b.event}${b.rooms.length > 0 ? ` (rooms ${b.rooms.join(', ')} unless given)` : ''}`));
   add('HTTP API', [`${base}${listing.openapi}  (OpenAPI: every route)`]);
@@ -116,6 +120,7 @@ ${rows([
       ])
     : []),
   ...listing.sse.map((s) => ['Server-Sent Events', `${code(`${base}${s.path}?${s.query ? `${s.query}&` : ''}token=<jwt>`)}${s.channel ? ` channel ${e(s.channel)}` : ''}`]),
+  ...(listing.audit ? [['Audit feed', `${code(`${ws}${listing.audit.websocket}?token=<jwt>`)} and ${code(`${base}${listing.audit.sse}`)} for role ${code(listing.audit.adminRole)} (${code('docs/audit.md')})`]] : []),
 ])}
 </table>`);
   sections.push(`<h2>HTTP API</h2>

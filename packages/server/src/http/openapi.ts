@@ -1,4 +1,5 @@
 import { broadcastRouteDocs } from './broadcast.js';
+import { auditRouteDocs } from '../audit/sse-doc.js';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -48,7 +49,7 @@ export const apiRoutes: readonly RouteDoc[] = [
 
 /** Every route this configuration serves over HTTP; the document is built from this list. */
 export function documentedRoutes(config: HeraldConfig): RouteDoc[] {
-  return [...apiRoutes, ...broadcastRouteDocs(config), ...sseRouteDocs(config)];
+  return [...apiRoutes, ...broadcastRouteDocs(config), ...sseRouteDocs(config), ...auditRouteDocs(config)];
 }
 
 const TAGS = [

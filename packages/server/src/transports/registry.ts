@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { AuditFeed } from '../audit/feed.js';
+import { auditTransports } from '../audit/transports.js';
 import type { Node } from '../core/node.js';
 import { refuseUpgrade } from './raw-response.js';
 import { SocketIoTransport } from './socketio.js';
@@ -24,11 +26,13 @@ export interface Transports {
  * server to the one serving its path. Adding a transport is: a link, a wire format, a frame
  * translator on the node's handshake, and an entry here.
  */
-export function createTransports(node: Node, http: FastifyInstance): Transports {
+export function createTransports(node: Node, http: FastifyInstance, auditFeed?: AuditFeed): Transports {
   const websocket = new WebSocketTransport(node);
   const sse = new SseTransport(node, http);
   const socketio = node.config.socketio.enabled ? new SocketIoTransport(node, http.server) : undefined;
-  const upgrades: UpgradeTransport[] = [websocket, ...(socketio ? [socketio] : [])];
+  // First: the audit path is the feed's, even where a route names the same path.
+  const audit = auditFeed ? auditTransports(node, http, auditFeed) : undefined;
+  const upgrades: UpgradeTransport[] = [...(audit ? [audit.websocket] : []), websocket, ...(socketio ? [socketio] : [])];
 
   // Node's HTTP server removes its socket error listener before 'upgrade'. Without one, a reset
   // while an upgrade is refused or waits on a token check ends the process. One shared listener
@@ -58,6 +62,7 @@ export function createTransports(node: Node, http: FastifyInstance): Transports 
       websocket.close();
       sse.close();
       socketio?.close();
+      audit?.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import { flushInOrder, type PendingSubscribe, type Session } from '../core/sessi
 import { channelFor } from './routes.js';
 import { decodeCursor } from './stream-cursor.js';
 import { SseLink, sseDataFormat, sseEnvelopeFormat } from './sse-link.js';
+import { keepStreamsAlive, openEventStream } from './sse-stream.js';
 import { upgradeToken, originAllowed } from './websocket.js';
 
 /** Most channels one generic `/sse` stream may carry. */
@@ -49,11 +50,7 @@ export class SseTransport {
         return this.open(request, reply, [channel], route);
       });
     }
-    // Comment lines keep proxies from closing idle streams; clients ignore them.
-    this.keepAlive = setInterval(() => {
-      for (const link of this.links) link.comment('keep-alive');
-    }, Math.min(node.config.heartbeat.interval, 15_000));
-    this.keepAlive.unref();
+    this.keepAlive = keepStreamsAlive(this.links, node.config.heartbeat.interval);
   }
 
   close(): void {
@@ -90,14 +87,7 @@ export class SseTransport {
     const format = route?.format === 'data' ? sseDataFormat : sseEnvelopeFormat;
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      ...(request.headers.origin ? { 'access-control-allow-origin': request.headers.origin, vary: 'Origin' } : {}),
-    });
-    res.flushHeaders();
+    openEventStream(res, request.headers.origin);
     const positions: StreamPosition[] = channels.map(() => ({ epoch: '', offset: 0 }));
     const link = new SseLink(res, format, channels, positions, node.config.limits.sendQueueBytes);
     this.links.add(link);

@@ -77,10 +77,7 @@ export class WebSocketLink implements ClientLink, Beating {
   close(code: number, reason: string): void {
     if (this.closing) return;
     this.closing = true;
-    // A reason longer than 123 bytes does not fit a close frame.
-    this.ws.close(code, fitCloseReason(reason));
-    // A peer that does not answer the close handshake (or reads nothing) is cut off.
-    setTimeout(() => this.ws.terminate(), 2000).unref();
+    closeWebSocket(this.ws, code, reason);
   }
 
   ping(): void {
@@ -93,6 +90,12 @@ export class WebSocketLink implements ClientLink, Beating {
     this.close(CloseCode.HeartbeatTimeout, 'no pong within the heartbeat timeout');
     this.ws.terminate();
   }
+}
+
+/** Closes with the reason fitted to a close frame; a peer that does not answer the close handshake (or reads nothing) is cut off after 2 s. */
+export function closeWebSocket(ws: WebSocket, code: number, reason: string): void {
+  ws.close(code, fitCloseReason(reason));
+  setTimeout(() => ws.terminate(), 2000).unref();
 }
 
 /** A close frame carries at most 123 bytes of reason: trim whole characters, never half of one. */
