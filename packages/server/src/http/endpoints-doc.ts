@@ -41,6 +41,7 @@ export const endpointListing = z.object({
   ),
   broadcasts: z.array(z.object({ name: z.string(), event: z.string(), path: z.string(), payload: nullableString, rooms: z.array(z.string()) })),
   openapi: z.string(),
+  console: nullableString.meta({ description: 'The web console, when `console.enabled`.' }),
   operations: z.object({ health: z.string(), ready: z.string(), metrics: z.string() }),
 });
 export type EndpointListing = z.infer<typeof endpointListing>;
