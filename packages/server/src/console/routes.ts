@@ -105,8 +105,8 @@ export function consoleRouteDocs(config: HeraldConfig): RouteDoc[] {
 
 /** Where the built console is: `console.assets`, or the console package's dist beside this one. */
 export function consoleAssets(config: HeraldConfig): string {
-  // dist/console/routes.js → packages/console/dist/
-  return config.console.assets ?? fileURLToPath(new URL('../../../console/dist/', import.meta.url));
+  // dist/console/routes.js → packages/console/dist/public/
+  return config.console.assets ?? fileURLToPath(new URL('../../../console/dist/public/', import.meta.url));
 }
 
 /** The session cookie of a request, if any. */
@@ -197,11 +197,11 @@ export function consoleRoutes(app: FastifyInstance, node: Node, sessions: Consol
   const root = consoleAssets(config);
   if (existsSync(root)) {
     // No build tools at run time: the files are the bundle `npm run build` made.
-    void app.register(fastifyStatic, { root, prefix: `${CONSOLE_PATH}/`, redirect: true, index: 'index.html', cacheControl: false });
+    void app.register(fastifyStatic, { root, prefix: `${CONSOLE_PATH}/`, index: 'index.html', cacheControl: false });
   } else {
     app.get(`${CONSOLE_PATH}/*`, async (_request, reply) =>
       reply.code(503).send({ error: { code: ErrorCode.Unavailable, message: `the console is not built (no ${root}); run npm run build` } }),
     );
-    app.get(CONSOLE_PATH, async (_request, reply) => reply.redirect(`${CONSOLE_PATH}/`));
   }
+  app.get(CONSOLE_PATH, async (_request, reply) => reply.redirect(`${CONSOLE_PATH}/`));
 }
