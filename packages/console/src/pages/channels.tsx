@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { call, type ConsoleUser } from '../api.js';
 import { TenantField } from '../components/tenant-field.js';
 import type { Links } from '../link.js';
@@ -42,6 +42,8 @@ export function ChannelsPage({ user, links, operatorTenant }: { user: ConsoleUse
       setError((err as Error).message);
     }
   }
+
+  useEffect(() => void search(), []);
 
   function openByName(e: Event) {
     e.preventDefault();
