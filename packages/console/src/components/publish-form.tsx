@@ -34,8 +34,9 @@ export function PublishForm({ tenant, channel }: { tenant: string; channel: stri
   }
 
   return (
-    <form class="publish" data-form="publish" onSubmit={(e) => void publish(e)}>
+    <>
       <h4>Publish</h4>
+      <form class="publish" data-form="publish" onSubmit={(e) => void publish(e)}>
       <label>
         event <input name="event" required value={event} onInput={(e) => setEvent((e.target as HTMLInputElement).value)} />
       </label>
@@ -49,7 +50,8 @@ export function PublishForm({ tenant, channel }: { tenant: string; channel: stri
         audience users <input name="users" value={users} placeholder="all" onInput={(e) => setUsers((e.target as HTMLInputElement).value)} />
       </label>
       <button type="submit">Publish</button>
+      </form>
       {result ? <p class="notice" data-publish-result>{result}</p> : null}
-    </form>
+    </>
   );
 }

@@ -73,7 +73,7 @@ export function ChannelsPage({ user, links, operatorTenant }: { user: ConsoleUse
         ) : (
           <table data-table="channels">
             <thead>
-              <tr><th>channel</th><th>tenant</th><th>subscribers</th><th>rule</th><th></th></tr>
+              <tr><th>channel</th><th>tenant</th><th class="num">subscribers</th><th>rule</th><th></th></tr>
             </thead>
             <tbody>
               {rows.map((r) => (

@@ -51,7 +51,7 @@ export function OverviewPage() {
       <h3>Nodes</h3>
       <table data-table="nodes">
         <thead>
-          <tr><th>node</th><th>state</th><th>engine</th><th>connections</th><th>engine round trip</th><th>started</th></tr>
+          <tr><th>node</th><th>state</th><th>engine</th><th class="num">connections</th><th class="num">engine round trip</th><th>started</th></tr>
         </thead>
         <tbody>
           {data.nodeList.map((n) => (

@@ -163,6 +163,25 @@ describe('Console sessions', () => {
       plain.close();
     });
 
+    it('makes an observer: in no presence, no join or leave, never announced online or offline', async () => {
+      await using herald = await startHerald(consoleOn);
+      const bob = await connectClient(herald.wsUrl, await herald.token({ sub: 'bob' }));
+      await bob.request({ type: 'subscribe', channel: 'room' });
+      const admin = await consoleSignIn(herald.url, { password: PASSWORD });
+      const observer = await connectClient(herald.wsUrl, (await admin.call('POST', '/console/link', {})).body.token);
+      assert.ok((await observer.request({ type: 'subscribe', channel: 'room' })).result);
+      const presence = await herald.api('GET', '/api/v1/channels/room/presence');
+      assert.deepEqual(presence.body.users.map((u: any) => u.userId), ['bob']);
+      observer.close();
+      await observer.closed;
+      // A publication after the observer came and went: everything bob got before it is in his frames.
+      await herald.api('POST', '/api/v1/publish', { channel: 'room', event: 'marker' });
+      await bob.next((f) => f.type === 'pub' && f.event === 'marker');
+      const seen = bob.frames.filter((f) => JSON.stringify(f).includes('console:'));
+      assert.deepEqual(seen, [], 'bob saw nothing of the console');
+      bob.close();
+    });
+
     it('is refused without a session, and a tampered link token cannot connect', async () => {
       await using herald = await startHerald(consoleOn);
       const anonymous = await post(herald, '/console/link', {});
@@ -173,6 +192,22 @@ describe('Console sessions', () => {
       const client = new TestClient(`${herald.wsUrl}/ws?token=${encodeURIComponent(tampered)}`);
       assert.equal((await client.closed).code, CloseCode.Unauthorized);
       assert.ok(!client.frames.some((f) => f.type === 'connected'));
+    });
+  });
+
+  describe('OpenAPI', () => {
+    it('documents the console routes and the session as a second way to call keyed routes', async () => {
+      await using herald = await startHerald(consoleOn);
+      const doc = (await herald.api('GET', '/api/openapi.json')).body;
+      for (const [path, method] of [['/console/session', 'post'], ['/console/session', 'get'], ['/console/session/end', 'post'], ['/console/link', 'post']]) {
+        assert.equal(doc.paths[path]?.[method]?.tags[0], 'console', `${method} ${path}`);
+      }
+      assert.deepEqual(doc.paths['/api/v1/connections'].get.security, [{ apiKey: [] }, { consoleSession: [] }]);
+      assert.deepEqual([doc.components.securitySchemes.consoleSession.in, doc.components.securitySchemes.consoleSession.name], ['cookie', 'herald_console']);
+      await using off = await startHerald();
+      const plain = (await off.api('GET', '/api/openapi.json')).body;
+      assert.equal(plain.paths['/console/session'], undefined);
+      assert.deepEqual(plain.paths['/api/v1/connections'].get.security, [{ apiKey: [] }]);
     });
   });
 

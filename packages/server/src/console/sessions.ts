@@ -142,7 +142,8 @@ export class ConsoleSessions {
 
   /**
    * A short-lived token for the console's own live connection, in one tenant: its identity holds
-   * the admin role and a grant of every channel of that tenant (for the live tail).
+   * the admin role and a grant of every channel of that tenant (for the live tail), and is an
+   * observer, never shown in presence nor announced online.
    */
   async linkToken(user: ConsoleUser, tenant: string): Promise<{ token: string; expiresAt: number }> {
     const expiresAt = Math.min(Date.now() + LINK_TTL_MS, user.expiresAt);
@@ -166,6 +167,7 @@ export class ConsoleSessions {
       info: { name: `console (${payload.sub})` },
       channels: ['*'],
       expiresAt: (payload.exp ?? 0) * 1000,
+      observer: true,
     };
   }
 }

@@ -489,6 +489,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   }
 
   private async announceUser(session: Session, event: 'user:online' | 'user:offline'): Promise<void> {
+    if (session.identity.observer) return;
     try {
       await this.publishing.store(session.tenant, { channels: [TENANT_CHANNEL], event, data: userEventData(session.identity) }, 'api');
     } catch (err) {

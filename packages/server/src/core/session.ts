@@ -167,8 +167,9 @@ export class Session implements Subscriber {
       throw forbidden(`not allowed to subscribe to ${channel}`);
     }
     const key = channelKey(this.tenant, channel);
-    const { maxSubscribers, presence, joinLeave } = rule.rule;
-    const tracked = presence || joinLeave || maxSubscribers > 0;
+    const { presence, joinLeave } = rule.rule;
+    const maxSubscribers = this.identity.observer ? 0 : rule.rule.maxSubscribers;
+    const tracked = !this.identity.observer && (presence || joinLeave || maxSubscribers > 0);
     const host = this.host;
     let sub: Subscription | undefined;
     try {
