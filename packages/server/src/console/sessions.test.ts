@@ -29,6 +29,8 @@ describe('Console sessions', () => {
         websocket: '/ws',
       });
       assert.match(signIn.cookie!, /^herald_console=[\w-]+\.[\w-]+\.[\w-]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict$/);
+      const behindHttps = await post(herald, '/console/session', { password: PASSWORD }, { 'x-herald-console': '1', 'x-forwarded-proto': 'https' });
+      assert.match(behindHttps.cookie!, /; HttpOnly; Secure; SameSite=Strict$/);
       const cookie = signIn.cookie!.split(';')[0];
       const session = await fetch(`${herald.url}/console/session`, { headers: { cookie, 'x-herald-console': '1' } });
       assert.equal(session.status, 200);
@@ -56,6 +58,8 @@ describe('Console sessions', () => {
       assert.equal(operator.body.user.tenant, undefined);
       const tenantAdmin = await post(herald, '/console/session', { token: await herald.token({ sub: 'ann', tenant: 'acme', roles: ['viewer', 'admin'] }) });
       assert.equal(tenantAdmin.body.user.tenant, 'acme');
+      const shortToken = await post(herald, '/console/session', { token: await herald.token({ sub: 'olga', tenant: 'ops', roles: ['admin'] }, 60) });
+      assert.ok(Number(/Max-Age=(\d+)/.exec(shortToken.cookie!)![1]) <= 60, 'the session ends with the token');
       const noPassword = await post(herald, '/console/session', { password: PASSWORD });
       assert.equal(noPassword.status, 401);
       assert.match(noPassword.body.error.message, /password sign-in is not configured/);

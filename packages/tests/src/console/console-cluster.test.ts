@@ -84,5 +84,14 @@ describeWithRedis('The web console of a two-node cluster', () => {
       assert.deepEqual(((await onB.json()) as any).connections.map((c: any) => c.userId), ['gus']);
       holder.close();
     });
+
+    it('without a shared console.secret, a session is good only on the node that made it', async () => {
+      await using cluster = await startCluster(redis, 2, consoleConfig(assets));
+      const [a, b] = cluster.nodes;
+      const onA = await consoleSignIn(a.url, { password: CONSOLE_PASSWORD });
+      assert.equal((await onA.call('GET', '/api/v1/connections')).status, 200);
+      const onB = await fetch(`${b.url}/api/v1/connections`, { headers: { cookie: onA.cookie, 'x-herald-console': '1' } });
+      assert.equal(onB.status, 401);
+    });
   });
 });
