@@ -6,3 +6,4 @@ export * from './wait.js';
 export * from './upgrade-status.js';
 export * from './rss.js';
 export * from './console-agent.js';
+export * from './json-request.js';
