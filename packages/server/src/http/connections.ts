@@ -68,7 +68,8 @@ export const lockListRoute = {
 /** Every node's rows for a question, each with its node, sorted and capped at MAX_ROWS. */
 async function gather<T>(node: Node, question: Parameters<Node['cluster']['ask']>[0], order: (a: T, b: T) => number) {
   const { answers, nodes } = await node.cluster.ask<T[]>(question, CLUSTER_TIMEOUT_MS);
-  const rows = answers.flatMap((a) => a.answer.map((row) => ({ ...row, node: a.node }))).sort(order);
+  // A node of an older version may not know the question: its answer is no list, and it adds no rows.
+  const rows = answers.flatMap((a) => (Array.isArray(a.answer) ? a.answer.map((row) => ({ ...row, node: a.node })) : [])).sort(order);
   return { nodes, answered: answers.length, truncated: rows.length > MAX_ROWS, rows: rows.slice(0, MAX_ROWS) };
 }
 

@@ -109,7 +109,8 @@ export function overviewRoutes(app: FastifyInstance, node: Node): void {
       query.scope === 'cluster'
         ? await node.cluster.ask<NodeStats>(question, 1000)
         : { answers: [{ node: node.cluster.nodeId, answer: node.localStats(tenant), ms: undefined }], nodes: 1 };
-    const answers = [...gathered.answers].sort((a, b) => a.answer.figures.startedAt - b.answer.figures.startedAt);
+    // A node of an older version answers without figures: it is left out rather than failing the request.
+    const answers = gathered.answers.filter((a) => a.answer?.figures !== undefined).sort((a, b) => a.answer.figures.startedAt - b.answer.figures.startedAt);
     const byTransport: Record<string, number> = {};
     const byTenant: Record<string, number> = {};
     const users = new Set<string>();
