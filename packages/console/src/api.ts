@@ -29,6 +29,9 @@ export interface SessionInfo {
 
 type Query = Record<string, string | number | undefined>;
 
+/** Fires `ended` when the gateway answers 401 to a signed-in request: the session expired or was signed out elsewhere. */
+export const sessionEvents = new EventTarget();
+
 function withQuery(path: string, query: Query = {}): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') params.set(k, String(v));
@@ -51,6 +54,7 @@ export async function call<T>(method: 'GET' | 'POST', path: string, options: { q
   } catch {
     body = undefined;
   }
+  if (response.status === 401 && path !== '/console/session') sessionEvents.dispatchEvent(new Event('ended'));
   if (!response.ok) throw new ApiError(response.status, body?.error?.message ?? `${response.status} ${response.statusText}`, body?.error?.field);
   return body as T;
 }

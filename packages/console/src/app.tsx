@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, call, type SessionInfo } from './api.js';
+import { ApiError, call, sessionEvents, type SessionInfo } from './api.js';
 import { LinkStatus } from './components/link-status.js';
 import { Links } from './link.js';
 import { ChannelsPage } from './pages/channels.js';
@@ -32,8 +32,10 @@ function Console({ session, onSignedOut }: { session: SessionInfo; onSignedOut: 
   useEffect(() => {
     const onHash = () => setPage(pageFromHash());
     addEventListener('hashchange', onHash);
+    sessionEvents.addEventListener('ended', onSignedOut);
     return () => {
       removeEventListener('hashchange', onHash);
+      sessionEvents.removeEventListener('ended', onSignedOut);
       links.closeAll();
     };
   }, [links]);

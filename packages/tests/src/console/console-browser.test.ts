@@ -44,6 +44,17 @@ describeInChromium('The web console in Chromium', () => {
     await page.waitForSelector('[data-page=sign-in]');
   });
 
+  it('goes back to the sign-in page when the session ends elsewhere', async () => {
+    await using gateway = await herald();
+    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    const { page } = admin;
+    await admin.go('connections');
+    // As another tab of the same browser would: the cookie goes along and the session ends.
+    assert.equal(await page.evaluate("fetch('/console/session/end', { method: 'POST', headers: { 'x-herald-console': '1' } }).then((r) => r.status)"), 200);
+    await page.waitForSelector('[data-page=sign-in]');
+    await page.locator('[data-link-status]').waitFor({ state: 'detached' });
+  });
+
   it('refuses a token without the admin role and a wrong password, and keeps no cookie', async () => {
     await using gateway = await herald();
     const context = await browser.newContext();
