@@ -1,107 +1,15 @@
-import { existsSync } from 'node:fs';
 import { parse as parseCookies, serialize as serializeCookie } from 'cookie';
 import { fileURLToPath } from 'node:url';
-import fastifyStatic from '@fastify/static';
-import { ErrorCode } from '@herald/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { HeraldConfig } from '../config/schema.js';
-import { forbidden, HeraldError } from '../core/errors.js';
+import { forbidden, HeraldError, unavailable } from '../core/errors.js';
 import type { Node } from '../core/node.js';
 import type { ApiCaller } from '../http/api-auth.js';
-import { addRoute, errors, type RouteDoc } from '../http/route-doc.js';
-import { tenantName } from '../http/schemas.js';
+import { addRoute } from '../http/route-doc.js';
 import { parseOr400, sendHeraldError } from '../http/validation.js';
+import { CONSOLE_HEADER, CONSOLE_PATH, linkBody, linkRoute, SESSION_COOKIE, sessionRoute, signInBody, signInRoute, signOutRoute } from './route-docs.js';
 import type { ConsoleSessions, ConsoleUser } from './sessions.js';
-
-/** The session cookie: HttpOnly, SameSite=Strict, for the whole gateway (the console calls /api/v1). */
-export const SESSION_COOKIE = 'herald_console';
-/**
- * Every request made with the session cookie carries this header. A page of another origin cannot
- * set it without a CORS preflight, which the gateway does not grant for it: with SameSite=Strict,
- * the second guard against cross-site requests.
- */
-export const CONSOLE_HEADER = 'x-herald-console';
-
-export const CONSOLE_PATH = '/console';
-
-const signInBody = z.union([
-  z.strictObject({ password: z.string().min(1).max(1024) }),
-  z.strictObject({ token: z.string().min(1).max(16_384).meta({ description: 'A client JWT carrying `console.adminRole`.' }) }),
-]);
-
-const linkBody = z.strictObject({
-  tenant: tenantName.optional().meta({ description: "The tenant of the live connection; default the user's own (an operator's: `console.operatorTenant`)." }),
-});
-
-const consoleUser = z.object({
-  name: z.string().meta({ description: '`password`, or the user id of the admin token.' }),
-  tenant: z.string().optional().meta({ description: 'The one tenant this user sees; absent for an operator, who sees every tenant.' }),
-  via: z.enum(['password', 'token']),
-  expiresAt: z.number().int(),
-});
-
-const sessionResult = z.object({
-  user: consoleUser,
-  operatorTenant: z.string(),
-  websocket: z.string().meta({ description: "The native WebSocket path, for the console's live connection." }),
-});
-
-const linkResult = z.object({ token: z.string(), expiresAt: z.number().int(), tenant: z.string() });
-
-const headerNote = `Requests other than sign-in carry the session cookie \`${SESSION_COOKIE}\` and the header \`X-Herald-Console: 1\` (403 without it).`;
-
-export const signInRoute = {
-  method: 'POST',
-  url: '/console/session',
-  operationId: 'consoleSignIn',
-  tag: 'console',
-  summary: 'Sign in to the console with the console password or an admin token',
-  description: `Sets the HttpOnly, SameSite=Strict session cookie \`${SESSION_COOKIE}\`. Needs the header \`X-Herald-Console: 1\`. 401 for a wrong password or token, 403 for a token without the admin role, 429 after many failures.`,
-  auth: 'none',
-  body: signInBody,
-  responses: { 200: { description: 'Signed in.', schema: sessionResult }, ...errors(400, 401, 403, 415, 429) },
-} satisfies RouteDoc;
-
-export const sessionRoute = {
-  method: 'GET',
-  url: '/console/session',
-  operationId: 'consoleSession',
-  tag: 'console',
-  summary: 'Who is signed in to the console',
-  description: headerNote,
-  auth: 'none',
-  responses: { 200: { description: 'The signed-in user.', schema: sessionResult }, ...errors(401, 403) },
-} satisfies RouteDoc;
-
-export const signOutRoute = {
-  method: 'POST',
-  url: '/console/session/end',
-  operationId: 'consoleSignOut',
-  tag: 'console',
-  summary: 'Sign out of the console',
-  description: `Clears the cookie and refuses the session from now on. ${headerNote}`,
-  auth: 'none',
-  responses: { 200: { description: 'Signed out.', schema: z.object({ signedOut: z.literal(true) }) }, ...errors(403) },
-} satisfies RouteDoc;
-
-export const linkRoute = {
-  method: 'POST',
-  url: '/console/link',
-  operationId: 'consoleLink',
-  tag: 'console',
-  summary: "A short-lived token for the console's own live connection",
-  description: `Its identity holds the admin role and a grant of every channel of the tenant, and lives at most 5 minutes. A tenant admin gets only its tenant (403 otherwise). ${headerNote}`,
-  auth: 'none',
-  body: linkBody,
-  optionalBody: true,
-  responses: { 200: { description: 'A link token.', schema: linkResult }, ...errors(400, 401, 403) },
-} satisfies RouteDoc;
-
-/** The console's documented routes, when the configuration turns it on. */
-export function consoleRouteDocs(config: HeraldConfig): RouteDoc[] {
-  return config.console.enabled ? [signInRoute, sessionRoute, signOutRoute, linkRoute] : [];
-}
+import { readStaticFiles } from './static-files.js';
 
 /** Where the built console is: `console.assets`, or the console package's dist beside this one. */
 export function consoleAssets(config: HeraldConfig): string {
@@ -195,13 +103,15 @@ export function consoleRoutes(app: FastifyInstance, node: Node, sessions: Consol
   );
 
   const root = consoleAssets(config);
-  if (existsSync(root)) {
-    // No build tools at run time: the files are the bundle `npm run build` made.
-    void app.register(fastifyStatic, { root, prefix: `${CONSOLE_PATH}/`, index: 'index.html', cacheControl: false });
-  } else {
-    app.get(`${CONSOLE_PATH}/*`, async (_request, reply) =>
-      reply.code(503).send({ error: { code: ErrorCode.Unavailable, message: `the console is not built (no ${root}); run npm run build` } }),
-    );
-  }
+  // No build tools at run time: the files are the bundle `npm run build` made.
+  const files = readStaticFiles(root);
+  if (!files) node.logger.warn({ assets: root }, 'the console is not built: /console answers 503 (run npm run build)');
+  app.get(`${CONSOLE_PATH}/*`, async (request, reply) => {
+    if (!files) throw unavailable('the console is not built on this server (npm run build makes it)');
+    const name = (request.params as { '*': string })['*'] || 'index.html';
+    const file = files.get(name);
+    if (!file) throw new HeraldError('notFound', 'no such file in the console');
+    return reply.type(file.type).header('Cache-Control', 'no-cache').send(file.body);
+  });
   app.get(CONSOLE_PATH, async (_request, reply) => reply.redirect(`${CONSOLE_PATH}/`));
 }

@@ -219,12 +219,21 @@ describe('Console sessions', () => {
     it('serves the built files at /console/, redirects /console, and GET / points there', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'herald-console-'));
       writeFileSync(join(dir, 'index.html'), '<!doctype html><title>console</title>');
+      writeFileSync(join(dir, 'app.js'), 'export {};');
+      writeFileSync(join(dir, 'notes.txt'), 'not a type the console serves');
       try {
         await using herald = await startHerald({ console: { enabled: true, assets: dir } });
         const page = await fetch(`${herald.url}/console/`);
         assert.equal(page.status, 200);
         assert.match(page.headers.get('content-type')!, /text\/html/);
         assert.equal(await page.text(), '<!doctype html><title>console</title>');
+        const script = await fetch(`${herald.url}/console/app.js`);
+        assert.deepEqual([script.status, script.headers.get('content-type'), await script.text()], [200, 'text/javascript; charset=utf-8', 'export {};']);
+        for (const path of ['/console/nothing.js', '/console/notes.txt', '/console/%2e%2e%2fpackage.json', '/console/..%2F..%2Fpackage.json', '/console/sub/index.html']) {
+          const missing = await fetch(herald.url + path);
+          assert.equal(missing.status, 404, path);
+          assert.deepEqual(await missing.json(), { error: { code: 'not_found', message: 'no such file in the console' } });
+        }
         const bare = await fetch(`${herald.url}/console`, { redirect: 'manual' });
         assert.equal(bare.status, 302);
         assert.equal(bare.headers.get('location'), '/console/');

@@ -14,7 +14,7 @@ import { errorResponse, presenceUser, publication, recoveryResult } from './sche
 import { sseRouteDocs } from './sse-doc.js';
 import { connectionStatsRoute, roomStatsRoute } from './stats.js';
 import { disconnectRoute } from './users.js';
-import { consoleRouteDocs } from '../console/routes.js';
+import { consoleRouteDocs } from '../console/route-docs.js';
 import { channelInfoRoute, channelSearchRoute } from './channel-info.js';
 import { configRoute } from './config-view.js';
 import { connectionListRoute, lockListRoute } from './connections.js';
