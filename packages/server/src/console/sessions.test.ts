@@ -156,6 +156,7 @@ describe('Console sessions', () => {
       assert.equal(link.status, 200);
       assert.equal(link.body.tenant, 'acme');
       assert.ok(link.body.token.startsWith('console.'));
+      assert.ok(link.body.expiresAt <= Date.now() + 5 * 60_000, 'a link token lives 5 minutes at most');
       const client = await connectClient(herald.wsUrl, link.body.token);
       const connected = client.frames.find((f) => f.type === 'connected');
       assert.equal(connected.userId, 'console:password');

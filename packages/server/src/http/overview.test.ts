@@ -48,6 +48,13 @@ describe('HTTP overview', () => {
       assert.deepEqual(body.figures.closes, { [CloseCode.DisconnectedByServer]: 1 });
     });
 
+    it('shows a node that is shutting down as not accepting', async () => {
+      await using herald = await startHerald();
+      await herald.server.node.shutdown();
+      const { body } = await herald.api('GET', '/api/v1/stats');
+      assert.equal(body.nodeList[0].accepting, false);
+    });
+
     it('shows a tenant-bound key its tenant only, without node-wide figures', async () => {
       await using herald = await startHerald({ api: { keys: [{ key: TEST_API_KEY, tenant: 'a' }] } });
       const a = await connectClient(herald.wsUrl, await herald.token({ sub: 'ann', tenant: 'a' }));
