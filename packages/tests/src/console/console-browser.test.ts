@@ -85,22 +85,34 @@ describeInChromium('The web console in Chromium', () => {
     await row.waitFor({ state: 'detached' });
   });
 
-  it('publishes from the form and a real client receives it', async () => {
+  it('publishes from the form and a real client receives it, narrowed to an audience', async () => {
     await using gateway = await herald();
     const reader = await connectClient(gateway.wsUrl, await gateway.token({ sub: 'dan' }));
     await reader.request({ type: 'subscribe', channel: 'news' });
+    const director = await connectClient(gateway.wsUrl, await gateway.token({ sub: 'dora', roles: ['director'] }));
+    await director.request({ type: 'subscribe', channel: 'news' });
     await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('channels');
     await page.locator('[data-table=channels] tr[data-channel=news] button').click();
-    await page.locator('[data-detail=news] [data-subscribers]', { hasText: '1' }).waitFor();
+    await page.locator('[data-detail=news] [data-subscribers]', { hasText: '2' }).waitFor();
     await page.fill('[data-form=publish] input[name=event]', 'order:created');
     await page.fill('[data-form=publish] textarea[name=data]', '{"orderId": 42}');
     await page.click('[data-form=publish] button[type=submit]');
     await page.locator('[data-publish-result]', { hasText: 'Published' }).waitFor();
     const pub = await reader.next((f) => f.type === 'pub' && f.event === 'order:created');
     assert.deepEqual([pub.channel, pub.data], ['news', { orderId: 42 }]);
+    await page.fill('[data-form=publish] input[name=event]', 'board:meeting');
+    await page.fill('[data-form=publish] input[name=roles]', 'director');
+    await page.click('[data-form=publish] button[type=submit]');
+    await page.locator('[data-publish-result]', { hasText: 'at offset 2' }).waitFor();
+    assert.equal((await director.next((f) => f.type === 'pub' && f.event === 'board:meeting')).offset, 2);
+    // A publication to everyone after it: once the reader has it, the one before would have come first.
+    await gateway.api('POST', '/api/v1/publish', { channel: 'news', event: 'marker' });
+    await reader.next((f) => f.type === 'pub' && f.event === 'marker');
+    assert.deepEqual(reader.pubs('news').map((p) => p.event), ['order:created', 'marker']);
     reader.close();
+    director.close();
   });
 
   it('tails a channel as publications arrive', async () => {
@@ -120,6 +132,23 @@ describeInChromium('The web console in Chromium', () => {
     assert.deepEqual(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-event'))), ['payment_error', 'stock_alert']);
     await page.click('[data-detail=alerts] [data-action=tail]');
     await page.locator('[data-detail=alerts] [data-subscribers]', { hasText: '0' }).waitFor();
+  });
+
+  it("tails a channel of another tenant for an operator, and only that tenant's publications", async () => {
+    await using gateway = await herald();
+    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    const { page } = admin;
+    await admin.go('channels');
+    await page.fill('input[name=tenant]', 'acme');
+    await page.fill('[data-form=open] input[name=channel]', 'alerts');
+    await page.click('[data-form=open] button[type=submit]');
+    await page.locator('[data-detail=alerts]', { hasText: 'in tenant acme' }).waitFor();
+    await page.click('[data-detail=alerts] [data-action=tail]');
+    await page.locator('[data-detail=alerts] [data-subscribers]', { hasText: '1' }).waitFor();
+    await gateway.api('POST', '/api/v1/publish', { channel: 'alerts', event: 'default_tenant' });
+    await gateway.api('POST', '/api/v1/publish', { tenant: 'acme', channel: 'alerts', event: 'acme_tenant' });
+    await page.locator('[data-table=tail] tbody tr[data-event=acme_tenant]').waitFor();
+    assert.equal(await page.locator('[data-table=tail] tbody tr').count(), 1);
   });
 
   it('browses history by offset and epoch, page by page', async () => {
