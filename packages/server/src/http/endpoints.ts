@@ -16,6 +16,7 @@ const DOCS: EndpointListing['docs'] = [
   { title: 'Socket.IO and Server-Sent Events', file: 'docs/transports.md' },
   { title: 'Client SDK (@herald/client)', file: 'docs/client.md' },
   { title: 'Scaling out on Redis', file: 'docs/scaling.md' },
+  { title: 'Web console', file: 'docs/console.md' },
   { title: 'Example profiles of the seed systems', file: 'examples/' },
 ];
 
