@@ -7,6 +7,8 @@ import { Node } from './core/node.js';
 import type { Engine } from './engine.js';
 import { createMemoryEngine } from './engines/memory.js';
 import { createHttpApp } from './http/app.js';
+import { withConsoleLinks } from './console/link-authenticator.js';
+import { ConsoleSessions } from './console/sessions.js';
 import { createLogger, type Logger } from './logger.js';
 import { logLifecycle } from './observability/logs.js';
 import { countLifecycle, createMetrics, type Metrics } from './observability/metrics.js';
@@ -68,12 +70,15 @@ export async function engineFor(config: HeraldConfig, logger: Logger): Promise<E
 export async function createHeraldServer(config: HeraldConfig, options: CreateServerOptions = {}): Promise<HeraldServer> {
   const logger = options.logger ?? createLogger(config.log.level);
   const engine = options.engine ?? (await engineFor(config, logger));
-  const node = new Node({ config, engine, authenticator: createAuthenticator(config), logger });
+  const clientTokens = createAuthenticator(config);
+  const consoleSessions = config.console.enabled ? new ConsoleSessions(config, clientTokens) : undefined;
+  const authenticator = consoleSessions ? withConsoleLinks(clientTokens, consoleSessions) : clientTokens;
+  const node = new Node({ config, engine, authenticator, logger });
   const metrics = createMetrics();
   countLifecycle(node.events, metrics);
   logLifecycle(node.events, logger);
   const webhooks = startWebhooks(node, metrics.registry);
-  const http = createHttpApp(node, metrics);
+  const http = createHttpApp(node, metrics, consoleSessions);
   webhookStatsRoutes(http, config, webhooks);
   const transports = createTransports(node, http, config.audit.enabled ? startAuditFeed(node, metrics.registry) : undefined);
 

@@ -9,6 +9,11 @@ export interface Identity {
   channels: string[];
   /** Token expiry in ms since epoch, when the token has one. */
   expiresAt?: number;
+  /**
+   * Watches without being seen (the console's own connection): it is in no channel's presence,
+   * causes no join or leave, and is never announced online or offline.
+   */
+  observer?: true;
 }
 
 export type AuthFailure = 'missing' | 'invalid' | 'expired';

@@ -146,6 +146,11 @@ describe('herald CLI', () => {
     try {
       assert.match(stderr(), /Dev API key: herald-dev-api-key/);
       assert.match(stderr(), /npx herald token --sub/);
+      const consoleUrl = /Console +(http:\/\/\S+\/console\/)/.exec(stderr())?.[1];
+      assert.equal(consoleUrl, `${url}/console/`, 'the banner prints the console URL');
+      assert.match(stderr(), /Console password: herald-dev-console/);
+      const page = await fetch(consoleUrl!);
+      assert.deepEqual([page.status, (await page.text()).includes('<script type="module" src="console.js">')], [200, true]);
       const token = run(['token', '--sub', 'alice']).stdout.trim();
       const client = new TestClient(`${url.replace('http', 'ws')}/ws?token=${token}`);
       await client.opened();

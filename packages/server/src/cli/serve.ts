@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import { DEV_API_KEY } from '../config/dev-defaults.js';
+import { DEV_API_KEY, DEV_CONSOLE_PASSWORD } from '../config/dev-defaults.js';
 import { describeEndpoints, endpointLines } from '../http/endpoints.js';
 import { packageVersion } from '../http/openapi.js';
 import { createHeraldServer } from '../server.js';
@@ -34,6 +34,7 @@ export async function serve(options: { config?: string }): Promise<void> {
     const key = loaded.config.api.keys.find((k) => k.key === DEV_API_KEY) ? DEV_API_KEY : '(from your environment)';
     lines.push(`  Dev mode: not for production (set NODE_ENV=production to refuse dev secrets)`);
     lines.push(`  Dev API key: ${key}`);
+    if (loaded.config.console.password === DEV_CONSOLE_PASSWORD) lines.push(`  Console password: ${DEV_CONSOLE_PASSWORD}  (or sign in with: npx herald token --sub admin --roles ${loaded.config.console.adminRole})`);
     lines.push(`  Mint a dev token:  npx herald token --sub alice --ttl 1h`);
     lines.push(`  Publish:           npx herald publish news hello '{"text":"hi"}'`);
   }

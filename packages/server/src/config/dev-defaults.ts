@@ -4,6 +4,8 @@ import type { HeraldConfigInput } from './schema.js';
 export const DEV_JWT_SECRET = 'herald-dev-secret-do-not-use-in-production';
 /** Accepted by the HTTP API when no key is configured. Never used when NODE_ENV=production. */
 export const DEV_API_KEY = 'herald-dev-api-key';
+/** Signs in to the console of `npm start` without a configuration. Never used when NODE_ENV=production. */
+export const DEV_CONSOLE_PASSWORD = 'herald-dev-console';
 
 /**
  * What `npm start` runs with when there is no config file: every authenticated user may

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { applyEnv } from './env.js';
 import { ConfigError, interpolateEnv } from './interpolate.js';
 import { configSchema, type HeraldConfig } from './schema.js';
-import { DEV_API_KEY, DEV_JWT_SECRET, devConfig } from './dev-defaults.js';
+import { DEV_API_KEY, DEV_CONSOLE_PASSWORD, DEV_JWT_SECRET, devConfig } from './dev-defaults.js';
 
 export interface LoadedConfig {
   config: HeraldConfig;
@@ -98,5 +98,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       dev = true;
     }
   }
+  // Dev mode (no file, not production) opens the console with a known password; production keeps it off unless configured.
+  if (!file && !production) raw.console = { enabled: true, password: DEV_CONSOLE_PASSWORD, ...(raw.console ?? {}) };
   return { config: parseConfig(raw, file ?? 'dev defaults'), dev, devSecret, source: file ?? 'dev defaults' };
 }

@@ -1,5 +1,6 @@
 import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH, eventNameProblem } from '@herald/protocol';
 import { z } from 'zod';
+import { consoleSection } from './console.js';
 import { duration } from './duration.js';
 import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
@@ -287,6 +288,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   webhooks: webhooksConfig,
   audit: auditConfig,
+  console: consoleSection,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

@@ -5,7 +5,9 @@ import type { Logger } from '../logger.js';
 /** Questions a node can ask every node. */
 export type ClusterQuestion =
   | { kind: 'stats'; tenant?: string }
-  | { kind: 'connections'; tenant: string; userId?: string }
+  /** Without a tenant: every tenant's (for an operator). */
+  | { kind: 'connections'; tenant?: string; userId?: string }
+  | { kind: 'locks'; tenant?: string }
   | { kind: 'subscribers'; tenant: string; channel: string }
   | { kind: 'signals'; tenant: string; channel: string };
 
@@ -13,6 +15,8 @@ export type ClusterQuestion =
 export interface NodeAnswer<T> {
   node: string;
   answer: T;
+  /** Milliseconds from the question going out to this answer coming back: a round trip through the engine. */
+  ms: number;
 }
 
 /** Every answer that came in time, and whether every node answered. */
@@ -31,6 +35,7 @@ export interface ControlBus {
 
 interface Pending {
   expected: number;
+  askedAt: number;
   answers: NodeAnswer<unknown>[];
   done(): void;
 }
@@ -61,9 +66,10 @@ export class ClusterRequests {
     const expected = await this.bus.nodeCount();
     const id = randomBytes(8).toString('base64url');
     const answers: NodeAnswer<unknown>[] = [];
+    const askedAt = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const settled = new Promise<void>((resolve) => {
-      this.pending.set(id, { expected, answers, done: resolve });
+      this.pending.set(id, { expected, answers, askedAt, done: resolve });
       timer = setTimeout(resolve, timeoutMs);
     });
     try {
@@ -93,7 +99,7 @@ export class ClusterRequests {
       if (command.to !== this.nodeId) return true;
       const pending = this.pending.get(command.id);
       if (!pending || pending.answers.some((a) => a.node === command.from)) return true;
-      pending.answers.push({ node: command.from, answer: command.answer });
+      pending.answers.push({ node: command.from, answer: command.answer, ms: performance.now() - pending.askedAt });
       if (pending.answers.length >= pending.expected) pending.done();
       return true;
     }

@@ -68,6 +68,11 @@ export class SessionLocks {
     return this.heldByKey?.size ?? 0;
   }
 
+  /** The locks this connection holds, each with when it ends unless refreshed (its last refresh plus its TTL). */
+  list(): { channel: string; name: string; expiresAt: number }[] {
+    return [...(this.heldByKey?.values() ?? [])].map((l) => ({ channel: l.channel, name: l.name, expiresAt: l.refreshedAt + l.ttlMs }));
+  }
+
   async lock(channel: string, name: string, rule: LockRule): Promise<LockAnswer> {
     const problem = eventNameProblem(name);
     if (problem) throw badRequest(problem.replace('event', 'lock name'), 'name');

@@ -26,6 +26,7 @@ import { ChannelPolicy, type ResolvedRule } from './channel-policy.js';
 import { ClusterRequests, type ClusterQuestion } from './cluster.js';
 import { DISCONNECTS } from './errors.js';
 import { LifecycleBus } from './events.js';
+import { NodeFigures, type FiguresSnapshot } from './figures.js';
 import { Handshake, userEventData, type HandshakeNode, type RouteLimit } from './handshake.js';
 import { readHistory } from './history-read.js';
 import { Hub } from './hub.js';
@@ -48,6 +49,30 @@ export interface NodeStats {
   rooms: { tenant: string; channel: string; subscribers: number }[];
   engine: string;
   accepting: boolean;
+  /** Whether the engine can serve publishes now (as `/ready` says). */
+  engineReady: boolean;
+  figures: FiguresSnapshot;
+}
+
+/** One connection, as a cluster-wide `connections` question lists it. */
+export interface ConnectionListing {
+  connectionId: string;
+  tenant: string;
+  userId: string;
+  roles: string[];
+  transport: string;
+  connectedAt: number;
+  channels: string[];
+}
+
+/** One held lock, as a cluster-wide `locks` question lists it. */
+export interface LockListing {
+  tenant: string;
+  channel: string;
+  name: string;
+  userId: string;
+  connectionId: string;
+  expiresAt: number;
 }
 
 export interface NodeDeps {
@@ -79,6 +104,8 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   readonly hub: Hub;
   readonly handshake: Handshake;
   readonly cluster: ClusterRequests;
+  /** Totals and per-second counts since start, for `GET /api/v1/stats`. */
+  readonly figures: NodeFigures;
   /** This node's sessions, by connection id. */
   readonly sessions = new Map<string, Session>();
   /** Sessions holding an open signal: what a `signals` question looks through, rather than every session. */
@@ -99,6 +126,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     this.logger = deps.logger;
     this.policy = new ChannelPolicy(deps.config);
     this.events = new LifecycleBus((err, event) => this.logger.error({ err, event }, 'lifecycle listener failed'));
+    this.figures = new NodeFigures(this.events);
     this.publishing = new Publishing(this.engine.broker, this.config, this.policy, this.logger, this.events);
     this.hub = new Hub(
       {
@@ -396,6 +424,19 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     return this.hub.roomStats(tenant);
   }
 
+  /** This node's figures, as it answers a cluster-wide `stats` question. */
+  localStats(tenant?: string): NodeStats {
+    return {
+      connections: this.connectionStats(tenant),
+      userKeys: [...this.userKeys(tenant)],
+      rooms: this.roomStats(tenant).rooms,
+      engine: this.engine.name,
+      accepting: this.accepting,
+      engineReady: this.engine.isReady(),
+      figures: this.figures.snapshot(),
+    };
+  }
+
   /** The distinct users connected here, as `tenant:user`. */
   private userKeys(tenant?: string): Set<string> {
     const users = new Set<string>();
@@ -407,17 +448,23 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   private answer(question: ClusterQuestion): unknown {
     switch (question.kind) {
       case 'stats':
-        return {
-          connections: this.connectionStats(question.tenant),
-          userKeys: [...this.userKeys(question.tenant)],
-          rooms: this.roomStats(question.tenant).rooms,
-          engine: this.engine.name,
-          accepting: this.accepting,
-        } satisfies NodeStats;
+        return this.localStats(question.tenant);
       case 'connections':
         return [...this.sessions.values()]
-          .filter((s) => s.tenant === question.tenant && (question.userId === undefined || s.identity.userId === question.userId))
-          .map((s) => ({ connectionId: s.id, userId: s.identity.userId, transport: s.link.transport, connectedAt: s.connectedAt, channels: [...s.subscriptions.keys()] }));
+          .filter((s) => (question.tenant === undefined || s.tenant === question.tenant) && (question.userId === undefined || s.identity.userId === question.userId))
+          .map((s): ConnectionListing => ({
+            connectionId: s.id,
+            tenant: s.tenant,
+            userId: s.identity.userId,
+            roles: s.identity.roles,
+            transport: s.link.transport,
+            connectedAt: s.connectedAt,
+            channels: [...s.subscriptions.keys()],
+          }));
+      case 'locks':
+        return [...this.sessions.values()]
+          .filter((s) => s.locks.size > 0 && (question.tenant === undefined || s.tenant === question.tenant))
+          .flatMap((s) => s.locks.list().map((l): LockListing => ({ tenant: s.tenant, ...l, userId: s.identity.userId, connectionId: s.id })));
       case 'subscribers':
         return { subscribers: this.hub.localSubscribers(question.tenant, question.channel) };
       case 'signals':
@@ -463,6 +510,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   }
 
   private async announceUser(session: Session, event: 'user:online' | 'user:offline'): Promise<void> {
+    if (session.identity.observer) return;
     try {
       await this.publishing.store(session.tenant, { channels: [TENANT_CHANNEL], event, data: userEventData(session.identity) }, 'api');
     } catch (err) {

@@ -170,9 +170,11 @@ export class Session implements Subscriber {
       throw forbidden(`not allowed to subscribe to ${channel}`);
     }
     const key = channelKey(this.tenant, channel);
-    const { maxSubscribers, presence, joinLeave } = rule.rule;
-    // Occupancy is decided by the engine's presence counts, so its listeners need every channel tracked.
-    const tracked = presence || joinLeave || maxSubscribers > 0 || this.host.events.has('occupancy');
+    const { presence, joinLeave } = rule.rule;
+    const maxSubscribers = this.identity.observer ? 0 : rule.rule.maxSubscribers;
+    // Occupancy is decided by the engine's presence counts, so its listeners need every channel tracked;
+    // an observer (the console's link) is never seen, so never tracked.
+    const tracked = !this.identity.observer && (presence || joinLeave || maxSubscribers > 0 || this.host.events.has('occupancy'));
     const host = this.host;
     let sub: Subscription | undefined;
     try {

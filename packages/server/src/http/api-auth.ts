@@ -10,9 +10,16 @@ export interface ApiCaller {
   tenant?: string;
 }
 
+/** The caller of a request that carries no key but a session (the console's), or undefined. */
+export type SessionCaller = (request: FastifyRequest) => Promise<ApiCaller | undefined>;
+
 declare module 'fastify' {
   interface FastifyRequest {
     apiCaller?: ApiCaller;
+  }
+  interface FastifyInstance {
+    /** Set by createHttpApp when the console is on: its session stands for a key, scoped to the signed-in user's tenant. */
+    sessionCaller?: SessionCaller;
   }
 }
 
@@ -29,7 +36,8 @@ function presentedKey(request: FastifyRequest): string | undefined {
 
 /**
  * A preHandler that admits requests carrying a configured API key, compared in constant time.
- * Sets `request.apiCaller`; answers 401 otherwise. With `optional`, a request without a key is
+ * Sets `request.apiCaller`; answers 401 otherwise. Without a key, a console session (see
+ * `FastifyInstance.sessionCaller`) stands for one. With `optional`, a request without a key is
  * admitted as anonymous, but a key that is presented must still be valid (it may narrow what the
  * caller sees to its tenant).
  *
@@ -48,7 +56,14 @@ export function apiKeyGuard(config: HeraldConfig, options: { optional?: boolean 
         request.apiCaller = match;
         return;
       }
-    } else if (options.optional) return;
+    } else {
+      const session = await request.server.sessionCaller?.(request);
+      if (session) {
+        request.apiCaller = session;
+        return;
+      }
+      if (options.optional) return;
+    }
     return reply.code(401).send({ error: { code: ErrorCode.Unauthorized, message: presented ? 'invalid API key' : 'missing API key (Authorization: Bearer <key>)' } });
   };
 }

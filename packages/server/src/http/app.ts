@@ -13,13 +13,19 @@ import { openapiRoutes } from './openapi.js';
 import { publishRoutes } from './publish.js';
 import { trackRoutes } from './route-table.js';
 import { statsRoutes } from './stats.js';
+import { channelInfoRoutes } from './channel-info.js';
+import { configRoutes } from './config-view.js';
+import { connectionRoutes } from './connections.js';
+import { overviewRoutes } from './overview.js';
 import { userRoutes } from './users.js';
+import { consoleCaller, consoleRoutes } from '../console/routes.js';
+import type { ConsoleSessions } from '../console/sessions.js';
 
 /**
  * The HTTP API on fastify. Every route module registers itself here; errors keep one shape:
  * `{ error: { code, message, field? } }`.
  */
-export function createHttpApp(node: Node, metrics: Metrics): FastifyInstance {
+export function createHttpApp(node: Node, metrics: Metrics, consoleSessions?: ConsoleSessions): FastifyInstance {
   const app = Fastify({
     logger: false,
     bodyLimit: node.config.server.bodyLimit,
@@ -73,6 +79,10 @@ export function createHttpApp(node: Node, metrics: Metrics): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: ErrorCode.NotFound, message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
+  if (consoleSessions) {
+    app.decorate('sessionCaller', consoleCaller(consoleSessions));
+    consoleRoutes(app, node, consoleSessions);
+  }
   healthRoutes(app, node);
   metricsRoutes(app, node, metrics);
   publishRoutes(app, node);
@@ -80,6 +90,10 @@ export function createHttpApp(node: Node, metrics: Metrics): FastifyInstance {
   channelRoutes(app, node);
   userRoutes(app, node);
   statsRoutes(app, node);
+  overviewRoutes(app, node);
+  connectionRoutes(app, node);
+  channelInfoRoutes(app, node);
+  configRoutes(app, node);
   openapiRoutes(app, node);
   endpointRoutes(app, node);
   return app;

@@ -45,6 +45,7 @@ export const endpointListing = z.object({
     .nullable()
     .meta({ description: 'The audit feed for admins (docs/audit.md), when enabled.' }),
   openapi: z.string(),
+  console: nullableString.meta({ description: 'The web console, when `console.enabled`.' }),
   operations: z.object({ health: z.string(), ready: z.string(), metrics: z.string() }),
 });
 export type EndpointListing = z.infer<typeof endpointListing>;

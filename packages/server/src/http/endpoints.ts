@@ -18,6 +18,7 @@ const DOCS: EndpointListing['docs'] = [
   { title: 'Client SDK (@herald/client)', file: 'docs/client.md' },
   { title: 'Scaling out on Redis', file: 'docs/scaling.md' },
   { title: 'Audit feed for admins', file: 'docs/audit.md' },
+  { title: 'Web console', file: 'docs/console.md' },
   { title: 'Example profiles of the seed systems', file: 'examples/' },
 ];
 
@@ -50,6 +51,7 @@ export function describeEndpoints(config: HeraldConfig): EndpointListing {
     broadcasts: config.api.broadcasts.map((a) => ({ name: a.name, event: a.event, path: `/api/v1/broadcast/${a.name}`, payload: a.payload ?? null, rooms: a.rooms })),
     audit: config.audit.enabled ? { websocket: config.audit.path, sse: AUDIT_SSE_PATH, adminRole: config.audit.adminRole } : null,
     openapi: '/api/openapi.json',
+    console: config.console.enabled ? '/console/' : null,
     operations: { health: '/health', ready: '/ready', metrics: '/metrics' },
   };
 }
@@ -86,6 +88,7 @@ export function endpointLines(listing: EndpointListing, base: string): string[] 
   add('Publish', [`POST ${base}/api/v1/publish  (Authorization: Bearer <API key>)`]);
   add('Broadcasts', listing.broadcasts.map((b) => `POST ${base}${b.path}  → ${b.event}${b.rooms.length > 0 ? ` (rooms ${b.rooms.join(', ')} unless given)` : ''}`));
   add('HTTP API', [`${base}${listing.openapi}  (OpenAPI: every route)`]);
+  if (listing.console) add('Console', [`${base}${listing.console}`]);
   add('Health', [`${base}${listing.operations.health}, ${listing.operations.ready}, ${listing.operations.metrics}`]);
   return lines;
 }
@@ -108,6 +111,7 @@ export function endpointsPage(listing: EndpointListing, base: string): string {
   const rows = (cells: string[][]) => cells.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('\n');
   const ws = wsBase(base);
   const sections: string[] = [];
+  if (listing.console) sections.push(`<p class="console">Web console: <a href="${e(listing.console)}">${e(base + listing.console)}</a></p>`);
   sections.push(`<h2>Connect</h2>
 <table>
 ${rows([

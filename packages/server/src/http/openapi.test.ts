@@ -43,6 +43,12 @@ const samples: Record<string, (herald: HeraldFixture) => Promise<{ status: numbe
   connectionStats: (h) => h.api('GET', '/api/v1/stats/connections'),
   roomStats: (h) => h.api('GET', '/api/v1/stats/rooms'),
   webhookStats: (h) => h.api('GET', '/api/v1/stats/webhooks'),
+  overviewStats: (h) => h.api('GET', '/api/v1/stats?scope=cluster'),
+  listConnections: (h) => h.api('GET', '/api/v1/connections'),
+  listLocks: (h) => h.api('GET', '/api/v1/locks'),
+  searchChannels: (h) => h.api('GET', '/api/v1/channels?pattern=ro*'),
+  channelInfo: (h) => h.api('GET', '/api/v1/channels/room'),
+  loadedConfig: (h) => h.api('GET', '/api/v1/config'),
   sseStream: async (h) => openStream(h, `/sse?channels=room&token=${encodeURIComponent(await h.token({ sub: 'sam' }))}`),
 };
 

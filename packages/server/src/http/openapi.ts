@@ -16,6 +16,11 @@ import { sseRouteDocs } from './sse-doc.js';
 import { connectionStatsRoute, roomStatsRoute } from './stats.js';
 import { disconnectRoute } from './users.js';
 import { webhookStatsRoute } from '../webhooks/stats-route.js';
+import { consoleRouteDocs } from '../console/route-docs.js';
+import { channelInfoRoute, channelSearchRoute } from './channel-info.js';
+import { configRoute } from './config-view.js';
+import { connectionListRoute, lockListRoute } from './connections.js';
+import { overviewRoute } from './overview.js';
 
 type JsonSchema = Record<string, unknown>;
 type Registry = z.core.$ZodRegistry<{ id: string }>;
@@ -45,11 +50,17 @@ export const apiRoutes: readonly RouteDoc[] = [
   connectionStatsRoute,
   roomStatsRoute,
   webhookStatsRoute,
+  overviewRoute,
+  connectionListRoute,
+  lockListRoute,
+  channelSearchRoute,
+  channelInfoRoute,
+  configRoute,
 ];
 
 /** Every route this configuration serves over HTTP; the document is built from this list. */
 export function documentedRoutes(config: HeraldConfig): RouteDoc[] {
-  return [...apiRoutes, ...broadcastRouteDocs(config), ...sseRouteDocs(config), ...auditRouteDocs(config)];
+  return [...apiRoutes, ...broadcastRouteDocs(config), ...sseRouteDocs(config), ...auditRouteDocs(config), ...consoleRouteDocs(config)];
 }
 
 const TAGS = [
@@ -59,6 +70,7 @@ const TAGS = [
   { name: 'stats', description: "The answering node's connections, channels and webhooks." },
   { name: 'streams', description: 'Server-Sent Events for clients that cannot use WebSocket.' },
   { name: 'operations', description: 'Health, readiness, metrics and this document.' },
+  { name: 'console', description: 'Sign-in to the web console at `/console` (when `console.enabled`); its session then stands for an API key.' },
 ];
 
 const COMPONENT = '#/components/schemas/';
@@ -74,7 +86,8 @@ function security(auth: RouteAuth, config: HeraldConfig): Record<string, string[
   if (auth === 'none') return [];
   if (auth === 'clientToken') return [{ clientToken: [] }];
   // An empty requirement object makes the key optional.
-  return auth === 'stats' && config.api.publicStats ? [{}, { apiKey: [] }] : [{ apiKey: [] }];
+  const keyed: Record<string, string[]>[] = config.console.enabled ? [{ apiKey: [] }, { consoleSession: [] }] : [{ apiKey: [] }];
+  return auth === 'stats' && config.api.publicStats ? [{}, ...keyed] : keyed;
 }
 
 /** Registers a schema under a name (or finds the name it already has) and returns a `$ref` to it. */
@@ -174,6 +187,16 @@ export function buildOpenApi(config: HeraldConfig, routes: readonly RouteDoc[] =
           scheme: 'bearer',
           description: 'An API key from `api.keys`, compared in constant time. A POST body may carry it as `token` instead.',
         },
+        ...(config.console.enabled
+          ? {
+              consoleSession: {
+                type: 'apiKey',
+                in: 'cookie',
+                name: 'herald_console',
+                description: 'A console session (POST /console/session), scoped to the signed-in user\'s tenant; requests with it also carry `X-Herald-Console: 1`.',
+              },
+            }
+          : {}),
         clientToken: {
           type: 'http',
           scheme: 'bearer',

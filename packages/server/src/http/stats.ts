@@ -70,7 +70,7 @@ export const roomStatsRoute = {
 const CLUSTER_TIMEOUT_MS = 1000;
 
 /** Every node's stats, summed: users by their keys, rooms by tenant and channel. */
-async function clusterStats(node: Node, tenant: string | undefined) {
+export async function clusterStats(node: Node, tenant: string | undefined) {
   const { answers, nodes } = await node.cluster.ask<NodeStats>({ kind: 'stats', ...(tenant !== undefined ? { tenant } : {}) }, CLUSTER_TIMEOUT_MS);
   const byTransport: Record<string, number> = {};
   const byTenant: Record<string, number> = {};

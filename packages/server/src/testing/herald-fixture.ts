@@ -5,6 +5,7 @@ import type { HeraldConfig, HeraldConfigInput } from '../config/schema.js';
 import type { Engine } from '../engine.js';
 import type { Logger } from '../logger.js';
 import { createHeraldServer, engineFor, type HeraldServer } from '../server.js';
+import { jsonRequest } from './json-request.js';
 
 export const TEST_SECRET = 'test-secret-0123456789';
 export const TEST_API_KEY = 'test-api-key-0123456789';
@@ -64,19 +65,8 @@ export async function startHerald(config: HeraldConfigInput = {}, options: { eng
     apiKey: TEST_API_KEY,
     token: (claims, ttl = 3600) => signToken(final, claims, ttl),
     async api(method, path, body, headers = {}) {
-      const response = await fetch(url + path, {
-        method,
-        headers: { authorization: `Bearer ${TEST_API_KEY}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      });
-      const text = await response.text();
-      let parsedBody: unknown = text;
-      try {
-        parsedBody = JSON.parse(text);
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: response.status, body: parsedBody };
+      const { status, body: answer } = await jsonRequest(url, method, path, body, { authorization: `Bearer ${TEST_API_KEY}`, ...headers });
+      return { status, body: answer };
     },
     close: () => server.close(),
     [Symbol.asyncDispose]: () => server.close(),

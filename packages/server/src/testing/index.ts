@@ -6,3 +6,5 @@ export * from './wait.js';
 export * from './upgrade-status.js';
 export * from './rss.js';
 export * from './webhook-receiver.js';
+export * from './console-agent.js';
+export * from './json-request.js';

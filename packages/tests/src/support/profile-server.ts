@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, signToken } from '@herald/server';
+import { jsonRequest } from '@herald/server/testing';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = `${ROOT}packages/server/dist/cli.js`;
@@ -48,19 +49,8 @@ export async function startProfile(profile: string, env: Record<string, string> 
   });
   const { config } = loadConfig({ file: configFile, env: fullEnv });
   const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-    const response = await fetch(url + path, {
-      method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // keep text
-    }
-    return { status: response.status, body: parsed as any };
+    const { status, body: answer } = await jsonRequest(url, method, path, body, headers);
+    return { status, body: answer };
   };
   const stop = async () => {
     if (child.exitCode !== null) return;
