@@ -1,6 +1,7 @@
 import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH, eventNameProblem } from '@herald/protocol';
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { pusherSection } from './pusher.js';
 import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 
@@ -283,6 +284,7 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  pusher: pusherSection,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

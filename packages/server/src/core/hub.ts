@@ -120,7 +120,7 @@ export class Hub {
     const { channel } = splitChannelKey(message.key);
     // A user is not told of their own arrival: across nodes the join comes back after their subscribe.
     for (const sub of state.subscribers) {
-      if (!sub.pending && sub.subscriber.identity.userId !== message.user.userId) sub.subscriber.sendJoinLeave(message.kind, channel, message.user);
+      if (!sub.pending && sub.memberId !== message.user.userId) sub.subscriber.sendJoinLeave(message.kind, channel, message.user);
     }
   }
 }

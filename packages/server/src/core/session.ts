@@ -20,7 +20,7 @@ import { planRecovery, positionInEpoch, type ResumeFrom } from './recovery.js';
 import type { HistoryReply } from './publishing.js';
 import { SessionLocks, type LockAnswer, type LockHost } from './locks.js';
 import { SignalTracker, type ActiveSignal } from './signals.js';
-import { audienceAllows, Subscription, type Subscriber } from './subscription.js';
+import { audienceAllows, Subscription, type PresenceMember, type Subscriber } from './subscription.js';
 
 export interface SessionOptions {
   /** The route the client connected through, for logs and stats. */
@@ -152,8 +152,9 @@ export class Session implements Subscriber {
   /**
    * Subscribes after checking the name, the rules and the limits. With `since`, the publications
    * missed after that position are replayed by `flush()`, or the result says why they cannot be.
+   * With `member`, the subscription is in the channel's presence as that member (see PresenceMember).
    */
-  async subscribe(channel: string, since?: ResumeFrom): Promise<PendingSubscribe> {
+  async subscribe(channel: string, since?: ResumeFrom, options: { member?: PresenceMember } = {}): Promise<PendingSubscribe> {
     const problem = channelNameProblem(channel);
     if (problem) throw new HeraldError('invalidChannel', problem, 'channel');
     if (this.subscriptions.has(channel)) throw new HeraldError('alreadySubscribed', `already subscribed to ${channel}`);
@@ -178,7 +179,7 @@ export class Session implements Subscriber {
       }
       if (this.isClosed) throw unavailable('connection closed');
       if (this.subscriptions.has(channel)) throw new HeraldError('alreadySubscribed', `already subscribed to ${channel}`);
-      sub = new Subscription(this, channel, key, rule, tracked);
+      sub = new Subscription(this, channel, key, rule, tracked, false, options.member);
       this.subscriptions.set(channel, sub);
       await host.attach(sub);
       const historyKept = rule.rule.history.size > 0;
@@ -186,8 +187,8 @@ export class Session implements Subscriber {
       // Read once the subscription is attached, so a signal started from now on arrives live.
       const signals = rule.rule.signals ? await host.activeSignals(this.tenant, channel) : [];
       if (tracked) {
-        const { first } = await host.joinPresence(key, this.presenceEntry());
-        if (first && joinLeave) await host.announce('join', key, this.presenceUser(1));
+        const { first } = await host.joinPresence(key, this.presenceEntry(sub));
+        if (first && joinLeave) await host.announce('join', key, this.presenceUser(1, sub));
       }
       if (this.isClosed) throw unavailable('connection closed');
       const plan = since ? planRecovery(since, page, historyKept) : undefined;
@@ -336,16 +337,17 @@ export class Session implements Subscriber {
     if (sub !== this.tenantSubscription) this.host.events.emit('unsubscribe', { ...this.ref(), channel: sub.channel });
     if (!sub.tracked) return;
     try {
-      const { last } = await this.host.leavePresence(sub.key, this.presenceEntry());
-      if (last && sub.rule.rule.joinLeave) await this.host.announce('leave', sub.key, this.presenceUser(0));
+      const { last } = await this.host.leavePresence(sub.key, this.presenceEntry(sub));
+      if (last && sub.rule.rule.joinLeave) await this.host.announce('leave', sub.key, this.presenceUser(0, sub));
     } catch (err) {
       this.host.logger.warn({ err, channel: sub.channel }, 'presence leave failed');
     }
   }
 
-  presenceEntry() {
-    const info = this.identity.info;
-    return { connectionId: this.id, userId: this.identity.userId, ...(Object.keys(info).length > 0 ? { info } : {}) };
+  /** This connection in a channel's presence: its identity, or the subscription's own member. */
+  presenceEntry(sub?: Subscription) {
+    const { userId, info } = sub?.member ?? this.identity;
+    return { connectionId: this.id, userId, ...(info && Object.keys(info).length > 0 ? { info } : {}) };
   }
 
   /** Who this connection publishes as: its token's user and display info, which the client cannot change. */
@@ -354,9 +356,9 @@ export class Session implements Subscriber {
     return { userId: this.identity.userId, ...(Object.keys(info).length > 0 ? { info } : {}) };
   }
 
-  presenceUser(connections: number): PresenceUser {
-    const info = this.identity.info;
-    return { userId: this.identity.userId, connections, ...(Object.keys(info).length > 0 ? { info } : {}) };
+  presenceUser(connections: number, sub?: Subscription): PresenceUser {
+    const { userId, info } = sub?.member ?? this.identity;
+    return { userId, connections, ...(info && Object.keys(info).length > 0 ? { info } : {}) };
   }
 
   /** The connection as lifecycle events name it. */

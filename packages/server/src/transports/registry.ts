@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Node } from '../core/node.js';
+import { PusherTransport } from '../pusher/transport.js';
 import { refuseUpgrade } from './raw-response.js';
 import { SocketIoTransport } from './socketio.js';
 import { SseTransport } from './sse.js';
@@ -28,7 +29,8 @@ export function createTransports(node: Node, http: FastifyInstance): Transports 
   const websocket = new WebSocketTransport(node);
   const sse = new SseTransport(node, http);
   const socketio = node.config.socketio.enabled ? new SocketIoTransport(node, http.server) : undefined;
-  const upgrades: UpgradeTransport[] = [websocket, ...(socketio ? [socketio] : [])];
+  const pusher = new PusherTransport(node);
+  const upgrades: UpgradeTransport[] = [websocket, ...(socketio ? [socketio] : []), ...(pusher.enabled ? [pusher] : [])];
 
   // Node's HTTP server removes its socket error listener before 'upgrade'. Without one, a reset
   // while an upgrade is refused or waits on a token check ends the process. One shared listener
@@ -58,6 +60,7 @@ export function createTransports(node: Node, http: FastifyInstance): Transports 
       websocket.close();
       sse.close();
       socketio?.close();
+      pusher.close();
     },
   };
 }
