@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import WebSocket from 'ws';
+import { APP, serverSdk, startPusherHerald } from './support.js';
+
+/** A bare socket to `/app/{key}`: frames as they are on the wire, and the close code. */
+async function open(url: string) {
+  const ws = new WebSocket(url);
+  const frames: any[] = [];
+  const waiting: (() => void)[] = [];
+  ws.on('message', (d) => {
+    frames.push(JSON.parse(String(d)));
+    for (const w of waiting.splice(0)) w();
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const next = async (test: (f: any) => boolean, timeoutMs = 3000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = frames.find(test);
+      if (found) {
+        frames.splice(frames.indexOf(found), 1);
+        return found;
+      }
+      if (Date.now() > deadline) throw new Error(`no such frame: ${JSON.stringify(frames)}`);
+      await new Promise<void>((r) => {
+        waiting.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  };
+  return { ws, frames, next, closed, send: (f: unknown) => ws.send(typeof f === 'string' ? f : JSON.stringify(f)) };
+}
+
+describe('the Pusher protocol on the wire', () => {
+  it('tells socket_id and activity_timeout, answers pusher:ping, and tells bad frames without closing', async () => {
+    await using herald = await startPusherHerald({ pusher: { activityTimeout: '60s' } });
+    const c = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7&client=js&version=8.6.0`);
+    const hello = await c.next((f) => f.event === 'pusher:connection_established');
+    const data = JSON.parse(hello.data);
+    assert.match(data.socket_id, /^\d+\.\d+$/);
+    assert.equal(data.activity_timeout, 60);
+    c.send({ event: 'pusher:ping', data: {} });
+    await c.next((f) => f.event === 'pusher:pong');
+    c.send('not json');
+    assert.equal((await c.next((f) => f.event === 'pusher:error')).data.code, null);
+    c.send({ event: 'pusher:subscribe', data: { channel: 'bad channel!' } });
+    assert.match((await c.next((f) => f.event === 'pusher:error')).data.message, /channel/);
+    c.send({ event: 'pusher:subscribe', data: { channel: 'private-x', auth: `${APP.key}:${'0'.repeat(64)}` } });
+    const refused = await c.next((f) => f.event === 'pusher:subscription_error');
+    assert.equal(refused.channel, 'private-x');
+    assert.equal(refused.data.status, 401);
+    // A client event too large for the app is refused; the connection stays.
+    const auth = serverSdk(herald).authorizeChannel(data.socket_id, 'private-y');
+    c.send({ event: 'pusher:subscribe', data: { channel: 'private-y', auth: auth.auth } });
+    await c.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === 'private-y');
+    c.send({ event: 'client-big', channel: 'private-y', data: 'x'.repeat(11_000) });
+    assert.match((await c.next((f) => f.event === 'pusher:error')).data.message, /more than the app's 10240/);
+    c.send({ event: 'pusher:ping', data: {} });
+    await c.next((f) => f.event === 'pusher:pong');
+    c.ws.close();
+  });
+
+  for (const [query, code] of [
+    ['', 4008],
+    ['?protocol=x', 4006],
+    ['?protocol=9', 4007],
+  ] as const) {
+    it(`closes a connection with ${code} for "${query || 'no protocol'}"`, async () => {
+      await using herald = await startPusherHerald();
+      const c = await open(`${herald.wsUrl}/app/${APP.key}${query}`);
+      const error = await c.next((f) => f.event === 'pusher:error');
+      assert.equal(error.data.code, code);
+      assert.equal((await c.closed).code, code);
+    });
+  }
+
+  it('closes a connection over the app tenant connection limit with 4004', async () => {
+    await using herald = await startPusherHerald({ limits: { connectionsPerTenant: 1 } });
+    const first = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
+    await first.next((f) => f.event === 'pusher:connection_established');
+    const second = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
+    assert.equal((await second.closed).code, 4004);
+    first.ws.close();
+  });
+});
