@@ -60,14 +60,24 @@ describe('the Pusher protocol on the wire', () => {
     c.ws.close();
   });
 
-  for (const [query, code] of [
-    ['', 4008],
-    ['?protocol=x', 4006],
-    ['?protocol=9', 4007],
+  it('serves protocol versions 5 and 6 as well', async () => {
+    await using herald = await startPusherHerald();
+    for (const version of [5, 6]) {
+      const c = await open(`${herald.wsUrl}/app/${APP.key}?protocol=${version}`);
+      await c.next((f) => f.event === 'pusher:connection_established');
+      c.ws.close();
+    }
+  });
+
+  for (const [path, code] of [
+    [`/app/${APP.key}`, 4008],
+    [`/app/${APP.key}?protocol=x`, 4006],
+    [`/app/${APP.key}?protocol=9`, 4007],
+    [`/app/${APP.key}/more?protocol=7`, 4005],
   ] as const) {
-    it(`closes a connection with ${code} for "${query || 'no protocol'}"`, async () => {
+    it(`closes a connection to ${path} with ${code}`, async () => {
       await using herald = await startPusherHerald();
-      const c = await open(`${herald.wsUrl}/app/${APP.key}${query}`);
+      const c = await open(`${herald.wsUrl}${path}`);
       const error = await c.next((f) => f.event === 'pusher:error');
       assert.equal(error.data.code, code);
       assert.equal((await c.closed).code, code);
@@ -81,5 +91,52 @@ describe('the Pusher protocol on the wire', () => {
     const second = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
     assert.equal((await second.closed).code, 4004);
     first.ws.close();
+  });
+
+  it('closes with 4009 for a forged sign-in', async () => {
+    await using herald = await startPusherHerald();
+    const c = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
+    await c.next((f) => f.event === 'pusher:connection_established');
+    c.send({ event: 'pusher:signin', data: { auth: `${APP.key}:${'0'.repeat(64)}`, user_data: '{"id":"ann"}' } });
+    assert.equal((await c.next((f) => f.event === 'pusher:error')).data.code, 4009);
+    assert.equal((await c.closed).code, 4009);
+  });
+
+  it('closes with 4100 past limits.messageRate, and with 4200 when the server shuts down', async () => {
+    await using herald = await startPusherHerald({ limits: { messageRate: { perSecond: 1, burst: 3 } } });
+    const flood = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
+    await flood.next((f) => f.event === 'pusher:connection_established');
+    for (let i = 0; i < 6; i++) flood.send({ event: 'pusher:ping', data: {} });
+    assert.equal((await flood.closed).code, 4100);
+    const calm = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
+    await calm.next((f) => f.event === 'pusher:connection_established');
+    const closing = herald.close();
+    assert.equal((await calm.closed).code, 4200);
+    await closing;
+  });
+
+  it('closes with 4201 a connection that answers no ping', async () => {
+    await using herald = await startPusherHerald({ pusher: { activityTimeout: 300 }, heartbeat: { timeout: 300 } });
+    const ws = new WebSocket(`${herald.wsUrl}/app/${APP.key}?protocol=7`, { autoPong: false });
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    assert.equal(await closed, 4201);
+  });
+
+  it('refuses a channel a rule denies (403), and a presence channel whose rule keeps no presence (500)', async () => {
+    await using herald = await startPusherHerald({
+      channels: { rules: [{ pattern: 'staff-*', subscribe: 'none' }, { pattern: 'presence-bare', presence: false }, { pattern: '*' }] },
+    });
+    const c = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
+    const socketId = JSON.parse((await c.next((f) => f.event === 'pusher:connection_established')).data).socket_id;
+    c.send({ event: 'pusher:subscribe', data: { channel: 'staff-room' } });
+    assert.equal((await c.next((f) => f.event === 'pusher:subscription_error')).data.status, 403);
+    const channelData = JSON.stringify({ user_id: 'ann' });
+    const auth = serverSdk(herald).authorizeChannel(socketId, 'presence-bare', { user_id: 'ann' });
+    assert.equal(auth.channel_data, channelData);
+    c.send({ event: 'pusher:subscribe', data: { channel: 'presence-bare', auth: auth.auth, channel_data: auth.channel_data } });
+    const refused = await c.next((f) => f.event === 'pusher:subscription_error');
+    assert.equal(refused.data.status, 500);
+    assert.match(refused.data.error, /needs presence/);
+    c.ws.close();
   });
 });
