@@ -33,6 +33,10 @@ describeInChromium('example: pusher (pusher-js in Chromium, the app and its READ
       shells.push(gateway);
       const base = await waitFor(() => /Herald listening on (http:\/\/\S+)/.exec(gateway.output())?.[1], `the gateway to start:\n${gateway.output()}`, 20_000);
       const port = new URL(base).port;
+      assert.match(gateway.output(), new RegExp(`Pusher\\s+ws://\\S+:${port}/app/shop-key\\?protocol=7  \\(app shop;`), 'the banner names the Pusher endpoint');
+      const listing = (await (await fetch(`${base}/`)).json()) as any;
+      assert.deepEqual(listing.pusher, { path: '/app', apps: [{ id: 'shop', key: 'shop-key' }], api: '/apps/{id}/events', docs: 'docs/pusher.md' });
+      assert.ok(!JSON.stringify(listing).includes('shop-secret'), 'GET / shows no app secret');
       const app = shell(only('starts the app', (b) => b.includes('app/server.mjs')).replace('HERALD_PORT=6001', `HERALD_PORT=${port}`).replace('APP_PORT=3000', 'APP_PORT=0'));
       shells.push(app);
       const site = await waitFor(() => /app on (http:\/\/\S+)/.exec(app.output())?.[1], `the app to start:\n${app.output()}`, 10_000);
