@@ -152,9 +152,10 @@ export class Session implements Subscriber {
   /**
    * Subscribes after checking the name, the rules and the limits. With `since`, the publications
    * missed after that position are replayed by `flush()`, or the result says why they cannot be.
-   * With `member`, the subscription is in the channel's presence as that member (see PresenceMember).
+   * With `member`, the subscription is in the channel's presence as that member (see PresenceMember);
+   * with `joinsWhilePending`, joins and leaves reach the link before `flush()` (see Subscription).
    */
-  async subscribe(channel: string, since?: ResumeFrom, options: { member?: PresenceMember } = {}): Promise<PendingSubscribe> {
+  async subscribe(channel: string, since?: ResumeFrom, options: { member?: PresenceMember; joinsWhilePending?: boolean } = {}): Promise<PendingSubscribe> {
     const problem = channelNameProblem(channel);
     if (problem) throw new HeraldError('invalidChannel', problem, 'channel');
     if (this.subscriptions.has(channel)) throw new HeraldError('alreadySubscribed', `already subscribed to ${channel}`);
@@ -180,6 +181,7 @@ export class Session implements Subscriber {
       if (this.isClosed) throw unavailable('connection closed');
       if (this.subscriptions.has(channel)) throw new HeraldError('alreadySubscribed', `already subscribed to ${channel}`);
       sub = new Subscription(this, channel, key, rule, tracked, false, options.member);
+      sub.joinsWhilePending = options.joinsWhilePending ?? false;
       this.subscriptions.set(channel, sub);
       await host.attach(sub);
       const historyKept = rule.rule.history.size > 0;

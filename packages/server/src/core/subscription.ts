@@ -59,6 +59,11 @@ export class Subscription {
   epoch: string | undefined;
   /** The last offset sent (or skipped by audience), or the position the subscription went live at. */
   offset = 0;
+  /**
+   * Whether joins and leaves reach the subscriber while it is pending (they are dropped
+   * otherwise): for a transport that sends a member list first and orders them after it.
+   */
+  joinsWhilePending = false;
   /** Live publications held while pending; made on the first, gone once live. */
   private buffer: OutboundPublication[] | undefined;
   private readonly filtered: boolean;

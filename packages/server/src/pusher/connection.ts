@@ -13,13 +13,16 @@ import { channelData, clientFrame, isEncrypted, needsAuth, serverFrame, signinDa
 import type { PusherLink } from './link.js';
 import { channelAuthValid, signinAuthValid } from './signatures.js';
 
-/** Presence changes held per channel until its member list has been sent. */
+/** One channel of the connection; for a presence channel, its member and who the client knows is there. */
 interface ChannelState {
   member?: PresenceMember;
   /** Joins and leaves that arrived before `subscription_succeeded` went out; sent after it. */
   early?: { kind: 'join' | 'leave'; user: PresenceUser }[];
-  /** The members the list told of, to leave out repeats of them that arrived early. */
-  listed?: Set<string>;
+  /**
+   * The members the client knows of (the list, then each change): a join or leave that the list
+   * already showed is not told again. As many as the channel has members, which the app's signatures decide.
+   */
+  members?: Set<string>;
 }
 
 /** Told in `pusher:error` without closing: refusals of one request that the protocol gives no code. */
@@ -121,11 +124,11 @@ export class PusherConnection {
     const state: ChannelState = { ...(member ? { member, early: [] } : {}) };
     this.channels.set(channel, state);
     try {
-      const pending = await this.session.subscribe(channel, undefined, member ? { member } : {});
+      const pending = await this.session.subscribe(channel, undefined, member ? { member, joinsWhilePending: true } : {});
       let succeeded = '{}';
       if (member) {
         const { users } = await this.session.presence(channel);
-        state.listed = new Set(users.map((u) => u.userId));
+        state.members = new Set(users.map((u) => u.userId));
         succeeded = JSON.stringify(presenceList(users));
       }
       this.send('pusher_internal:subscription_succeeded', succeeded, channel);
@@ -208,11 +211,11 @@ export class PusherConnection {
       state.early.push({ kind, user });
       return;
     }
-    if (state.listed) {
-      // What the list already showed is not told again; from the first live change on, everything is.
-      const repeat = kind === 'join' ? state.listed.has(user.userId) : !state.listed.has(user.userId);
-      state.listed = undefined;
-      if (repeat) return;
+    const members = state.members;
+    if (members) {
+      if (kind === 'join' ? members.has(user.userId) : !members.has(user.userId)) return;
+      if (kind === 'join') members.add(user.userId);
+      else members.delete(user.userId);
     }
     if (kind === 'join') this.send('pusher_internal:member_added', JSON.stringify({ user_id: user.userId, user_info: user.info ?? {} }), channel);
     else this.send('pusher_internal:member_removed', JSON.stringify({ user_id: user.userId }), channel);
