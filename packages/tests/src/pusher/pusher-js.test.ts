@@ -70,6 +70,29 @@ describe('pusher-js (Node) against Herald', () => {
     assert.deepEqual(rejected, []);
   });
 
+  it('relays private-encrypted channels untouched: pusher-js decrypts, a native client of the tenant gets only the ciphertext', async () => {
+    await using herald = await startPusherHerald();
+    const masterKey = Buffer.alloc(32, 7).toString('base64');
+    await using auth = await startAuthEndpoint(APP, {}, masterKey);
+    const client = pusherJs(herald, { auth: auth.url });
+    const native = await connectClient(herald.wsUrl, await herald.token({ sub: 'ops', tenant: APP.id }));
+    using _ = disconnecting(client);
+    try {
+      await native.request({ type: 'subscribe', channel: 'private-encrypted-vault' });
+      const vault = client.subscribe('private-encrypted-vault');
+      await next(vault, 'pusher:subscription_succeeded');
+      const secret = next(vault, 'secret');
+      await serverSdk(herald, APP, masterKey).trigger('private-encrypted-vault', 'secret', { code: 'plain-1234' });
+      assert.deepEqual(await secret, { code: 'plain-1234' });
+      const relayed = await native.next((f) => f.type === 'pub' && f.channel === 'private-encrypted-vault');
+      assert.equal(typeof relayed.data, 'string', 'kept as the string the SDK sent');
+      assert.deepEqual(Object.keys(JSON.parse(relayed.data)).sort(), ['ciphertext', 'nonce']);
+      assert.ok(!relayed.data.includes('plain-1234'));
+    } finally {
+      native.close();
+    }
+  });
+
   it('keeps presence: the member list on subscribe, member_added and member_removed, the own id', async () => {
     await using herald = await startPusherHerald();
     await using auth = await startAuthEndpoint(APP, { ann: { id: 'ann', info: { name: 'Ann' } }, bob: { id: 'bob', info: { name: 'Bob' } } });

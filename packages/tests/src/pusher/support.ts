@@ -29,9 +29,9 @@ export function startPusherHerald(config: HeraldConfigInput = {}): Promise<Heral
 }
 
 /** The `pusher` server SDK pointed at a Herald node, as an app's backend would configure it. */
-export function serverSdk(herald: { url: string }, app: { id: string; key: string; secret: string } = APP): Pusher {
+export function serverSdk(herald: { url: string }, app: { id: string; key: string; secret: string } = APP, encryptionMasterKeyBase64?: string): Pusher {
   const { hostname, port } = new URL(herald.url);
-  return new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: hostname, port, useTLS: false });
+  return new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: hostname, port, useTLS: false, ...(encryptionMasterKeyBase64 ? { encryptionMasterKeyBase64 } : {}) });
 }
 
 /** Who the auth endpoint says the caller is on presence channels and at sign-in. */
@@ -45,8 +45,8 @@ export interface AuthUser {
  * (`POST /pusher/auth`) and user sign-ins (`POST /pusher/user-auth`). `?user=` picks the user,
  * as a session cookie would; `?deny=1` refuses as an app does for a channel the user may not have.
  */
-export async function startAuthEndpoint(app: { id: string; key: string; secret: string } = APP, users: Record<string, AuthUser> = {}) {
-  const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, cluster: 'local' });
+export async function startAuthEndpoint(app: { id: string; key: string; secret: string } = APP, users: Record<string, AuthUser> = {}, encryptionMasterKeyBase64?: string) {
+  const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, cluster: 'local', ...(encryptionMasterKeyBase64 ? { encryptionMasterKeyBase64 } : {}) });
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
