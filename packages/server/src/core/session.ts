@@ -31,6 +31,12 @@ export interface SessionOptions {
    * this one when the tenant is full.
    */
   replaces?: string;
+  /**
+   * Whether the connection takes part in `user:online` / `user:offline` (default true): false for
+   * a connection of no particular user (a Pusher client before it signs in), whose arrival is no
+   * one's news and which does not read them.
+   */
+  userEvents?: boolean;
 }
 
 /**
@@ -121,6 +127,8 @@ export class Session implements Subscriber {
   isClosed = false;
   /** The route the client connected through (see SessionOptions). */
   readonly route: string | undefined;
+  /** See SessionOptions.userEvents. */
+  readonly userEvents: boolean;
   private readonly bucket: TokenBucket;
   /** The implicit tenant-wide subscription carrying `user:online` / `user:offline`. */
   tenantSubscription: Subscription | undefined;
@@ -133,6 +141,7 @@ export class Session implements Subscriber {
     options: SessionOptions = {},
   ) {
     this.route = options.route;
+    this.userEvents = options.userEvents ?? true;
     this.locks = new SessionLocks(host, this);
     const rate = host.limits.messageRate;
     this.bucket = new TokenBucket(rate.perSecond, rate.burst);

@@ -107,7 +107,7 @@ export class PusherTransport {
     const identity = anonymousIdentity(app);
     try {
       await node.handshake.admit(identity, { transport: 'pusher', path });
-      const session = await node.handshake.open(identity, link, { transport: 'pusher' });
+      const session = await node.handshake.open(identity, link, { transport: 'pusher', userEvents: false });
       link.session = session;
       connection = new PusherConnection(node, app, link, session);
     } catch (err) {

@@ -50,6 +50,25 @@ describe('pusher-js (Node) against Herald', () => {
     }
   });
 
+  it("announces no user:online for Pusher connections, which are of no particular user", async () => {
+    await using herald = await startPusherHerald();
+    const native = await connectClient(herald.wsUrl, await herald.token({ sub: 'ann', tenant: APP.id }));
+    const peer = await connectClient(herald.wsUrl, await herald.token({ sub: 'bob', tenant: APP.id }));
+    const client = pusherJs(herald);
+    using _ = disconnecting(client);
+    try {
+      await connected(client);
+      await next(client.subscribe('lobby'), 'pusher:subscription_succeeded');
+      client.disconnect();
+      peer.close();
+      // Bob's own departure is told: everything before it would have been too.
+      await native.next((f) => f.type === 'pub' && f.event === 'user:offline' && f.data.userId === 'bob');
+      assert.deepEqual(native.pubs('$tenant').map((p) => `${p.event}:${p.data.userId}`), ['user:online:bob', 'user:offline:bob']);
+    } finally {
+      native.close();
+    }
+  });
+
   it('subscribes private channels with the app auth endpoint signature and refuses a forged one', async () => {
     await using herald = await startPusherHerald();
     await using auth = await startAuthEndpoint();
