@@ -139,4 +139,32 @@ describe('the Pusher protocol on the wire', () => {
     assert.match(refused.data.error, /needs presence/);
     c.ws.close();
   });
+
+  it('answers hostile frames with pusher:error and stays up for them and for everyone else', async () => {
+    await using herald = await startPusherHerald({ limits: { messageRate: { perSecond: 1000, burst: 1000 } } });
+    const c = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
+    const socketId = JSON.parse((await c.next((f) => f.event === 'pusher:connection_established')).data).socket_id;
+    const deep = '['.repeat(5000) + ']'.repeat(5000);
+    const hostile: unknown[] = [
+      '[]', 'null', '42', '"text"', deep, `{"event":${deep}}`,
+      { event: 123 }, { event: '' }, { event: 'x'.repeat(500) }, { event: 'pusher:subscribe' }, { event: 'pusher:subscribe', data: [] },
+      { event: 'pusher:subscribe', data: { channel: 'a'.repeat(200) } }, { event: 'pusher:subscribe', data: { channel: 'presence-x', auth: 'no-colon' } },
+      { event: 'pusher:subscribe', data: { channel: 'presence-x', auth: `${APP.key}:zz`, channel_data: deep } },
+      { event: 'pusher:subscribe', data: '{"channel":' }, { event: 'pusher:unsubscribe', data: { channel: 'never-subscribed' } },
+      { event: 'client-x' }, { event: 'client-x', channel: ['a'] },
+      { event: 'client-x', channel: 'private-not-mine', data: {} }, { event: 'pusher_internal:member_added', channel: 'presence-x', data: {} },
+    ];
+    for (const frame of hostile) c.send(frame);
+    c.send({ event: 'pusher:ping', data: {} });
+    await c.next((f) => f.event === 'pusher:pong', 5000);
+    assert.ok(c.frames.every((f) => f.event === 'pusher:error' || f.event === 'pusher:subscription_error'), JSON.stringify(c.frames.filter((f) => !String(f.event).includes('error'))));
+    // A subscribe given as a JSON string works as one given as an object.
+    const auth = serverSdk(herald).authorizeChannel(socketId, 'private-ok');
+    c.send({ event: 'pusher:subscribe', data: JSON.stringify({ channel: 'private-ok', auth: auth.auth }) });
+    await c.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === 'private-ok');
+    const other = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
+    await other.next((f) => f.event === 'pusher:connection_established');
+    c.ws.close();
+    other.ws.close();
+  });
 });
