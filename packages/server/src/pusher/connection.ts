@@ -187,6 +187,9 @@ export class PusherConnection {
       this.session.denied('rate_limited', channel);
       return this.error(PusherCode.ClientEventRateLimit, `Client event rejected due to rate limit: at most ${this.app.clientEventRate} per second`);
     }
+    // Depth first: data nested past the limit is refused before it is measured (or encoded).
+    const problem = this.node.dataProblem(data ?? null);
+    if (problem) return this.error(NO_CODE, `client event data: ${problem}`);
     const size = Buffer.byteLength(JSON.stringify(data ?? null));
     if (size > this.app.maxEventBytes) return this.error(NO_CODE, `client event data is ${size} bytes, more than the app's ${this.app.maxEventBytes}`);
     const sender = state.member ?? this.signedIn ?? { userId: this.session.identity.userId };

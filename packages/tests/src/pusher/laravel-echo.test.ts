@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import Echo from 'laravel-echo';
+import EchoModule from 'laravel-echo';
 import { waitFor } from '../support/wait.js';
 import { APP, PusherClient, serverSdk, startAuthEndpoint, startPusherHerald } from './support.js';
+
+/** laravel-echo 1's CommonJS build as Node's ESM loader gives it: the class is under `default`. */
+const Echo: new (options: object) => any = (EchoModule as any).default ?? EchoModule;
 
 /** Echo as a Laravel app's resources/js/echo.js sets it up for a self-hosted Pusher server. */
 function echoFor(herald: { url: string }, authUrl: string, user: string) {
@@ -18,7 +21,7 @@ function echoFor(herald: { url: string }, authUrl: string, user: string) {
     disableStats: true,
     authEndpoint: `${authUrl}/broadcasting/auth?user=${user}`,
     Pusher: PusherClient,
-  } as any);
+  });
 }
 
 describe('Laravel Echo with its Pusher connector against Herald', () => {

@@ -158,10 +158,14 @@ describe('the Pusher protocol on the wire', () => {
     c.send({ event: 'pusher:ping', data: {} });
     await c.next((f) => f.event === 'pusher:pong', 5000);
     assert.ok(c.frames.every((f) => f.event === 'pusher:error' || f.event === 'pusher:subscription_error'), JSON.stringify(c.frames.filter((f) => !String(f.event).includes('error'))));
+    await new Promise((r) => setTimeout(r, 200));
+    c.frames.length = 0;
     // A subscribe given as a JSON string works as one given as an object.
     const auth = serverSdk(herald).authorizeChannel(socketId, 'private-ok');
     c.send({ event: 'pusher:subscribe', data: JSON.stringify({ channel: 'private-ok', auth: auth.auth }) });
     await c.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === 'private-ok');
+    c.send(`{"event":"client-deep","channel":"private-ok","data":${'['.repeat(30_000)}${']'.repeat(30_000)}}`);
+    assert.match((await c.next((f) => f.event === 'pusher:error')).data.message, /client event data: .*nest/);
     const other = await open(`${herald.wsUrl}/app/${APP.key}?protocol=7`);
     await other.next((f) => f.event === 'pusher:connection_established');
     c.ws.close();
