@@ -49,8 +49,14 @@ describeWithRedis('Pusher apps on two nodes over Redis', () => {
     const info = (await (await serverSdk(b).get({ path: '/channels/presence-team', params: { info: 'user_count,subscription_count' } })).json()) as any;
     assert.deepEqual(info, { occupied: true, user_count: 2, subscription_count: 2 });
 
+    // Bob signs in on node B; node A's API terminates his connections there.
+    const signedIn = new Promise<void>((resolve) => bob.connection.bind('message', (m: any) => m.event === 'pusher:signin_success' && resolve()));
+    bob.signin();
+    await signedIn;
     const removed = next(annRoom, 'pusher:member_removed');
-    bob.disconnect();
+    const terminated = new Promise<any>((resolve) => bob.connection.bind('error', (e: any) => resolve(e.error?.data ?? e.data)));
+    await serverSdk(a).terminateUserConnections('bob');
+    assert.equal((await terminated).code, 4009);
     assert.deepEqual(await removed, { id: 'bob', info: { name: 'Bob' } });
     await waitFor(() => annRoom.members.count === 1, 'one member left');
   });

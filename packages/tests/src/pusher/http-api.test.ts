@@ -70,6 +70,9 @@ describe('the Pusher HTTP API with the pusher SDK', () => {
     const bad = await fetch(signedUrl(herald.url, 'POST', `/apps/${APP.id}/events`, notJson), { method: 'POST', body: notJson, headers: { 'content-type': 'application/json' } });
     assert.equal(bad.status, 400);
     await assert.rejects(serverSdk(herald).get({ path: '/channels/news/users' }), (err: any) => err.status === 400);
+    const eleven = Array.from({ length: 11 }, (_, i) => ({ channel: 'feed', name: 'x', data: String(i) }));
+    await assert.rejects(serverSdk(herald).triggerBatch(eleven), (err: any) => err.status === 400 && /batch/.test(err.body));
+    await assert.rejects(serverSdk(herald, { ...APP, key: 'another-key' }).trigger('feed', 'x', {}), (err: any) => err.status === 401 && /auth_key/.test(err.body));
   });
 
   it('signs channel authorizations that the gateway accepts (authorizeChannel)', async () => {

@@ -53,6 +53,11 @@ describe('the Pusher protocol on the wire', () => {
     const auth = serverSdk(herald).authorizeChannel(data.socket_id, 'private-y');
     c.send({ event: 'pusher:subscribe', data: { channel: 'private-y', auth: auth.auth } });
     await c.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === 'private-y');
+    const sealed = serverSdk(herald, APP, Buffer.alloc(32, 1).toString('base64')).authorizeChannel(data.socket_id, 'private-encrypted-y');
+    c.send({ event: 'pusher:subscribe', data: { channel: 'private-encrypted-y', auth: sealed.auth } });
+    await c.next((f) => f.event === 'pusher_internal:subscription_succeeded' && f.channel === 'private-encrypted-y');
+    c.send({ event: 'client-x', channel: 'private-encrypted-y', data: {} });
+    assert.match((await c.next((f) => f.event === 'pusher:error')).data.message, /private and presence channels only/);
     c.send({ event: 'client-big', channel: 'private-y', data: 'x'.repeat(11_000) });
     assert.match((await c.next((f) => f.event === 'pusher:error')).data.message, /more than the app's 10240/);
     c.send({ event: 'pusher:ping', data: {} });
