@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { connectClient } from '@herald/server/testing';
+import { connectClient, SseTestClient } from '@herald/server/testing';
 import { io } from 'socket.io-client';
 import { waitFor } from '../support/wait.js';
 import { APP, connected, disconnecting, next, OTHER_APP, pusherJs, serverSdk, startAuthEndpoint, startPusherHerald } from './support.js';
@@ -24,8 +24,9 @@ describe('pusher-js (Node) against Herald', () => {
     assert.deepEqual(await fromHerald, { id: 43 });
   });
 
-  it('delivers a pusher SDK publish to native WebSocket and Socket.IO clients of the app tenant, and to no other tenant', async () => {
+  it('delivers a pusher SDK publish to native WebSocket, Socket.IO and SSE clients of the app tenant, and to no other tenant', async () => {
     await using herald = await startPusherHerald();
+    const sse = new SseTestClient(`${herald.url}/sse?channels=orders&token=${await herald.token({ sub: 'cid', tenant: APP.id })}`);
     const native = await connectClient(herald.wsUrl, await herald.token({ sub: 'ann', tenant: APP.id }));
     const stranger = await connectClient(herald.wsUrl, await herald.token({ sub: 'eve', tenant: OTHER_APP.id }));
     const socket = io(herald.url, { auth: { token: await herald.token({ sub: 'bob', tenant: APP.id }) }, transports: ['websocket'] });
@@ -34,12 +35,15 @@ describe('pusher-js (Node) against Herald', () => {
       await stranger.request({ type: 'subscribe', channel: 'orders' });
       await new Promise<void>((resolve) => socket.on('connected', () => resolve()));
       await new Promise((resolve) => socket.emit('join-room', 'orders', resolve));
+      await sse.next((e) => e.event === 'connected');
       const viaSocketIo = new Promise((resolve) => socket.on('order-shipped', resolve));
       await serverSdk(herald).trigger('orders', 'order-shipped', { id: 7 });
       const frame = await native.next((f) => f.type === 'pub' && f.channel === 'orders');
       assert.equal(frame.event, 'order-shipped');
       assert.deepEqual(frame.data, { id: 7 });
       assert.deepEqual(await viaSocketIo, { id: 7 });
+      const viaSse = await sse.next((e) => e.event === 'order-shipped');
+      assert.deepEqual(JSON.parse(viaSse.data).data, { id: 7 });
       await herald.api('POST', '/api/v1/publish', { tenant: OTHER_APP.id, channel: 'orders', event: 'marker', data: 1 });
       const seen = await stranger.next((f) => f.type === 'pub' && f.channel === 'orders');
       assert.equal(seen.event, 'marker', 'the other app saw nothing before its own publication');
@@ -47,6 +51,7 @@ describe('pusher-js (Node) against Herald', () => {
       native.close();
       stranger.close();
       socket.close();
+      sse.close();
     }
   });
 
