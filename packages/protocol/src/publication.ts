@@ -4,6 +4,8 @@ export interface Audience {
   roles?: string[];
   /** Deliver only to these user ids. */
   users?: string[];
+  /** Connections that do not receive it: the one whose action caused it, which has it already. */
+  exceptConnections?: string[];
 }
 
 /**

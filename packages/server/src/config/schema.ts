@@ -2,6 +2,7 @@ import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH, eve
 import { z } from 'zod';
 import { consoleSection } from './console.js';
 import { duration } from './duration.js';
+import { pusherSection } from './pusher.js';
 import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 import { webhooksConfig } from '../webhooks/config.js';
@@ -289,6 +290,7 @@ export const configSchema = z.strictObject({
   webhooks: webhooksConfig,
   audit: auditConfig,
   console: consoleSection,
+  pusher: pusherSection,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

@@ -36,6 +36,8 @@ export const ERRORS = {
   tenantFull: { code: ErrorCode.LimitExceeded, status: 503, close: CloseCode.TooManyConnections, retry: true },
   /** A route's `maxConnections`. */
   routeFull: { code: ErrorCode.LimitExceeded, status: 503, close: CloseCode.TooManyConnections, retry: true },
+  /** An event's data past a size limit the caller was told (the Pusher API's `maxEventBytes`). */
+  tooLarge: { code: ErrorCode.LimitExceeded, status: 413, close: CloseCode.MessageTooBig, retry: false },
   rateLimited: { code: ErrorCode.RateLimited, status: 429, close: CloseCode.RateLimited, retry: true },
   /** The server is shutting down, or the engine cannot answer now: reconnect, maybe elsewhere. */
   unavailable: { code: ErrorCode.Unavailable, status: 503, close: CloseCode.ServiceRestart, retry: true },

@@ -119,8 +119,9 @@ export class Hub {
     }
     const { channel } = splitChannelKey(message.key);
     // A user is not told of their own arrival: across nodes the join comes back after their subscribe.
+    // A pending subscription hears of others only if its transport orders them after its member list.
     for (const sub of state.subscribers) {
-      if (!sub.pending && sub.subscriber.identity.userId !== message.user.userId) sub.subscriber.sendJoinLeave(message.kind, channel, message.user);
+      if ((!sub.pending || sub.joinsWhilePending) && sub.memberId !== message.user.userId) sub.subscriber.sendJoinLeave(message.kind, channel, message.user);
     }
   }
 }

@@ -336,7 +336,8 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   async admitted(session: Session, firstOfUser: boolean): Promise<void> {
     this.sessions.set(session.id, session);
     // The tenant-wide channel carries only user:online / user:offline: no subscription without them.
-    if (this.config.presence.userEvents) {
+    const userEvents = this.config.presence.userEvents && session.userEvents;
+    if (userEvents) {
       const tenantSub = new Subscription(session, TENANT_CHANNEL, channelKey(session.tenant, TENANT_CHANNEL), TENANT_RULE, false, true);
       session.tenantSubscription = tenantSub;
       try {
@@ -350,7 +351,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
       }
     }
     this.events.emit('connect', { ...session.ref(), ...(session.route ? { route: session.route } : {}) });
-    if (this.config.presence.userEvents && firstOfUser) void this.announceUser(session, 'user:online');
+    if (userEvents && firstOfUser) void this.announceUser(session, 'user:online');
   }
 
   /* ---------- EngineHandler ---------- */
@@ -495,7 +496,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
         userId: session.identity.userId,
         connectedAt: session.connectedAt,
       });
-      if (last && this.config.presence.userEvents && !this.draining) await this.announceUser(session, 'user:offline');
+      if (last && this.config.presence.userEvents && session.userEvents && !this.draining) await this.announceUser(session, 'user:offline');
     } catch (err) {
       this.logger.warn({ err, connection: session.id }, 'connection registry update failed');
     }

@@ -21,7 +21,7 @@ import { planRecovery, positionInEpoch, type ResumeFrom } from './recovery.js';
 import type { HistoryReply } from './publishing.js';
 import { SessionLocks, type LockAnswer, type LockHost } from './locks.js';
 import { SignalTracker, type ActiveSignal } from './signals.js';
-import { audienceAllows, Subscription, type Subscriber } from './subscription.js';
+import { audienceAllows, Subscription, type PresenceMember, type Subscriber } from './subscription.js';
 
 export interface SessionOptions {
   /** The route the client connected through, for logs and stats. */
@@ -32,6 +32,12 @@ export interface SessionOptions {
    * this one when the tenant is full.
    */
   replaces?: string;
+  /**
+   * Whether the connection takes part in `user:online` / `user:offline` (default true): false for
+   * a connection of no particular user (a Pusher client before it signs in), whose arrival is no
+   * one's news and which does not read them.
+   */
+  userEvents?: boolean;
 }
 
 /**
@@ -124,6 +130,8 @@ export class Session implements Subscriber {
   isClosed = false;
   /** The route the client connected through (see SessionOptions). */
   readonly route: string | undefined;
+  /** See SessionOptions.userEvents. */
+  readonly userEvents: boolean;
   private readonly bucket: TokenBucket;
   /** The implicit tenant-wide subscription carrying `user:online` / `user:offline`. */
   tenantSubscription: Subscription | undefined;
@@ -136,6 +144,7 @@ export class Session implements Subscriber {
     options: SessionOptions = {},
   ) {
     this.route = options.route;
+    this.userEvents = options.userEvents ?? true;
     this.locks = new SessionLocks(host, this);
     const rate = host.limits.messageRate;
     this.bucket = new TokenBucket(rate.perSecond, rate.burst);
@@ -155,8 +164,10 @@ export class Session implements Subscriber {
   /**
    * Subscribes after checking the name, the rules and the limits. With `since`, the publications
    * missed after that position are replayed by `flush()`, or the result says why they cannot be.
+   * With `member`, the subscription is in the channel's presence as that member (see PresenceMember);
+   * with `joinsWhilePending`, joins and leaves reach the link before `flush()` (see Subscription).
    */
-  async subscribe(channel: string, since?: ResumeFrom): Promise<PendingSubscribe> {
+  async subscribe(channel: string, since?: ResumeFrom, options: { member?: PresenceMember; joinsWhilePending?: boolean } = {}): Promise<PendingSubscribe> {
     const problem = channelNameProblem(channel);
     if (problem) throw new HeraldError('invalidChannel', problem, 'channel');
     if (this.subscriptions.has(channel)) throw new HeraldError('alreadySubscribed', `already subscribed to ${channel}`);
@@ -184,7 +195,8 @@ export class Session implements Subscriber {
       }
       if (this.isClosed) throw unavailable('connection closed');
       if (this.subscriptions.has(channel)) throw new HeraldError('alreadySubscribed', `already subscribed to ${channel}`);
-      sub = new Subscription(this, channel, key, rule, tracked);
+      sub = new Subscription(this, channel, key, rule, tracked, false, options.member);
+      sub.joinsWhilePending = options.joinsWhilePending ?? false;
       this.subscriptions.set(channel, sub);
       await host.attach(sub);
       const historyKept = rule.rule.history.size > 0;
@@ -192,10 +204,10 @@ export class Session implements Subscriber {
       // Read once the subscription is attached, so a signal started from now on arrives live.
       const signals = rule.rule.signals ? await host.activeSignals(this.tenant, channel) : [];
       if (tracked) {
-        const { first, occupied } = await host.joinPresence(key, this.presenceEntry());
+        const { first, occupied } = await host.joinPresence(key, this.presenceEntry(sub));
         if (occupied) host.events.emit('occupancy', { action: 'occupied', tenant: this.tenant, channel });
-        if (first && (presence || joinLeave)) host.events.emit('presence', { ...this.ref(), action: 'join', channel });
-        if (first && joinLeave) await host.announce('join', key, this.presenceUser(1));
+        if (first && (presence || joinLeave)) host.events.emit('presence', { ...this.ref(), userId: sub.member?.userId ?? this.identity.userId, action: 'join', channel });
+        if (first && joinLeave) await host.announce('join', key, this.presenceUser(1, sub));
       }
       if (this.isClosed) throw unavailable('connection closed');
       const plan = since ? planRecovery(since, page, historyKept) : undefined;
@@ -351,19 +363,20 @@ export class Session implements Subscriber {
     if (sub !== this.tenantSubscription) this.host.events.emit('unsubscribe', { ...this.ref(), channel: sub.channel });
     if (!sub.tracked) return;
     try {
-      const { last, vacated } = await this.host.leavePresence(sub.key, this.presenceEntry());
+      const { last, vacated } = await this.host.leavePresence(sub.key, this.presenceEntry(sub));
       const { presence, joinLeave } = sub.rule.rule;
-      if (last && (presence || joinLeave)) this.host.events.emit('presence', { ...this.ref(), action: 'leave', channel: sub.channel });
+      if (last && (presence || joinLeave)) this.host.events.emit('presence', { ...this.ref(), userId: sub.member?.userId ?? this.identity.userId, action: 'leave', channel: sub.channel });
       if (vacated) this.host.events.emit('occupancy', { action: 'vacated', tenant: this.tenant, channel: sub.channel });
-      if (last && joinLeave) await this.host.announce('leave', sub.key, this.presenceUser(0));
+      if (last && joinLeave) await this.host.announce('leave', sub.key, this.presenceUser(0, sub));
     } catch (err) {
       this.host.logger.warn({ err, channel: sub.channel }, 'presence leave failed');
     }
   }
 
-  presenceEntry() {
-    const info = this.identity.info;
-    return { connectionId: this.id, userId: this.identity.userId, ...(Object.keys(info).length > 0 ? { info } : {}) };
+  /** This connection in a channel's presence: its identity, or the subscription's own member. */
+  presenceEntry(sub?: Subscription) {
+    const { userId, info } = sub?.member ?? this.identity;
+    return { connectionId: this.id, userId, ...(info && Object.keys(info).length > 0 ? { info } : {}) };
   }
 
   /** Who this connection publishes as: its token's user and display info, which the client cannot change. */
@@ -372,9 +385,9 @@ export class Session implements Subscriber {
     return { userId: this.identity.userId, ...(Object.keys(info).length > 0 ? { info } : {}) };
   }
 
-  presenceUser(connections: number): PresenceUser {
-    const info = this.identity.info;
-    return { userId: this.identity.userId, connections, ...(Object.keys(info).length > 0 ? { info } : {}) };
+  presenceUser(connections: number, sub?: Subscription): PresenceUser {
+    const { userId, info } = sub?.member ?? this.identity;
+    return { userId, connections, ...(info && Object.keys(info).length > 0 ? { info } : {}) };
   }
 
   /** The connection as lifecycle events name it. */

@@ -7,6 +7,8 @@ import type { OutboundPublication } from './outbound.js';
 /** What a subscription delivers to: one connection, as the hub and repairs see it. */
 export interface Subscriber {
   readonly identity: Identity;
+  /** The connection's id, for publications that leave out the connection that caused them. */
+  readonly id?: string;
   /** Sends a publication to the connection (dropped if it is closed). */
   send(out: OutboundPublication): void;
   sendJoinLeave(kind: 'join' | 'leave', channel: string, user: PresenceUser): void;
@@ -14,6 +16,20 @@ export interface Subscriber {
   tooSlow(): void;
   /** Delivery to the connection cannot be repaired: it is closed to reconnect and recover on its own. */
   resync(reason: string): void;
+}
+
+/**
+ * Who a subscription is in a channel's presence when that is not the connection's identity: a
+ * member the app vouched for on this channel alone (a signed subscribe, as the Pusher protocol has).
+ */
+export interface PresenceMember {
+  userId: string;
+  info?: Record<string, unknown>;
+}
+
+/** Whether the publication leaves out this connection (see Audience.exceptConnections). */
+function excepted(publication: StoredPublication, subscriber: Subscriber): boolean {
+  return subscriber.id !== undefined && publication.audience?.exceptConnections?.includes(subscriber.id) === true;
 }
 
 /** Live publications held while a subscription's replay is prepared; past this the client is too slow. */
@@ -43,6 +59,11 @@ export class Subscription {
   epoch: string | undefined;
   /** The last offset sent (or skipped by audience), or the position the subscription went live at. */
   offset = 0;
+  /**
+   * Whether joins and leaves reach the subscriber while it is pending (they are dropped
+   * otherwise): for a transport that sends a member list first and orders them after it.
+   */
+  joinsWhilePending = false;
   /** Live publications held while pending; made on the first, gone once live. */
   private buffer: OutboundPublication[] | undefined;
   private readonly filtered: boolean;
@@ -56,6 +77,8 @@ export class Subscription {
     readonly tracked: boolean,
     /** Skip publications about the connection's own user (`user:online` / `user:offline` go to the others). */
     private readonly skipOwnUser = false,
+    /** See PresenceMember; absent when the connection's identity is its presence. */
+    readonly member?: PresenceMember,
   ) {
     this.filtered = rule.rule.eventRoles !== undefined;
   }
@@ -64,6 +87,7 @@ export class Subscription {
     const publication = out.publication;
     if (!this.pending && !this.advance(publication)) return false;
     if ((publication.audience || this.filtered) && !audienceAllows(publication, this.rule, this.subscriber.identity)) return false;
+    if (publication.audience && excepted(publication, this.subscriber)) return false;
     if (this.skipOwnUser && (publication.data as { userId?: unknown } | null)?.userId === this.subscriber.identity.userId) return false;
     if (this.pending) {
       const buffer = (this.buffer ??= []);
@@ -86,7 +110,7 @@ export class Subscription {
    * `position` (in `epoch`) is where the replay ends.
    */
   takeLive(replay: OutboundPublication[], position: number, epoch?: string): OutboundPublication[] {
-    const out = replay.filter((o) => audienceAllows(o.publication, this.rule, this.subscriber.identity));
+    const out = replay.filter((o) => audienceAllows(o.publication, this.rule, this.subscriber.identity) && !excepted(o.publication, this.subscriber));
     const held = this.buffer;
     this.buffer = undefined;
     this.pending = false;
@@ -96,6 +120,11 @@ export class Subscription {
     // per-key ordering means everything arriving from now on is above it.
     if (held) for (const o of held) if (o.publication.offset > position && this.advance(o.publication)) out.push(o);
     return out;
+  }
+
+  /** The user this subscription is in the channel's presence as. */
+  get memberId(): string {
+    return this.member?.userId ?? this.subscriber.identity.userId;
   }
 
   /**

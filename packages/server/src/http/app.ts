@@ -11,6 +11,7 @@ import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { openapiRoutes } from './openapi.js';
 import { publishRoutes } from './publish.js';
+import { pusherRoutes } from '../pusher/http-api.js';
 import { trackRoutes } from './route-table.js';
 import { statsRoutes } from './stats.js';
 import { channelInfoRoutes } from './channel-info.js';
@@ -96,5 +97,6 @@ export function createHttpApp(node: Node, metrics: Metrics, consoleSessions?: Co
   configRoutes(app, node);
   openapiRoutes(app, node);
   endpointRoutes(app, node);
+  pusherRoutes(app, node);
   return app;
 }

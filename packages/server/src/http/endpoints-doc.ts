@@ -31,6 +31,14 @@ export const endpointListing = z.object({
     })
     .nullable(),
   sse: z.array(z.object({ path: z.string(), channel: nullableString, query: nullableString })),
+  pusher: z
+    .object({
+      path: z.string().meta({ description: 'Pusher clients connect to `{path}/{key}?protocol=7`.' }),
+      apps: z.array(z.object({ id: z.string(), key: z.string().meta({ description: 'The public key clients connect with.' }) })),
+      api: z.string().meta({ description: 'The Pusher HTTP API, under `/apps/{id}/`.' }),
+      docs: z.string(),
+    })
+    .nullable(),
   api: z.array(
     z.object({
       method: z.enum(['GET', 'POST']),

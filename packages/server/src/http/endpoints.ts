@@ -16,6 +16,7 @@ const DOCS: EndpointListing['docs'] = [
   { title: 'Native WebSocket protocol', file: 'docs/protocol.md' },
   { title: 'Socket.IO and Server-Sent Events', file: 'docs/transports.md' },
   { title: 'Client SDK (@herald/client)', file: 'docs/client.md' },
+  { title: 'Pusher Channels protocol (pusher-js, Laravel Echo)', file: 'docs/pusher.md' },
   { title: 'Scaling out on Redis', file: 'docs/scaling.md' },
   { title: 'Audit feed for admins', file: 'docs/audit.md' },
   { title: 'Web console', file: 'docs/console.md' },
@@ -40,6 +41,10 @@ export function describeEndpoints(config: HeraldConfig): EndpointListing {
         }
       : null,
     sse: [{ path: '/sse', channel: null, query: 'channels=a,b' }, ...routes.filter((r) => r.sse).map((r) => ({ path: r.path, channel: r.channel, query: null }))],
+    pusher:
+      config.pusher.apps.length > 0
+        ? { path: config.pusher.path, apps: config.pusher.apps.map((a) => ({ id: a.id, key: a.key })), api: '/apps/{id}/events', docs: 'docs/pusher.md' }
+        : null,
     api: documentedRoutes(config)
       .filter((doc) => doc.tag !== 'streams')
       .map((doc) => ({
@@ -85,6 +90,7 @@ export function endpointLines(listing: EndpointListing, base: string): string[] 
   const routeStreams = listing.sse.some((s) => s.channel !== null) ? '  (and the routes above, with Accept: text/event-stream)' : '';
   add('SSE', [`${base}/sse?channels=a,b&token=<jwt>${routeStreams}`]);
   if (listing.audit) add('Audit', [`${wsBase(base)}${listing.audit.websocket}?token=<jwt>  (role ${listing.audit.adminRole}; SSE: ${base}${listing.audit.sse})`]);
+  if (listing.pusher) add('Pusher', listing.pusher.apps.map((a) => `${wsBase(base)}${listing.pusher!.path}/${a.key}?protocol=7  (app ${a.id}; API ${base}/apps/${a.id}/events)`));
   add('Publish', [`POST ${base}/api/v1/publish  (Authorization: Bearer <API key>)`]);
   add('Broadcasts', listing.broadcasts.map((b) => `POST ${base}${b.path}  → ${b.event}${b.rooms.length > 0 ? ` (rooms ${b.rooms.join(', ')} unless given)` : ''}`));
   add('HTTP API', [`${base}${listing.openapi}  (OpenAPI: every route)`]);
@@ -123,6 +129,7 @@ ${rows([
         `${code(socketIoCall(base, listing.socketio!.path, n.name))} namespace ${code(n.name)}${n.channels.length > 0 ? `, joins ${e(n.channels.join(', '))}` : ''}${listing.socketio!.polling ? '' : ', WebSocket only'}`,
       ])
     : []),
+  ...(listing.pusher ? listing.pusher.apps.map((a) => ['Pusher', `${code(`${ws}${listing.pusher!.path}/${a.key}?protocol=7`)} app ${e(a.id)} (${code(listing.pusher!.docs)})`]) : []),
   ...listing.sse.map((s) => ['Server-Sent Events', `${code(`${base}${s.path}?${s.query ? `${s.query}&` : ''}token=<jwt>`)}${s.channel ? ` channel ${e(s.channel)}` : ''}`]),
   ...(listing.audit ? [['Audit feed', `${code(`${ws}${listing.audit.websocket}?token=<jwt>`)} and ${code(`${base}${listing.audit.sse}`)} for role ${code(listing.audit.adminRole)} (${code('docs/audit.md')})`]] : []),
 ])}

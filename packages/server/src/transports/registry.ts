@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AuditFeed } from '../audit/feed.js';
 import { auditTransports } from '../audit/transports.js';
 import type { Node } from '../core/node.js';
+import { PusherTransport } from '../pusher/transport.js';
 import { refuseUpgrade } from './raw-response.js';
 import { SocketIoTransport } from './socketio.js';
 import { SseTransport } from './sse.js';
@@ -32,7 +33,8 @@ export function createTransports(node: Node, http: FastifyInstance, auditFeed?: 
   const socketio = node.config.socketio.enabled ? new SocketIoTransport(node, http.server) : undefined;
   // First: the audit path is the feed's, even where a route names the same path.
   const audit = auditFeed ? auditTransports(node, http, auditFeed) : undefined;
-  const upgrades: UpgradeTransport[] = [...(audit ? [audit.websocket] : []), websocket, ...(socketio ? [socketio] : [])];
+  const pusher = new PusherTransport(node);
+  const upgrades: UpgradeTransport[] = [...(audit ? [audit.websocket] : []), websocket, ...(socketio ? [socketio] : []), ...(pusher.enabled ? [pusher] : [])];
 
   // Node's HTTP server removes its socket error listener before 'upgrade'. Without one, a reset
   // while an upgrade is refused or waits on a token check ends the process. One shared listener
@@ -63,6 +65,7 @@ export function createTransports(node: Node, http: FastifyInstance, auditFeed?: 
       sse.close();
       socketio?.close();
       audit?.close();
+      pusher.close();
     },
   };
 }

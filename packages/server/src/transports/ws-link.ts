@@ -14,7 +14,7 @@ const SEND_OPTIONS = { binary: false, compress: false, fin: true } as const;
  * bounded whatever the client does.
  */
 export class WebSocketLink implements ClientLink, Beating {
-  readonly transport = 'websocket';
+  readonly transport: string = 'websocket';
   session: Session | undefined;
   lastSeen = Date.now();
   private closing = false;
