@@ -3,16 +3,19 @@
 # `docker run -p 5009:5009 -e JWT_SECRET=... -e WEBHOOK_TOKEN=... herald` (docs/deploy.md).
 ARG NODE_IMAGE=node:20-bookworm-slim
 
-# Build: dev dependencies (TypeScript) and the compiled server and protocol.
+# Build: dev dependencies (TypeScript, esbuild), the compiled server and protocol, and the web
+# console bundled with the client SDK it uses.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json ./
 COPY scripts/postbuild.mjs scripts/
 COPY packages/protocol packages/protocol
 COPY packages/server packages/server
+COPY packages/client packages/client
+COPY packages/console packages/console
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --workspace=@herald/server --include-workspace-root --ignore-scripts --no-audit --no-fund
-RUN npx tsc -b packages/server && node scripts/postbuild.mjs
+    npm ci --workspace=@herald/server --workspace=@herald/client --workspace=@herald/console --include-workspace-root --ignore-scripts --no-audit --no-fund
+RUN npx tsc -b packages/server packages/client && node scripts/postbuild.mjs && node packages/console/scripts/bundle.mjs
 
 # Runtime: production dependencies of the server only, and the built output.
 FROM ${NODE_IMAGE} AS runtime
@@ -27,6 +30,7 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --workspace=@herald/server --ignore-scripts --no-audit --no-fund
 COPY --from=build /app/packages/protocol/dist packages/protocol/dist
 COPY --from=build /app/packages/server/dist packages/server/dist
+COPY --from=build /app/packages/console/dist/public packages/console/dist/public
 COPY packages/server/bin packages/server/bin
 COPY deploy/healthcheck.mjs deploy/
 COPY examples examples

@@ -41,7 +41,7 @@ describe('Dockerfile', () => {
     // From the build stage, only built output: no sources, no dev node_modules.
     for (const copy of dockerfile.steps(runtime, 'COPY').filter((c) => c.flags.from !== undefined)) {
       assert.equal(copy.flags.from, 'build');
-      for (const source of copy.args.slice(0, -1)) assert.match(source, /\/dist$/, `line ${copy.line} copies ${source} from the build stage`);
+      for (const source of copy.args.slice(0, -1)) assert.match(source, /\/dist(\/public)?$/, `line ${copy.line} copies ${source} from the build stage`);
     }
   });
 

@@ -108,6 +108,9 @@ describeWithRedis('the image, installed for production and started with the Kube
     for (const runtimeDep of ['fastify', 'ioredis', 'ws', 'socket.io', 'zod', 'pino']) assert.ok(existsSync(join(modules, runtimeDep)), `${runtimeDep} is missing`);
     assert.ok(lstatSync(join(modules, '@herald/protocol')).isSymbolicLink(), 'the protocol package is linked');
     assert.ok(!existsSync(join(stage.workdir, 'packages/server/src')), 'no sources');
+    // The console's bundle, where the server looks for it when `console.enabled`.
+    for (const file of ['index.html', 'console.js', 'console.css']) assert.ok(existsSync(join(stage.workdir, 'packages/console/dist/public', file)), `console ${file} is missing`);
+    assert.ok(!existsSync(join(stage.workdir, 'packages/console/src')), 'no console sources');
     assert.equal(stage.env.NODE_ENV, 'production');
   });
 
