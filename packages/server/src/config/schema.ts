@@ -1,6 +1,7 @@
 import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH, eventNameProblem } from '@herald/protocol';
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { streamsConfig } from './streams.js';
 import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 
@@ -48,6 +49,8 @@ export const channelRule = z.strictObject({
   subscribe: permission.default('all'),
   /** Who may publish from a client connection. The HTTP API may always publish. */
   publish: permission.default('none'),
+  /** Who may cancel the channel's open streams (docs/streams.md). */
+  cancel: permission.default('none'),
   history: z
     .strictObject({ size: z.number().int().min(0).max(100_000).default(0), ttl: duration.default(300_000) })
     .default({ size: 0, ttl: 300_000 }),
@@ -283,6 +286,7 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  streams: streamsConfig,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

@@ -42,6 +42,14 @@ export const ERRORS = {
   /** A subscription the engine could not set up: the connection stays, or (a route's channel) is closed to retry. */
   subscribeUnavailable: { code: ErrorCode.Unavailable, status: 503, close: CloseCode.InternalError, retry: true },
   internal: { code: ErrorCode.Internal, status: 500, close: CloseCode.InternalError, retry: true },
+  /** A stream id that is not (or no longer) known, or belongs to another tenant (docs/streams.md). */
+  streamNotFound: { code: ErrorCode.NotFound, status: 404, close: CloseCode.BadRequest, retry: false },
+  /** A write to a stream that has completed, failed or been cancelled. */
+  streamEnded: { code: ErrorCode.StreamEnded, status: 409, close: CloseCode.BadRequest, retry: false },
+  /** A chunk past `streams.maxChunkBytes`, or a stream that would pass `streams.maxStreamBytes`. */
+  streamTooLarge: { code: ErrorCode.LimitExceeded, status: 413, close: CloseCode.BadRequest, retry: false },
+  /** A cancel the channel's rule (`cancel`) does not allow the user. */
+  cancelForbidden: { code: ErrorCode.Forbidden, status: 403, close: CloseCode.Forbidden, retry: false },
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorKindName = keyof typeof ERRORS;

@@ -10,7 +10,7 @@ import {
 } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
-import { channelKey, type ChannelKey, type PresenceEntry } from '../engine.js';
+import { channelKey, type ChannelKey, type PresenceEntry, type StoredPublication } from '../engine.js';
 import { DISCONNECTS, HeraldError, badRequest, forbidden, limitExceeded, toHeraldError, unavailable } from './errors.js';
 import type { DenialReason } from './events.js';
 import { OutboundPublication, type ClientLink } from './outbound.js';
@@ -59,6 +59,9 @@ export interface SessionHost extends LockHost {
   activeSignals(tenant: string, channel: string): Promise<ActiveSignal[]>;
   /** The session opened or ended a signal: the node keeps track of the sessions that hold any. */
   signalsChanged(session: Session): void;
+
+  /** The channel's open streams as a joiner gets them (see Streams.snapshot), or undefined when it has none. */
+  streamSnapshot(tenant: string, channel: string): Promise<{ epoch: string; offset: number; publications: StoredPublication[] } | undefined>;
 
   /** Verifies a token (throws HeraldError `unauthorized` with the reason). */
   verify(token: string): Promise<Identity>;
@@ -181,6 +184,9 @@ export class Session implements Subscriber {
       sub = new Subscription(this, channel, key, rule, tracked);
       this.subscriptions.set(channel, sub);
       await host.attach(sub);
+      // A joiner (no position) gets the channel's open streams coalesced, read once attached: every
+      // later chunk arrives live, past the snapshot's offset.
+      const streams = since ? undefined : await host.streamSnapshot(this.tenant, channel);
       const historyKept = rule.rule.history.size > 0;
       const page = await host.history(key, since ? ('offset' in since ? { afterOffset: since.offset } : {}) : { limit: 0 });
       // Read once the subscription is attached, so a signal started from now on arrives live.
@@ -194,15 +200,18 @@ export class Session implements Subscriber {
       const result: SubscribeResult = {
         channel,
         epoch: page.epoch,
-        offset: page.offset,
+        offset: since ? page.offset : (streams && streams.epoch === page.epoch ? streams.offset : page.offset),
         ...(plan ? { recovery: plan.result } : {}),
       };
       const first = plan?.replay[0];
       const resumedAt = since && 'positions' in since ? positionInEpoch(since.positions, page.epoch) : undefined;
       const live = sub;
-      const state = signals
-        .map(({ endEvent: _end, ...s }) => new OutboundPublication({ ...s, epoch: page.epoch }))
-        .filter((out) => audienceAllows(out.publication, rule, this.identity));
+      const fromStreams = streams && streams.epoch === page.epoch ? streams : undefined;
+      const state = [
+        ...signals.map(({ endEvent: _end, ...s }) => new OutboundPublication({ ...s, epoch: page.epoch })),
+        ...(fromStreams?.publications ?? []).map((p) => new OutboundPublication(p)),
+      ].filter((out) => audienceAllows(out.publication, rule, this.identity));
+      const livePosition = plan?.offset ?? fromStreams?.offset ?? page.offset;
       // The channel's current state goes first: the replay and live publications may end it.
       const sendState = () => {
         for (const out of state) this.link.sendState(out);
@@ -210,15 +219,15 @@ export class Session implements Subscriber {
       host.events.emit('subscribe', { ...this.ref(), channel });
       return {
         result,
-        start: { epoch: page.epoch, offset: first ? first.offset - 1 : (plan?.offset ?? page.offset) },
+        start: { epoch: page.epoch, offset: first ? first.offset - 1 : livePosition },
         seenIds: resumedAt ? page.publications.filter((p) => p.offset <= resumedAt.offset).map((p) => p.id) : [],
         flush: () => {
           sendState();
-          live.goLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch);
+          live.goLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), livePosition, page.epoch);
         },
         take: () => {
           sendState();
-          return live.takeLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch);
+          return live.takeLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), livePosition, page.epoch);
         },
       };
     } catch (err) {

@@ -13,6 +13,7 @@ import { openapiRoutes } from './openapi.js';
 import { publishRoutes } from './publish.js';
 import { trackRoutes } from './route-table.js';
 import { statsRoutes } from './stats.js';
+import { streamRoutes } from './streams.js';
 import { userRoutes } from './users.js';
 
 /**
@@ -76,6 +77,7 @@ export function createHttpApp(node: Node, metrics: Metrics): FastifyInstance {
   healthRoutes(app, node);
   metricsRoutes(app, node, metrics);
   publishRoutes(app, node);
+  streamRoutes(app, node);
   broadcastRoutes(app, node);
   channelRoutes(app, node);
   userRoutes(app, node);

@@ -13,6 +13,7 @@ import { addRoute, type RouteAuth, type RouteDoc } from './route-doc.js';
 import { errorResponse, presenceUser, publication, recoveryResult } from './schemas.js';
 import { sseRouteDocs } from './sse-doc.js';
 import { connectionStatsRoute, roomStatsRoute } from './stats.js';
+import { streamRouteDocs } from './streams.js';
 import { disconnectRoute } from './users.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -42,6 +43,7 @@ export const apiRoutes: readonly RouteDoc[] = [
   disconnectRoute,
   connectionStatsRoute,
   roomStatsRoute,
+  ...streamRouteDocs,
 ];
 
 /** Every route this configuration serves over HTTP; the document is built from this list. */

@@ -1,0 +1,126 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { badRequest, HeraldError } from '../core/errors.js';
+import type { Node } from '../core/node.js';
+import type { StreamMessage } from '../core/stream-messages.js';
+import { StreamEndedError } from '../core/streams.js';
+import type { StreamState } from '../engine.js';
+import { tenantScope } from './api-auth.js';
+import { LineSplitter } from './stream-lines.js';
+import { failureBody } from './validation.js';
+
+/** Lines taken into one append: one engine call for what arrived together. */
+const BATCH = 500;
+/** Lines waiting past this pause the upload until the appends catch up. */
+const HIGH_WATER = 2000;
+
+/**
+ * `POST /api/v1/streams/{id}/upload`: appends each line of a long-lived body as it arrives, in
+ * order, and answers once with the outcome: the body ended (`open`), or the stream ended first
+ * (`cancelled` by a viewer, ...), which the control channel tells this node at once, wherever
+ * the cancel happened. Then the rest of the body is not read and the connection is closed.
+ */
+export async function streamUpload(node: Node, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const id = (request.params as { id: string }).id;
+  const ndjson = (request.headers['content-type'] ?? '').startsWith('application/x-ndjson');
+  const streamName = (request.query as { stream?: string }).stream === 'stderr' ? 'stderr' : 'stdout';
+  const req = request.raw;
+  const res = reply.raw;
+  let scope: string | undefined;
+  let kind: string;
+  try {
+    scope = tenantScope(request, undefined);
+    const found = await node.streams.locate(scope, id);
+    if (found.state !== 'open') throw new StreamEndedError(id, found.state);
+    kind = found.meta.kind;
+  } catch (err) {
+    return answer(err);
+  }
+  reply.hijack();
+
+  const splitter = new LineSplitter(node.config.streams.maxChunkBytes);
+  const queue: string[] = [];
+  let chunks = 0;
+  let lineNo = 0;
+  let bodyEnded = false;
+  let working = false;
+  let done = false;
+  const unwatch = node.streams.watch(id, (state: StreamState) => finish(200, { status: state, chunks }));
+
+  const toMessage = (line: string): StreamMessage | undefined => {
+    lineNo += 1;
+    if (!ndjson) return kind === 'lines' ? { type: 'output', line, stream: streamName } : { type: 'token', content: line };
+    if (line.trim() === '') return undefined;
+    try {
+      return JSON.parse(line) as StreamMessage;
+    } catch {
+      throw badRequest(`line ${lineNo}: not valid JSON`, `line.${lineNo}`);
+    }
+  };
+
+  const work = async () => {
+    if (working || done) return;
+    working = true;
+    try {
+      while (queue.length > 0 && !done) {
+        const lines = queue.splice(0, BATCH);
+        if (queue.length < HIGH_WATER / 2 && req.isPaused()) req.resume();
+        const first = lineNo + 1;
+        const messages = lines.map(toMessage).filter((m): m is StreamMessage => m !== undefined);
+        if (messages.length === 0) continue;
+        try {
+          await node.streams.append(scope, id, messages, `line.${first}`);
+        } catch (err) {
+          if (err instanceof StreamEndedError) return finish(200, { status: err.state, chunks });
+          throw err;
+        }
+        chunks += messages.length;
+      }
+      if (bodyEnded && !done) finish(200, { status: 'open', chunks });
+    } catch (err) {
+      const { status, error } = failureBody(err, node.logger);
+      finish(status, { error, chunks });
+    } finally {
+      working = false;
+    }
+  };
+
+  req.on('data', (data: Buffer) => {
+    if (done) return;
+    const lines = splitter.push(data);
+    if (!Array.isArray(lines)) {
+      const limit = node.config.streams.maxChunkBytes;
+      return finish(413, { error: new HeraldError('streamTooLarge', `line ${lineNo + queue.length + 1}: longer than streams.maxChunkBytes (${limit} bytes)`).toBody(), chunks });
+    }
+    queue.push(...lines);
+    if (queue.length > HIGH_WATER) req.pause();
+    void work();
+  });
+  req.on('end', () => {
+    bodyEnded = true;
+    const last = splitter.end();
+    if (last !== undefined) queue.push(last);
+    void work();
+  });
+  // The backend went away mid-upload: the stream stays open until it writes again or its idle timeout.
+  req.on('aborted', () => finish(0, undefined));
+  req.on('error', () => finish(0, undefined));
+
+  function finish(status: number, body: object | undefined): void {
+    if (done) return;
+    done = true;
+    unwatch();
+    if (status === 0 || res.destroyed) return void req.destroy();
+    const complete = req.complete;
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(complete ? {} : { connection: 'close' }) });
+    // A body still arriving is not read on: the socket goes once the answer is out.
+    res.end(text, () => {
+      if (!complete) req.destroy();
+    });
+  }
+
+  function answer(err: unknown): void {
+    const { status, error } = failureBody(err, node.logger);
+    void reply.code(status).send({ error, ...(err instanceof StreamEndedError ? { state: err.state } : {}) });
+  }
+}
