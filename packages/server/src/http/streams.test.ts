@@ -155,6 +155,8 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
   it('cancels for an SSE viewer through POST /api/v1/streams/cancel with its JWT, where the rule allows the user', async () => {
     await using h = await startHerald(PROPOSALS);
     const id = await openLlm(h, '8');
+    const denials: LifecycleEvents['denial'][] = [];
+    h.server.node.events.on('denial', (e) => denials.push(e));
     const sse = await sseViewer(h, '8');
     const cancel = async (claims: Claims, body: unknown) => {
       const response = await fetch(`${h.url}/api/v1/streams/cancel`, { method: 'POST', headers: { authorization: `Bearer ${await h.token(claims)}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -162,6 +164,7 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     };
     const forged = await cancel({ sub: 'mallory', roles: ['viewer'] }, { channel: 'proposal:8' });
     assert.deepEqual([forged.status, forged.body.error.code], [403, 'forbidden']);
+    assert.deepEqual(denials.map((d) => [d.reason, d.userId, d.channel]), [['cancel_forbidden', 'mallory', 'proposal:8']]);
     const otherTenant = await cancel({ sub: 'dev2', roles: ['editor'], tenant: 'other' }, { channel: 'proposal:8' });
     assert.deepEqual(otherTenant, { status: 200, body: { cancelled: [] } });
     assert.equal((await h.api('POST', `/api/v1/streams/${id}/chunks`, { chunks: [{ type: 'token', content: 'still open' }] })).status, 200);
@@ -257,5 +260,36 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     const late = await h.api('POST', `/api/v1/streams/${opened.id}/chunks`, { chunks: [{ type: 'output', line: 'back', stream: 'stdout' }] });
     assert.deepEqual([late.status, late.body.state], [409, 'failed']);
     ws.close();
+  });
+
+  it('keeps streams inside their tenant: a tenant-bound key neither opens in nor finds another tenant\'s', async () => {
+    await using h = await startHerald({ ...PROPOSALS, api: { keys: [{ key: 'test-api-key-0123456789', name: 'test' }, { key: 'acme-key-0123456789', tenant: 'acme' }] } });
+    const id = await openLlm(h);
+    const acme = { authorization: 'Bearer acme-key-0123456789' };
+    const other = await h.api('POST', '/api/v1/streams', { channel: 'answers', kind: 'tokens', tenant: 'default' }, acme);
+    assert.deepEqual([other.status, other.body.error.code], [403, 'forbidden']);
+    const write = await h.api('POST', `/api/v1/streams/${id}/chunks`, { chunks: [{ type: 'token', content: 'x' }] }, acme);
+    assert.deepEqual([write.status, write.body.error.code], [404, 'not_found']);
+    assert.equal((await h.api('POST', `/api/v1/streams/${id}/complete`, {}, acme)).status, 404);
+    assert.equal((await h.api('POST', `/api/v1/streams/${id}/chunks`, { chunks: [{ type: 'token', content: 'x' }] })).status, 200);
+  });
+
+  it('resumes an SSE viewer with Last-Event-ID mid-stream: the missed chunks once, from history, then the live rest', async () => {
+    await using h = await startHerald(PROPOSALS);
+    const id = await openLlm(h, '11');
+    const first = await sseViewer(h, '11');
+    const post = (content: string) => h.api('POST', `/api/v1/streams/${id}/chunks`, { chunks: [{ type: 'token', content }] });
+    await post('a');
+    await first.next((e) => e.event === 'token');
+    const cursor = first.lastEventId;
+    first.close();
+    await post('b');
+    await post('c');
+    const again = new SseTestClient(`${h.url}/api/v1/proposals/11/events?token=${await h.token({ sub: 'dev2', roles: ['editor'] })}`, { accept: 'text/event-stream', 'last-event-id': cursor });
+    await again.next((e) => e.event === 'token' && JSON.parse(e.data).content === 'c');
+    await post('d');
+    await again.next((e) => e.event === 'token' && JSON.parse(e.data).content === 'd');
+    assert.deepEqual(sseMessages(again).map((m) => m.data.content), ['b', 'c', 'd']);
+    again.close();
   });
 });
