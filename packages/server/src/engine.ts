@@ -365,8 +365,9 @@ export interface StreamStore {
   /**
    * The channel's open streams with their coalesced text, and the channel's stream position when
    * they were read: every chunk at or below `offset` is in a snapshot, every later one is not.
+   * Undefined when the channel has no open stream (one cheap read: every subscribe asks).
    */
-  snapshot(key: ChannelKey): Promise<{ epoch: string; offset: number; streams: StreamSnapshot[] }>;
+  snapshot(key: ChannelKey): Promise<{ epoch: string; offset: number; streams: StreamSnapshot[] } | undefined>;
   /** Ids and home keys of open streams whose last write is at least `idleMs` old (at most `limit`). */
   idle(idleMs: number, limit: number): Promise<{ id: string; home: ChannelKey }[]>;
 }

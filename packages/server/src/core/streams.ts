@@ -158,7 +158,7 @@ export class Streams {
       throw new HeraldError('cancelForbidden', `not allowed to cancel streams on ${channel}`);
     }
     const key = channelKey(identity.tenant, channel);
-    const { streams } = await this.engineCall(() => store.snapshot(key));
+    const streams = (await this.engineCall(() => store.snapshot(key)))?.streams ?? [];
     const targets = streamId === undefined ? streams.map((s) => s.id) : streams.some((s) => s.id === streamId) ? [streamId] : [];
     if (streamId !== undefined && targets.length === 0) {
       const where = await this.engineCall(() => store.locate(streamId));
@@ -181,7 +181,7 @@ export class Streams {
   async snapshot(tenant: string, channel: string): Promise<{ epoch: string; offset: number; publications: StoredPublication[] } | undefined> {
     if (!this.store) return undefined;
     const snap = await this.store.snapshot(channelKey(tenant, channel));
-    if (snap.streams.length === 0) return undefined;
+    if (!snap) return undefined;
     const ts = Date.now();
     const publications: StoredPublication[] = [];
     for (const stream of snap.streams) {

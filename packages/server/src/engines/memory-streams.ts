@@ -107,6 +107,7 @@ export class MemoryStreams implements StreamStore {
   }
 
   async snapshot(key: ChannelKey) {
+    if (!this.records.open.get(key)?.size) return undefined;
     const page = this.history.read(key, { limit: 0 });
     const streams: StreamSnapshot[] = [];
     for (const id of this.records.open.get(key) ?? []) {
@@ -115,7 +116,7 @@ export class MemoryStreams implements StreamStore {
       const runs: StreamRun[] = stream.runs.map((run) => ({ group: run.group, text: run.parts.join(stream.separator) }));
       streams.push({ id, meta: stream.meta, runs });
     }
-    return { epoch: page.epoch, offset: page.offset, streams };
+    return streams.length > 0 ? { epoch: page.epoch, offset: page.offset, streams } : undefined;
   }
 
   async idle(idleMs: number, limit: number) {

@@ -129,6 +129,7 @@ export class RedisStreams implements StreamStore {
     const runId = await this.runId.get();
     for (let attempt = 0; attempt < SNAPSHOT_ATTEMPTS; attempt++) {
       const members = await sorted(this.redis.smembers(this.names.openStreams(key)));
+      if (members.length === 0) return undefined;
       const homes = members.map((m) => {
         const tab = m.indexOf('\t');
         return { id: m.slice(0, tab), home: m.slice(tab + 1) };
@@ -141,7 +142,7 @@ export class RedisStreams implements StreamStore {
         const found = String(reply[i]);
         streams.push({ id: found.slice(0, found.indexOf('\t')), meta: String(reply[i + 1]), runs: splitRuns(Buffer.from(String(reply[i + 2]), 'utf8'), reply[i + 3] as string[]) });
       }
-      return { epoch: String(reply[1]), offset: Number(reply[2]), streams };
+      return streams.length > 0 ? { epoch: String(reply[1]), offset: Number(reply[2]), streams } : undefined;
     }
     throw new Error(`streams of ${key} kept changing while read`);
   }
