@@ -178,7 +178,7 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     sse.close();
   });
 
-  it('streams to a Socket.IO viewer of a generic channel, snapshot first', async () => {
+  it('streams to a Socket.IO viewer of a generic channel, snapshot first, and takes its cancel event', async () => {
     await using h = await startHerald(PROPOSALS);
     const { body: opened } = await h.api('POST', '/api/v1/streams', { channel: 'answers', kind: 'tokens' });
     await h.api('POST', `/api/v1/streams/${opened.id}/chunks`, { chunks: [{ type: 'token', content: 'one ' }, { type: 'token', content: 'two ' }] });
@@ -189,9 +189,16 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     await new Promise((resolve) => socket.emit('join-room', 'answers', resolve));
     await waitFor(() => got.some((g) => g.event === 'token'));
     await h.api('POST', `/api/v1/streams/${opened.id}/chunks`, { chunks: [{ type: 'token', content: 'three' }] });
-    await h.api('POST', `/api/v1/streams/${opened.id}/complete`, { type: 'done' });
-    await waitFor(() => got.some((g) => g.event === 'done'));
-    assert.deepEqual(got.filter((g) => g.event !== 'connected').map((g) => g.data), [{ type: 'token', content: 'one two ' }, { type: 'token', content: 'three' }, { type: 'done' }]);
+    await waitFor(() => got.some((g) => g.data?.content === 'three'));
+    const ack = await new Promise<any>((resolve) => socket.emit('cancel', { channel: 'answers' }, resolve));
+    assert.deepEqual(ack, { cancelled: [opened.id] });
+    await waitFor(() => got.some((g) => g.event === 'stream_cancelled'));
+    assert.deepEqual(got.filter((g) => g.event !== 'connected').map((g) => g.data), [{ type: 'token', content: 'one two ' }, { type: 'token', content: 'three' }, { type: 'stream_cancelled' }]);
+    const bad = await new Promise<any>((resolve) => {
+      socket.once('error', resolve);
+      socket.emit('cancel', { channel: 7 });
+    });
+    assert.equal(bad.code, 'bad_request');
     socket.close();
   });
 
