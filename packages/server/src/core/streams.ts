@@ -13,6 +13,8 @@ import { TENANT_NAME, TENANT_NAME_RULE } from './tenant-name.js';
 
 /** Most channels one stream is published on. */
 export const MAX_STREAM_CHANNELS = 4;
+/** What a stream id can be (they are minted as 16 base64url characters). */
+const STREAM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Idle streams ended per sweep, per node. */
 const SWEEP_BATCH = 100;
 
@@ -51,8 +53,8 @@ type Published = Exclude<PublishItemResult, { error: Error }>;
  * the end. A stream's end reaches the node holding its upload at once, over the control channel.
  */
 export class Streams {
-  /** Uploads waiting on a stream's end, on this node. */
-  private readonly watchers = new Map<string, Set<(state: StreamState) => void>>();
+  /** Uploads waiting on a stream's end (or this node's shutdown: `unavailable`), on this node. */
+  private readonly watchers = new Map<string, Set<(state: StreamState | 'unavailable') => void>>();
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping = false;
 
@@ -72,8 +74,10 @@ export class Streams {
     this.sweeper.unref();
   }
 
+  /** Stops the sweep and answers this node's open uploads `unavailable`, so their backends go on elsewhere. */
   stop(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+    for (const id of [...this.watchers.keys()]) this.notify(id, 'unavailable');
   }
 
   /** Opens a stream on its channels and publishes its start message; answers its id. */
@@ -157,6 +161,7 @@ export class Streams {
       this.host.events.emit('denial', { reason: 'cancel_forbidden', tenant: identity.tenant, userId: identity.userId, channel, ...(by ? { connectionId: by.connectionId, transport: by.transport } : {}) });
       throw new HeraldError('cancelForbidden', `not allowed to cancel streams on ${channel}`);
     }
+    if (streamId !== undefined && !STREAM_ID.test(streamId)) throw new HeraldError('streamNotFound', 'no such stream: ids are 1-64 of A-Z a-z 0-9 _ -');
     const key = channelKey(identity.tenant, channel);
     const streams = (await this.engineCall(() => store.snapshot(key)))?.streams ?? [];
     const targets = streamId === undefined ? streams.map((s) => s.id) : streams.some((s) => s.id === streamId) ? [streamId] : [];
@@ -193,7 +198,7 @@ export class Streams {
   }
 
   /** Calls `onEnd` once when the stream ends, on any node; returns the unwatch. */
-  watch(id: string, onEnd: (state: StreamState) => void): () => void {
+  watch(id: string, onEnd: (state: StreamState | 'unavailable') => void): () => void {
     let set = this.watchers.get(id);
     if (!set) this.watchers.set(id, (set = new Set()));
     set.add(onEnd);
@@ -213,6 +218,7 @@ export class Streams {
   /** The stream's meta and home, if the caller's tenant may see it. */
   async locate(scope: string | undefined, id: string): Promise<{ meta: StreamMeta; home: ChannelKey; state: StreamState }> {
     const store = this.required();
+    if (!STREAM_ID.test(id)) throw new HeraldError('streamNotFound', 'no such stream: ids are 1-64 of A-Z a-z 0-9 _ -');
     const where = await this.engineCall(() => store.locate(id));
     const meta = where ? (JSON.parse(where.meta) as StreamMeta) : undefined;
     if (!where || !meta || (scope !== undefined && meta.tenant !== scope)) throw new HeraldError('streamNotFound', `no stream ${id}`);
@@ -267,7 +273,7 @@ export class Streams {
     }
   }
 
-  private notify(id: string, state: StreamState): void {
+  private notify(id: string, state: StreamState | 'unavailable'): void {
     const set = this.watchers.get(id);
     if (!set) return;
     this.watchers.delete(id);

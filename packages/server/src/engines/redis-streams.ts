@@ -60,10 +60,10 @@ export class RedisStreams implements StreamStore {
     const args = [runId, epochCandidates(items.length), opening.meta, opening.separator, ms(opening.ttlMs), member(id, home), keys.length, ...calls.flatMap((c) => c.args)];
     const reply = (await this.openScript(keyList.length, ...keyList, ...args)) as (string | number)[];
     if (reply[0] === 'exists') return { status: 'exists' as const };
-    const now = Number(reply[1]);
     await Promise.all([
       sorted(this.redis.set(this.names.streamIndex(id), JSON.stringify({ home, keys }), 'PX', ms(opening.ttlMs))),
-      sorted(this.redis.zadd(this.names.idleStreams, now, member(id, home))),
+      // Scored by this node's clock, as idle() reads it; the end script decides by Redis's own.
+      sorted(this.redis.zadd(this.names.idleStreams, Date.now(), member(id, home))),
     ]);
     this.remember(id, { home, keys });
     return { status: 'ok' as const, results: publishReplies(reply.slice(2)) };

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, HeraldError } from '../core/errors.js';
+import { badRequest, HeraldError, unavailable } from '../core/errors.js';
 import type { Node } from '../core/node.js';
 import type { StreamMessage } from '../core/stream-messages.js';
 import { StreamEndedError } from '../core/streams.js';
@@ -44,7 +44,9 @@ export async function streamUpload(node: Node, request: FastifyRequest, reply: F
   let bodyEnded = false;
   let working = false;
   let done = false;
-  const unwatch = node.streams.watch(id, (state: StreamState) => finish(200, { status: state, chunks }));
+  const unwatch = node.streams.watch(id, (state: StreamState | 'unavailable') =>
+    state === 'unavailable' ? finish(503, { error: unavailable('server shutting down: the stream stays open, upload the rest to another node').toBody(), chunks }) : finish(200, { status: state, chunks }),
+  );
 
   const toMessage = (line: string): StreamMessage | undefined => {
     lineNo += 1;

@@ -209,6 +209,9 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     const post = (path: string, body: unknown) => h.api('POST', path, body);
     assert.equal((await post('/api/v1/streams/nope/chunks', { chunks: [{ type: 'token', content: 'x' }] })).status, 404);
     assert.equal((await post('/api/v1/streams/nope/complete', {})).status, 404);
+    const longId = await post(`/api/v1/streams/${'x'.repeat(65)}/chunks`, { chunks: [{ type: 'token', content: 'x' }] });
+    assert.deepEqual([longId.status, longId.body.error.field], [400, 'id']);
+    assert.equal((await post('/api/v1/streams/a.b/upload', {})).status, 404);
     const noKey = await fetch(`${h.url}/api/v1/streams/${id}/chunks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"chunks":[]}' });
     assert.equal(noKey.status, 401);
     const checks: [unknown, number, string][] = [
@@ -299,5 +302,18 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     await again.next((e) => e.event === 'token' && JSON.parse(e.data).content === 'd');
     assert.deepEqual(sseMessages(again).map((m) => m.data.content), ['b', 'c', 'd']);
     again.close();
+  });
+
+  it('answers an open upload 503 when the node shuts down, so the backend goes on elsewhere; the stream stays open', async () => {
+    const h = await startHerald(PROPOSALS);
+    const id = await openLlm(h, '12');
+    const upload = openUpload(`${h.url}/api/v1/streams/${id}/upload`, h.apiKey);
+    upload.write(JSON.stringify({ type: 'token', content: 'a' }));
+    await waitFor(async () => (await h.server.node.streams.locate(undefined, id)).state === 'open');
+    await new Promise((r) => setTimeout(r, 100));
+    const closing = h.close();
+    const answer = await upload.response;
+    assert.deepEqual([answer.status, answer.body.error.code, answer.body.chunks], [503, 'unavailable', 1]);
+    await closing;
   });
 });
