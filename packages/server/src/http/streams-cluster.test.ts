@@ -66,4 +66,19 @@ describeWithRedis('Streams across two nodes on Redis', () => {
     upload.end();
     for (const c of [early, joiner, canceller]) c.close();
   });
+
+  it('answers 503 while Redis does not answer, and writes again once it does', async () => {
+    const own = await startRedisServer();
+    try {
+      await using h = await startHerald({ engine: { type: 'redis', redis: { url: own.url, commandTimeout: 300 } }, channels: { rules: [{ pattern: '*', history: { size: 10, ttl: '1m' } }] } });
+      const opened = await h.api('POST', '/api/v1/streams', { channel: 'answers', kind: 'tokens' });
+      own.freeze();
+      const frozen = await h.api('POST', `/api/v1/streams/${opened.body.id}/chunks`, { chunks: [{ type: 'token', content: 'x' }] });
+      assert.deepEqual([frozen.status, frozen.body.error.code], [503, 'unavailable']);
+      own.thaw();
+      await waitFor(async () => (await h.api('POST', `/api/v1/streams/${opened.body.id}/chunks`, { chunks: [{ type: 'token', content: 'y' }] })).status === 200, 'a write after the thaw', 10_000);
+    } finally {
+      await own.close();
+    }
+  });
 });
