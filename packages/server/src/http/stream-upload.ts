@@ -33,7 +33,7 @@ export async function streamUpload(node: Node, request: FastifyRequest, reply: F
     if (found.state !== 'open') throw new StreamEndedError(id, found.state);
     kind = found.meta.kind;
   } catch (err) {
-    return answer(err);
+    return void sendStreamFailure(err, reply, node);
   }
   reply.hijack();
 
@@ -120,9 +120,10 @@ export async function streamUpload(node: Node, request: FastifyRequest, reply: F
       if (!complete) req.destroy();
     });
   }
+}
 
-  function answer(err: unknown): void {
-    const { status, error } = failureBody(err, node.logger);
-    void reply.code(status).send({ error, ...(err instanceof StreamEndedError ? { state: err.state } : {}) });
-  }
+/** Answers a stream failure; a StreamEndedError with the state the stream ended in. */
+export function sendStreamFailure(err: unknown, reply: FastifyReply, node: Node): FastifyReply {
+  const { status, error } = failureBody(err, node.logger);
+  return reply.code(status).send({ error, ...(err instanceof StreamEndedError ? { state: err.state } : {}) });
 }

@@ -1,14 +1,14 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { HeraldError } from '../core/errors.js';
 import type { Node } from '../core/node.js';
 import { STREAM_KINDS } from '../core/stream-messages.js';
-import { MAX_STREAM_CHANNELS, StreamEndedError } from '../core/streams.js';
+import { MAX_STREAM_CHANNELS } from '../core/streams.js';
 import { callerTenant, tenantScope } from './api-auth.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { channelName, tenantName } from './schemas.js';
-import { streamUpload } from './stream-upload.js';
-import { failureBody, parseOr400 } from './validation.js';
+import { sendStreamFailure, streamUpload } from './stream-upload.js';
+import { parseOr400 } from './validation.js';
 
 const message = z.record(z.string(), z.unknown()).meta({ description: 'A message as viewers get it, e.g. `{"type":"token","content":"Hel"}`: a JSON object, published under its `type` as event.' });
 
@@ -125,11 +125,6 @@ export const streamCancelRoute = {
 
 export const streamRouteDocs: readonly RouteDoc[] = [streamOpenRoute, streamCancelRoute, streamChunksRoute, streamUploadRoute, streamCompleteRoute, streamFailRoute];
 
-/** Answers a stream failure: a StreamEndedError with the state it ended in. */
-export function sendStreamFailure(err: unknown, reply: FastifyReply, node: Node): FastifyReply {
-  const { status, error } = failureBody(err, node.logger);
-  return reply.code(status).send({ error, ...(err instanceof StreamEndedError ? { state: err.state } : {}) });
-}
 
 function viewerToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
