@@ -7,7 +7,7 @@ import { startHerald, type HeraldFixture } from '../testing/herald-fixture.js';
 import { SseTestClient, type SseEvent } from '../testing/sse-client.js';
 import { openUpload } from '../testing/stream-upload-client.js';
 import { waitFor } from '../testing/wait.js';
-import { TestClient } from '../testing/ws-client.js';
+import { connectClient, TestClient } from '../testing/ws-client.js';
 
 type Claims = Parameters<HeraldFixture['token']>[0];
 
@@ -315,5 +315,18 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     const answer = await upload.response;
     assert.deepEqual([answer.status, answer.body.error.code, answer.body.chunks], [503, 'unavailable', 1]);
     await closing;
+  });
+
+  it('takes a cancel request on the plain WebSocket endpoint, with its channel, answered with the ids', async () => {
+    await using h = await startHerald(PROPOSALS);
+    const { body: opened } = await h.api('POST', '/api/v1/streams', { channel: 'answers', kind: 'tokens' });
+    const client = await connectClient(h.wsUrl, await h.token({ sub: 'sam' }));
+    const noChannel = await client.request({ type: 'cancel' });
+    assert.deepEqual([noChannel.error.code, noChannel.error.field], ['bad_request', 'channel']);
+    const badId = await client.request({ type: 'cancel', channel: 'answers', streamId: 'no such id' });
+    assert.equal(badId.error.code, 'not_found');
+    assert.deepEqual((await client.request({ type: 'cancel', channel: 'answers' })).result, { cancelled: [opened.id] });
+    assert.deepEqual((await client.request({ type: 'cancel', channel: 'answers' })).result, { cancelled: [] });
+    client.close();
   });
 });
