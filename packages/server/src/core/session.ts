@@ -197,16 +197,17 @@ export class Session implements Subscriber {
       }
       if (this.isClosed) throw unavailable('connection closed');
       const plan = since ? planRecovery(since, page, historyKept) : undefined;
+      const fromStreams = streams && streams.epoch === page.epoch ? streams : undefined;
       const result: SubscribeResult = {
         channel,
         epoch: page.epoch,
-        offset: since ? page.offset : (streams && streams.epoch === page.epoch ? streams.offset : page.offset),
+        // A joiner with a snapshot holds the channel up to the snapshot's offset.
+        offset: fromStreams?.offset ?? page.offset,
         ...(plan ? { recovery: plan.result } : {}),
       };
       const first = plan?.replay[0];
       const resumedAt = since && 'positions' in since ? positionInEpoch(since.positions, page.epoch) : undefined;
       const live = sub;
-      const fromStreams = streams && streams.epoch === page.epoch ? streams : undefined;
       const state = [
         ...signals.map(({ endEvent: _end, ...s }) => new OutboundPublication({ ...s, epoch: page.epoch })),
         ...(fromStreams?.publications ?? []).map((p) => new OutboundPublication(p)),
