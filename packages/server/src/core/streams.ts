@@ -116,11 +116,11 @@ export class Streams {
    * Appends chunks (the backend's messages, each with the kind's text field) in order. `scope` is
    * the tenant the caller is limited to, if any: another tenant's stream is not found.
    */
-  async append(scope: string | undefined, id: string, messages: readonly unknown[], fieldPrefix = 'chunks'): Promise<{ bytes: number }> {
+  async append(scope: string | undefined, id: string, messages: readonly unknown[], fieldOf: (i: number) => string = (i) => `chunks.${i}`): Promise<{ bytes: number }> {
     const store = this.required();
     const { meta, home } = await this.locate(scope, id);
     const chunks = messages.map((message, i) => {
-      const where = `${fieldPrefix}.${i}`;
+      const where = fieldOf(i);
       this.checkMessage(message, where);
       const m = message as StreamMessage;
       if (typeof m[meta.field] !== 'string') throw badRequest(`${where}.${meta.field}: expected a string (a ${meta.kind} stream's text)`, `${where}.${meta.field}`);

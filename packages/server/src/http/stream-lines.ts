@@ -10,23 +10,26 @@ export class LineSplitter {
 
   constructor(private readonly maxBytes: number) {}
 
-  /** The complete lines in `chunk`, or `{tooLong}` when a line passes the bound. */
-  push(chunk: Buffer): string[] | { tooLong: number } {
+  /**
+   * The complete lines in `chunk`; `tooLong` when the next line passes the bound (the lines
+   * before it are still given, nothing after it is read).
+   */
+  push(chunk: Buffer): { lines: string[]; tooLong?: boolean } {
     const lines: string[] = [];
     let from = 0;
     for (let nl = chunk.indexOf(10, from); nl >= 0; nl = chunk.indexOf(10, from)) {
       const piece = chunk.subarray(from, nl);
-      if (this.size + piece.length > this.maxBytes + 1) return { tooLong: this.size + piece.length };
+      if (this.size + piece.length > this.maxBytes + 1) return { lines, tooLong: true };
       lines.push(this.take(piece));
       from = nl + 1;
     }
     const rest = chunk.subarray(from);
-    if (this.size + rest.length > this.maxBytes + 1) return { tooLong: this.size + rest.length };
+    if (this.size + rest.length > this.maxBytes + 1) return { lines, tooLong: true };
     if (rest.length > 0) {
       this.parts.push(rest);
       this.size += rest.length;
     }
-    return lines;
+    return { lines };
   }
 
   /** What is left after the last newline, as a last line (undefined when nothing is). */

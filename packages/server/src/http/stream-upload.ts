@@ -38,24 +38,26 @@ export async function streamUpload(node: Node, request: FastifyRequest, reply: F
   reply.hijack();
 
   const splitter = new LineSplitter(node.config.streams.maxChunkBytes);
-  const queue: string[] = [];
+  /** Lines read and not yet appended, with their line numbers. */
+  const queue: { text: string; no: number }[] = [];
+  let linesRead = 0;
   let chunks = 0;
-  let lineNo = 0;
   let bodyEnded = false;
+  /** A line past the limit: answered once the lines before it are appended. */
+  let tooLongAt: number | undefined;
   let working = false;
   let done = false;
   const unwatch = node.streams.watch(id, (state: StreamState | 'unavailable') =>
     state === 'unavailable' ? finish(503, { error: unavailable('server shutting down: the stream stays open, upload the rest to another node').toBody(), chunks }) : finish(200, { status: state, chunks }),
   );
 
-  const toMessage = (line: string): StreamMessage | undefined => {
-    lineNo += 1;
-    if (!ndjson) return kind === 'lines' ? { type: 'output', line, stream: streamName } : { type: 'token', content: line };
-    if (line.trim() === '') return undefined;
+  const toMessage = ({ text, no }: { text: string; no: number }): { message: StreamMessage; no: number } | undefined => {
+    if (!ndjson) return { message: kind === 'lines' ? { type: 'output', line: text, stream: streamName } : { type: 'token', content: text }, no };
+    if (text.trim() === '') return undefined;
     try {
-      return JSON.parse(line) as StreamMessage;
+      return { message: JSON.parse(text) as StreamMessage, no };
     } catch {
-      throw badRequest(`line ${lineNo}: not valid JSON`, `line.${lineNo}`);
+      throw badRequest(`line ${no}: not valid JSON`, `line.${no}`);
     }
   };
 
@@ -64,20 +66,21 @@ export async function streamUpload(node: Node, request: FastifyRequest, reply: F
     working = true;
     try {
       while (queue.length > 0 && !done) {
-        const lines = queue.splice(0, BATCH);
+        const batch = queue.splice(0, BATCH).map(toMessage).filter((m) => m !== undefined);
         if (queue.length < HIGH_WATER / 2 && req.isPaused()) req.resume();
-        const first = lineNo + 1;
-        const messages = lines.map(toMessage).filter((m): m is StreamMessage => m !== undefined);
-        if (messages.length === 0) continue;
+        if (batch.length === 0) continue;
         try {
-          await node.streams.append(scope, id, messages, `line.${first}`);
+          await node.streams.append(scope, id, batch.map((m) => m.message), (i) => `line.${batch[i].no}`);
         } catch (err) {
           if (err instanceof StreamEndedError) return finish(200, { status: err.state, chunks });
           throw err;
         }
-        chunks += messages.length;
+        chunks += batch.length;
       }
-      if (bodyEnded && !done) finish(200, { status: 'open', chunks });
+      if (done) return;
+      const limit = node.config.streams.maxChunkBytes;
+      if (tooLongAt !== undefined) finish(413, { error: new HeraldError('streamTooLarge', `line ${tooLongAt}: longer than streams.maxChunkBytes (${limit} bytes)`, `line.${tooLongAt}`).toBody(), chunks });
+      else if (bodyEnded) finish(200, { status: 'open', chunks });
     } catch (err) {
       const { status, error } = failureBody(err, node.logger);
       finish(status, { error, chunks });
@@ -86,21 +89,24 @@ export async function streamUpload(node: Node, request: FastifyRequest, reply: F
     }
   };
 
+  const enqueue = (lines: string[]) => {
+    for (const text of lines) queue.push({ text, no: ++linesRead });
+  };
+
   req.on('data', (data: Buffer) => {
-    if (done) return;
-    const lines = splitter.push(data);
-    if (!Array.isArray(lines)) {
-      const limit = node.config.streams.maxChunkBytes;
-      return finish(413, { error: new HeraldError('streamTooLarge', `line ${lineNo + queue.length + 1}: longer than streams.maxChunkBytes (${limit} bytes)`).toBody(), chunks });
-    }
-    queue.push(...lines);
-    if (queue.length > HIGH_WATER) req.pause();
+    if (done || tooLongAt !== undefined) return;
+    const { lines, tooLong } = splitter.push(data);
+    enqueue(lines);
+    if (tooLong) {
+      tooLongAt = linesRead + 1;
+      req.pause();
+    } else if (queue.length > HIGH_WATER) req.pause();
     void work();
   });
   req.on('end', () => {
     bodyEnded = true;
     const last = splitter.end();
-    if (last !== undefined) queue.push(last);
+    if (last !== undefined) enqueue([last]);
     void work();
   });
   // The backend went away mid-upload: the stream stays open until it writes again or its idle timeout.

@@ -171,6 +171,8 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     assert.equal((await h.api('POST', `/api/v1/streams/${id}/chunks`, { chunks: [{ type: 'token', content: 'still open' }] })).status, 200);
     const noToken = await fetch(`${h.url}/api/v1/streams/cancel`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"channel":"proposal:8"}' });
     assert.equal(noToken.status, 401);
+    const badToken = await fetch(`${h.url}/api/v1/streams/cancel?token=not-a-jwt`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"channel":"proposal:8"}' });
+    assert.deepEqual([badToken.status, ((await badToken.json()) as any).error.code], [401, 'unauthorized']);
     assert.deepEqual(await cancel({ sub: 'dev2', roles: ['editor'] }, { channel: 'proposal:8' }), { status: 200, body: { cancelled: [id] } });
     await sse.next((e) => e.event === 'iteration_cancelled');
     const again = await cancel({ sub: 'dev2', roles: ['editor'] }, { channel: 'proposal:8', streamId: id });
@@ -258,6 +260,12 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     assert.deepEqual((await upload.response).body, { status: 'open', chunks: 2 });
     await ws.next((f) => f.line === 'second');
     assert.deepEqual(dataFrames(ws).slice(1), [{ type: 'output', line: 'first', stream: 'stderr' }, { type: 'output', line: 'second', stream: 'stderr' }]);
+    // A line past streams.maxChunkBytes ends the upload with 413 naming it, after the lines before it.
+    const long = openUpload(`${h.url}/api/v1/streams/${opened.id}/upload`, h.apiKey, 'text/plain');
+    long.write(`third\n${'x'.repeat(20_000)}`);
+    const refused = await long.response;
+    assert.deepEqual([refused.status, refused.body.error.field, refused.body.chunks], [413, 'line.2', 1]);
+    await ws.next((f) => f.line === 'third');
     ws.close();
   });
 
