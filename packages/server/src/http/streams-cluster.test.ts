@@ -17,9 +17,10 @@ describeWithRedis('Streams across two nodes on Redis', () => {
     await redis.close();
   });
 
-  const node = (prefix: string) =>
+  const node = (prefix: string, idleTimeout = 60_000) =>
     startHerald({
       engine: { type: 'redis', redis: { url: redis.url, prefix } },
+      streams: { idleTimeout },
       routes: [{ path: '/ws/projects/{project_id}', channel: 'project:{project_id}', format: 'data' }],
       channels: { rules: [{ pattern: 'project:*', history: { size: 1000, ttl: '10m' }, cancel: { roles: ['editor'] } }] },
     });
@@ -65,6 +66,19 @@ describeWithRedis('Streams across two nodes on Redis', () => {
     assert.deepEqual([late.status, late.body.state], [409, 'cancelled']);
     upload.end();
     for (const c of [early, joiner, canceller]) c.close();
+  });
+
+  it('ends a stream whose backend vanished once, as failed, though every node sweeps', async () => {
+    const prefix = `herald-test-${randomUUID().slice(0, 8)}:`;
+    await using a = await node(prefix, 300);
+    await using b = await node(prefix, 300);
+    const watcher = await viewer(b, 'watcher', []);
+    const opened = await a.api('POST', '/api/v1/streams', { channel: 'project:1', kind: 'lines', failed: { type: 'validation_error', error: '' } });
+    await a.api('POST', `/api/v1/streams/${opened.body.id}/chunks`, { chunks: [{ type: 'output', line: 'working', stream: 'stdout' }] });
+    await watcher.next((f) => f.type === 'validation_error', 5000);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(watcher.frames.filter((f) => f.type !== 'ping').map((f) => f.type), ['output', 'validation_error']);
+    watcher.close();
   });
 
   it('answers 503 while Redis does not answer, and writes again once it does', async () => {
