@@ -49,8 +49,8 @@ export const channelRule = z.strictObject({
   subscribe: permission.default('all'),
   /** Who may publish from a client connection. The HTTP API may always publish. */
   publish: permission.default('none'),
-  /** Who may cancel the channel's open streams (docs/streams.md). */
-  cancel: permission.default('none'),
+  /** Who may cancel the channel's open streams (docs/streams.md); absent is `none`. */
+  cancel: permission.optional(),
   history: z
     .strictObject({ size: z.number().int().min(0).max(100_000).default(0), ttl: duration.default(300_000) })
     .default({ size: 0, ttl: 300_000 }),

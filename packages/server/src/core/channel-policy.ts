@@ -22,7 +22,6 @@ const DEFAULT_RULE: ChannelRuleConfig = {
   pattern: '*',
   subscribe: 'all',
   publish: 'none',
-  cancel: 'none',
   history: { size: 0, ttl: 0 },
   presence: false,
   joinLeave: false,
@@ -102,7 +101,7 @@ export class ChannelPolicy {
   /** Whether a connection may cancel the channel's open streams (docs/streams.md). */
   canCancel(channel: string, identity: Identity): boolean {
     const resolved = this.resolve(channel);
-    return resolved !== undefined && allows(resolved.rule.cancel, identity, resolved.params);
+    return resolved !== undefined && allows(resolved.rule.cancel ?? 'none', identity, resolved.params);
   }
 
   /** Whether a connection with these roles receives this event on the channel (`eventRoles`). */

@@ -57,7 +57,7 @@ export interface NodeDeps {
 
 /** The rule of the implicit tenant channel: everyone is on it, nothing is kept, no client publishes. */
 const TENANT_RULE: ResolvedRule = {
-  rule: { pattern: TENANT_CHANNEL, subscribe: 'all', publish: 'none', cancel: 'none', history: { size: 0, ttl: 0 }, presence: false, joinLeave: false, maxSubscribers: 0 },
+  rule: { pattern: TENANT_CHANNEL, subscribe: 'all', publish: 'none', history: { size: 0, ttl: 0 }, presence: false, joinLeave: false, maxSubscribers: 0 },
   params: {},
   unmatched: false,
 };
