@@ -184,9 +184,9 @@ export class Session implements Subscriber {
       sub = new Subscription(this, channel, key, rule, tracked);
       this.subscriptions.set(channel, sub);
       await host.attach(sub);
-      // A joiner (no position) gets the channel's open streams coalesced, read once attached: every
-      // later chunk arrives live, past the snapshot's offset.
-      const streams = since ? undefined : await host.streamSnapshot(this.tenant, channel);
+      // The channel's open streams coalesced, read once attached: every later chunk arrives live,
+      // past the snapshot's offset. A joiner gets them, and so does a resume that cannot be recovered.
+      const streams = await host.streamSnapshot(this.tenant, channel);
       const historyKept = rule.rule.history.size > 0;
       const page = await host.history(key, since ? ('offset' in since ? { afterOffset: since.offset } : {}) : { limit: 0 });
       // Read once the subscription is attached, so a signal started from now on arrives live.
@@ -197,22 +197,24 @@ export class Session implements Subscriber {
       }
       if (this.isClosed) throw unavailable('connection closed');
       const plan = since ? planRecovery(since, page, historyKept) : undefined;
-      const fromStreams = streams && streams.epoch === page.epoch ? streams : undefined;
+      const fromStreams = streams && streams.epoch === page.epoch && !plan?.result.recovered ? streams : undefined;
+      // The snapshot holds the streams' text up to its offset: a partial replay would repeat it.
+      const replay = fromStreams ? [] : (plan?.replay ?? []);
       const result: SubscribeResult = {
         channel,
         epoch: page.epoch,
-        // A joiner with a snapshot holds the channel up to the snapshot's offset.
+        // A subscriber with a snapshot holds the channel up to the snapshot's offset.
         offset: fromStreams?.offset ?? page.offset,
         ...(plan ? { recovery: plan.result } : {}),
       };
-      const first = plan?.replay[0];
+      const first = replay[0];
       const resumedAt = since && 'positions' in since ? positionInEpoch(since.positions, page.epoch) : undefined;
       const live = sub;
       const state = [
         ...signals.map(({ endEvent: _end, ...s }) => new OutboundPublication({ ...s, epoch: page.epoch })),
         ...(fromStreams?.publications ?? []).map((p) => new OutboundPublication(p)),
       ].filter((out) => audienceAllows(out.publication, rule, this.identity));
-      const livePosition = plan?.offset ?? fromStreams?.offset ?? page.offset;
+      const livePosition = fromStreams?.offset ?? plan?.offset ?? page.offset;
       // The channel's current state goes first: the replay and live publications may end it.
       const sendState = () => {
         for (const out of state) this.link.sendState(out);
@@ -224,11 +226,11 @@ export class Session implements Subscriber {
         seenIds: resumedAt ? page.publications.filter((p) => p.offset <= resumedAt.offset).map((p) => p.id) : [],
         flush: () => {
           sendState();
-          live.goLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), livePosition, page.epoch);
+          live.goLive(replay.map((p) => new OutboundPublication(p)), livePosition, page.epoch);
         },
         take: () => {
           sendState();
-          return live.takeLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), livePosition, page.epoch);
+          return live.takeLive(replay.map((p) => new OutboundPublication(p)), livePosition, page.epoch);
         },
       };
     } catch (err) {

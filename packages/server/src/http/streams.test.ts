@@ -337,4 +337,25 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     assert.deepEqual((await client.request({ type: 'cancel', channel: 'answers' })).result, { cancelled: [] });
     client.close();
   });
+
+  it('gives a resume that history cannot serve the stream so far instead: not_recovered, the snapshot, then live', async () => {
+    const small = { ...PROPOSALS, channels: { rules: [{ pattern: 'proposal:*', history: { size: 5, ttl: '10m' } }] } } satisfies HeraldConfigInput;
+    await using h = await startHerald(small);
+    const id = await openLlm(h, '13', '13');
+    const first = await sseViewer(h, '13');
+    const post = (content: string) => h.api('POST', `/api/v1/streams/${id}/chunks`, { chunks: [{ type: 'token', content }] });
+    await post('a ');
+    await first.next((e) => e.event === 'token');
+    const cursor = first.lastEventId;
+    first.close();
+    for (const word of ['b ', 'c ', 'd ', 'e ', 'f ', 'g ']) await post(word);
+    const again = new SseTestClient(`${h.url}/api/v1/proposals/13/events?token=${await h.token({ sub: 'dev2' })}`, { accept: 'text/event-stream', 'last-event-id': cursor });
+    await again.next((e) => e.event === 'token' && JSON.parse(e.data).content.endsWith('g '));
+    await post('h');
+    await again.next((e) => e.event === 'token' && JSON.parse(e.data).content === 'h');
+    const events = again.events.filter((e) => !e.event.startsWith('herald:'));
+    assert.equal(events[0].event, 'not_recovered');
+    assert.deepEqual(events.slice(1).map((e) => JSON.parse(e.data)), [{ type: 'iteration_start', proposal_id: 13 }, { type: 'token', content: 'a b c d e f g ' }, { type: 'token', content: 'h' }]);
+    again.close();
+  });
 });
