@@ -83,8 +83,13 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     const late = await h.api('POST', `/api/v1/streams/${opened.id}/chunks`, { chunks: [{ type: 'output', line: 'late', stream: 'stdout' }] });
     assert.equal(late.status, 409);
     assert.deepEqual([late.body.error.code, late.body.state], ['stream_ended', 'completed']);
-    const error = await h.api('POST', '/api/v1/streams', { channel: 'proposal:43', kind: 'lines', start: { type: 'validation_start', proposal_id: 43 } });
-    await h.api('POST', `/api/v1/streams/${error.body.id}/fail`, { type: 'validation_error', error: 'validator crashed' });
+    // A validation that fails unexpectedly: {"type":"validation_error","error":...}.
+    const error = await h.api('POST', '/api/v1/streams', { channels: ['proposal:42', 'project:1'], kind: 'lines', start: { type: 'validation_start', proposal_id: 42 } });
+    assert.deepEqual(await h.api('POST', `/api/v1/streams/${error.body.id}/fail`, { type: 'validation_error', error: 'validator crashed' }), { status: 200, body: { state: 'failed' } });
+    await ws.next((f) => f.type === 'validation_error');
+    await sse.next((e) => e.event === 'validation_error');
+    assert.deepEqual(dataFrames(ws).slice(4), [{ type: 'validation_start', proposal_id: 42 }, { type: 'validation_error', error: 'validator crashed' }]);
+    assert.deepEqual(sseMessages(sse).slice(4).map((m) => m.data), [{ type: 'validation_start', proposal_id: 42 }, { type: 'validation_error', error: 'validator crashed' }]);
     ws.close();
     sse.close();
   });
