@@ -358,6 +358,8 @@ export interface StreamStore {
    * text stays within `maxBytes`; otherwise writes nothing and says why. Refreshes its idle time.
    */
   append(id: string, home: ChannelKey, chunks: readonly StreamChunk[], items: readonly PublishItem[], maxBytes: number, ttlMs: number): Promise<StreamWrite>;
+  /** Refreshes an open stream's idle time without writing (its backend is still there); false when it is not open. */
+  touch(id: string, home: ChannelKey, ttlMs: number): Promise<boolean>;
   /** Ends an open stream and publishes the items (its last message): exactly one caller gets `ok`. */
   end(id: string, home: ChannelKey, ending: StreamEnding, items: readonly PublishItem[]): Promise<StreamEnd>;
   /** The stream's home channel key, or undefined when the id is unknown (or forgotten after its retention). */

@@ -140,6 +140,11 @@ export class Streams {
     return { bytes: written.bytes };
   }
 
+  /** Tells the stream its backend is still there (an upload open on this node): its idle timeout starts again. */
+  async touch(id: string, home: ChannelKey): Promise<boolean> {
+    return this.required().touch(id, home, this.recordTtl());
+  }
+
   /** Ends a stream from the backend, publishing its last message. */
   async end(scope: string | undefined, id: string, state: 'completed' | 'failed', message: StreamMessage | undefined, reason = state): Promise<{ state: StreamState }> {
     const { meta, home } = await this.locate(scope, id);

@@ -86,6 +86,14 @@ export class MemoryStreams implements StreamStore {
     return { status: 'ok', results: await this.broker.publishMany(items), bytes };
   }
 
+  async touch(id: string, _home: ChannelKey, ttlMs: number): Promise<boolean> {
+    const stream = this.records.byId.get(id);
+    if (!stream || stream.state !== 'open') return false;
+    stream.lastWrite = this.now();
+    this.records.byId.set(id, stream, ttlMs);
+    return true;
+  }
+
   async end(id: string, _home: ChannelKey, ending: StreamEnding, items: readonly PublishItem[]): Promise<StreamEnd> {
     const stream = this.records.byId.get(id);
     if (!stream) return { status: 'unknown' };

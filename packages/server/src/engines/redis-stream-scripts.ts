@@ -79,6 +79,21 @@ return out
 `;
 
 /**
+ * KEYS: record, text, runs. ARGV: ttlMs.
+ * Returns 1 when the stream is open (its last write time and expiry refreshed), else 0.
+ */
+export const STREAM_TOUCH_LUA = `${COMMON}
+local rec, text, runs = KEYS[1], KEYS[2], KEYS[3]
+if redis.call('HGET', rec, 'st') ~= 'open' then return 0 end
+local ttl = int(tonumber(ARGV[1]))
+redis.call('HSET', rec, 'u', int(now_ms()))
+redis.call('PEXPIRE', rec, ttl)
+redis.call('PEXPIRE', text, ttl)
+redis.call('PEXPIRE', runs, ttl)
+return 1
+`;
+
+/**
  * KEYS: record, text, runs, then the open-stream set of each channel, then 3 per item.
  * ARGV: run id, epoch candidates, state, reason, retentionMs, idleMs (0: any), set member,
  *       channel count, then 6 per item.

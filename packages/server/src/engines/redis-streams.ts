@@ -17,7 +17,7 @@ import { epochCandidates, publishCall, publishReplies } from './redis-broker.js'
 import { type RunId, type ScriptCall, defineScript } from './redis-client.js';
 import { sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
-import { STREAM_APPEND_LUA, STREAM_END_LUA, STREAM_OPEN_LUA, STREAM_SNAPSHOT_LUA } from './redis-stream-scripts.js';
+import { STREAM_APPEND_LUA, STREAM_END_LUA, STREAM_OPEN_LUA, STREAM_SNAPSHOT_LUA, STREAM_TOUCH_LUA } from './redis-stream-scripts.js';
 
 /** Where a stream's keys are, by id: its index entry, cached (it never changes). */
 interface Located {
@@ -37,6 +37,7 @@ export class RedisStreams implements StreamStore {
   private readonly appendScript: ScriptCall;
   private readonly endScript: ScriptCall;
   private readonly snapshotScript: ScriptCall;
+  private readonly touchScript: ScriptCall;
   private readonly located = new Map<string, Located>();
 
   constructor(
@@ -49,6 +50,7 @@ export class RedisStreams implements StreamStore {
     this.appendScript = defineScript(redis, 'heraldStreamAppend', STREAM_APPEND_LUA, 'varying');
     this.endScript = defineScript(redis, 'heraldStreamEnd', STREAM_END_LUA, 'varying');
     this.snapshotScript = defineScript(redis, 'heraldStreamSnapshot', STREAM_SNAPSHOT_LUA, 'varying');
+    this.touchScript = defineScript(redis, 'heraldStreamTouch', STREAM_TOUCH_LUA, 3);
   }
 
   async open(opening: StreamOpening, items: readonly PublishItem[]) {
@@ -89,6 +91,15 @@ export class RedisStreams implements StreamStore {
         return { status: 'too_long', bytes: Number(reply[1]) };
     }
     return { status: 'ok', bytes: Number(reply[1]), results: publishReplies(reply.slice(3)) };
+  }
+
+  async touch(id: string, home: ChannelKey, ttlMs: number): Promise<boolean> {
+    const [open] = await Promise.all([
+      this.touchScript(...this.streamKeys(home, id), ms(ttlMs)) as Promise<number>,
+      sorted(this.redis.pexpire(this.names.streamIndex(id), ms(ttlMs))),
+      sorted(this.redis.zadd(this.names.idleStreams, 'XX', Date.now(), member(id, home))),
+    ]);
+    return Number(open) === 1;
   }
 
   async end(id: string, home: ChannelKey, ending: StreamEnding, items: readonly PublishItem[]): Promise<StreamEnd> {

@@ -64,9 +64,14 @@ export function runStreamStoreSuite(name: string, create: () => Engine): void {
       await e.store.open({ id, keys: [key], meta: '{}', separator: '', ttlMs: 60_000 }, []);
       assert.deepEqual(await e.store.end(id, key, { ...ENDING, state: 'failed', idleMs: 10_000 }, []), { status: 'active' });
       await new Promise((r) => setTimeout(r, 120));
+      // A touch (an upload still open, silent) starts the idle time again.
+      assert.equal(await e.store.touch(id, key, 60_000), true);
+      assert.deepEqual(await e.store.end(id, key, { ...ENDING, state: 'failed', idleMs: 100 }, []), { status: 'active' });
+      await new Promise((r) => setTimeout(r, 120));
       assert.ok((await e.store.idle(100, 1000)).some((s) => s.id === id && s.home === key));
       assert.equal((await e.store.end(id, key, { ...ENDING, state: 'failed', idleMs: 100 }, [])).status, 'ok');
       assert.ok(!(await e.store.idle(100, 1000)).some((s) => s.id === id));
+      assert.equal(await e.store.touch(id, key, 60_000), false);
     });
   });
 }

@@ -27,11 +27,13 @@ export async function streamUpload(node: Node, request: FastifyRequest, reply: F
   const res = reply.raw;
   let scope: string | undefined;
   let kind: string;
+  let home: string;
   try {
     scope = tenantScope(request, undefined);
     const found = await node.streams.locate(scope, id);
     if (found.state !== 'open') throw new StreamEndedError(id, found.state);
     kind = found.meta.kind;
+    home = found.home;
   } catch (err) {
     return void sendStreamFailure(err, reply, node);
   }
@@ -47,6 +49,9 @@ export async function streamUpload(node: Node, request: FastifyRequest, reply: F
   let tooLongAt: number | undefined;
   let working = false;
   let done = false;
+  // An open upload is a backend that is still there, silent or not: the idle timeout counts from when it goes.
+  const keepAlive = setInterval(() => void node.streams.touch(id, home).catch(() => undefined), Math.max(50, node.config.streams.idleTimeout / 3));
+  keepAlive.unref();
   const unwatch = node.streams.watch(id, (state: StreamState | 'unavailable') =>
     state === 'unavailable' ? finish(503, { error: unavailable('server shutting down: the stream stays open, upload the rest to another node').toBody(), chunks }) : finish(200, { status: state, chunks }),
   );
@@ -116,6 +121,7 @@ export async function streamUpload(node: Node, request: FastifyRequest, reply: F
   function finish(status: number, body: object | undefined): void {
     if (done) return;
     done = true;
+    clearInterval(keepAlive);
     unwatch();
     if (status === 0 || res.destroyed) return void req.destroy();
     const complete = req.complete;

@@ -363,4 +363,22 @@ describe('Streams over HTTP, WebSocket routes, SSE and Socket.IO', () => {
     assert.deepEqual(events.slice(1).map((e) => JSON.parse(e.data)), [{ type: 'iteration_start', proposal_id: 13 }, { type: 'token', content: 'a b c d e f g ' }, { type: 'token', content: 'h' }]);
     again.close();
   });
+
+  it('keeps a stream open while its upload is open, however silent, and fails it an idle timeout after the upload drops', async () => {
+    await using h = await startHerald({ ...PROPOSALS, streams: { idleTimeout: 300 } });
+    const ws = await wsViewer(h, '1');
+    const { body: opened } = await h.api('POST', '/api/v1/streams', { channel: 'project:1', kind: 'tokens', failed: { type: 'iteration_failed', error: '' } });
+    const upload = openUpload(`${h.url}/api/v1/streams/${opened.id}/upload`, h.apiKey);
+    upload.write(JSON.stringify({ type: 'token', content: 'thinking' }));
+    await ws.next((f) => f.content === 'thinking');
+    await new Promise((r) => setTimeout(r, 1200));
+    assert.equal((await h.server.node.streams.locate(undefined, opened.id)).state, 'open');
+    const dropped = performance.now();
+    upload.abort();
+    const failed = await ws.next((f) => f.type === 'iteration_failed', 5000);
+    assert.match(failed.error, /no write for 300 ms/);
+    // The open upload refreshed the stream every third of the timeout, the last one at most 100 ms before the drop.
+    assert.ok(performance.now() - dropped >= 150, `failed ${performance.now() - dropped} ms after the drop`);
+    ws.close();
+  });
 });

@@ -4,6 +4,8 @@ import { request } from 'node:http';
 export interface UploadClient {
   write(line: string): void;
   end(): void;
+  /** Drops the connection, as a backend that crashed mid-upload. */
+  abort(): void;
   /** The status and parsed body, whenever the server answers (possibly before the body ended). */
   response: Promise<{ status: number; body: any; at: number }>;
 }
@@ -29,12 +31,13 @@ export function openUpload(url: string, apiKey: string, contentType = 'applicati
         resolve({ status: res.statusCode ?? 0, body, at: performance.now() });
       });
     });
-    req.on('error', reject);
+    req.on('error', (err) => (req.destroyed ? resolve({ status: 0, body: undefined, at: performance.now() }) : reject(err)));
   });
   req.flushHeaders();
   return {
     write: (line) => void req.write(line.endsWith('\n') ? line : `${line}\n`),
     end: () => void req.end(),
+    abort: () => void req.destroy(),
     response,
   };
 }
