@@ -301,6 +301,14 @@ export class HeraldClient<E extends EventMap = EventMap> {
     return this.call({ type: 'unlock', channel, name });
   }
 
+  /**
+   * Cancels the channel's open streams (an LLM answer, a validation run), or only `streamId`,
+   * where the channel's rule lets this user; resolves with the ids cancelled (docs/streams.md).
+   */
+  cancel(channel: string, streamId?: string): Promise<ReplyResults['cancel']> {
+    return this.call({ type: 'cancel', channel, ...(streamId !== undefined ? { streamId } : {}) });
+  }
+
   /** A channel's stored publications: the latest `limit`, or those after `since`. */
   history(channel: string, options: { limit?: number; since?: RecoverySince } = {}): Promise<ReplyResults['history']> {
     return this.call({ type: 'history', channel, ...options });

@@ -55,6 +55,8 @@ export const ErrorCode = {
   RateLimited: 'rate_limited',
   Unavailable: 'unavailable',
   Internal: 'internal',
+  /** A write to a stream that has ended (completed, failed or cancelled). */
+  StreamEnded: 'stream_ended',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

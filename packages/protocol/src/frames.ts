@@ -74,6 +74,16 @@ export interface UnlockFrame {
   channel: string;
   name: string;
 }
+/**
+ * Cancel the open streams of a channel (docs/streams.md), where its rule's `cancel` allows the
+ * user; on a route the channel defaults to the route's. Answered with `{cancelled: [ids]}`.
+ */
+export interface CancelFrame {
+  type: 'cancel';
+  id?: number;
+  channel?: string;
+  streamId?: string;
+}
 
 /** The `type`s of a connect frame: `connect` and its aliases. */
 export const CONNECT_FRAME_TYPES = ['connect', 'authenticate', 'hello', 'handshake'] as const satisfies readonly ConnectFrame['type'][];
@@ -88,6 +98,7 @@ export const CLIENT_FRAME_TYPES = [
   'history',
   'lock',
   'unlock',
+  'cancel',
   'ping',
   'pong',
   'refresh',
@@ -108,6 +119,7 @@ export const MAX_TOKEN_LENGTH = 16_384;
 export type ClientFrame =
   | LockFrame
   | UnlockFrame
+  | CancelFrame
   | ConnectFrame
   | SubscribeFrame
   | UnsubscribeFrame
@@ -215,4 +227,5 @@ export interface ReplyResults {
   refresh: { expiresAt?: number };
   lock: { acquired: boolean; holder: { userId: string; info?: Record<string, unknown> }; expiresAt: number };
   unlock: { released: boolean };
+  cancel: { cancelled: string[] };
 }

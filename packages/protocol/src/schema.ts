@@ -35,6 +35,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('history'), id: requestId, channel, limit: z.number().int().min(0).max(10_000).optional(), since: since.optional() }),
   z.object({ type: z.literal('lock'), id: requestId, channel, name: z.string() }),
   z.object({ type: z.literal('unlock'), id: requestId, channel, name: z.string() }),
+  z.object({ type: z.literal('cancel'), id: requestId, channel: channel.optional(), streamId: z.string().min(1).max(64).optional() }),
   z.object({ type: z.literal('ping'), id: requestId }),
   z.object({ type: z.literal('pong') }),
   z.object({ type: z.literal('refresh'), id: requestId, token: z.string().min(1).max(MAX_TOKEN_LENGTH) }),

@@ -106,7 +106,9 @@ export type ControlCommand =
   /** A question to every node (see core/cluster.ts); `from` is the asking node's id. */
   | { kind: 'request'; id: string; from: string; question: unknown }
   /** One node's answer to a request, for the node that asked. */
-  | { kind: 'answer'; id: string; to: string; from: string; answer: unknown };
+  | { kind: 'answer'; id: string; to: string; from: string; answer: unknown }
+  /** A stream ended (see StreamStore), for the node holding its upload. */
+  | { kind: 'stream'; streamId: string; state: StreamState };
 
 /**
  * Entries a node left behind when it stopped without removing them (a crash), found expired.
@@ -292,6 +294,8 @@ export interface Engine {
   readonly connections: ConnectionRegistry;
   readonly resumeRecords: ResumeRecordStore;
   readonly locks: LockStore;
+  /** Backend streams (docs/streams.md); an engine without it answers stream requests 503. */
+  readonly streams?: StreamStore;
   /**
    * Connects and registers the node's handler. Called once, before any other method. An engine
    * with a backend waits a bounded time for it and then rejects.
@@ -304,4 +308,86 @@ export interface Engine {
    * own as connections close); entries of a node that stops without that expire on their own.
    */
   close(): Promise<void>;
+}
+
+export type StreamState = 'open' | 'completed' | 'failed' | 'cancelled';
+
+/** A stream as it is opened: its channels (the first is its home) and how its chunks coalesce. */
+export interface StreamOpening {
+  id: string;
+  /** Channel keys of one tenant; the stream's keys live with the first. */
+  keys: ChannelKey[];
+  /** Opaque to the engine: what the core needs to end the stream (its messages). */
+  meta: string;
+  /** Put between two chunks of one group in the coalesced text (`\n` for lines, nothing for tokens). */
+  separator: string;
+  /** How long the stream's record lives without a write, in ms. */
+  ttlMs: number;
+}
+
+/** One chunk: the text that coalesces, and the group it coalesces within (chunks of one group in a row are joined). */
+export interface StreamChunk {
+  group: string;
+  text: string;
+}
+
+/** A run of chunks of one group, coalesced. */
+export interface StreamRun {
+  group: string;
+  text: string;
+}
+
+export type StreamWrite =
+  | { status: 'ok'; results: PublishItemResult[]; bytes: number }
+  | { status: 'unknown' }
+  | { status: 'ended'; state: StreamState }
+  /** The stream's coalesced text would pass the limit; nothing was written. */
+  | { status: 'too_long'; bytes: number };
+
+export interface StreamEnding {
+  state: Exclude<StreamState, 'open'>;
+  reason: string;
+  /** How long an ended stream is remembered, in ms. */
+  retentionMs: number;
+  /** Only when the stream had no write for this long (the idle sweep); 0 for any. */
+  idleMs: number;
+}
+
+export type StreamEnd = { status: 'ok'; results: PublishItemResult[] } | { status: 'unknown' } | { status: 'ended'; state: StreamState } | { status: 'active' };
+
+/** One open stream of a channel, as a joiner gets it. */
+export interface StreamSnapshot {
+  id: string;
+  meta: string;
+  runs: StreamRun[];
+}
+
+/**
+ * Backend streams: ordered chunks published on their channels, with a state that ends once.
+ * Every write is atomic with its publications (see Broker.publish): a chunk is stored and
+ * published only while the stream is open and within its length, in write order, and exactly
+ * one `end` wins. Publications go out exactly as `Broker.publishMany` would send the items.
+ */
+export interface StreamStore {
+  /** Creates the stream and publishes its items (the start message); `exists` when the id is taken. */
+  open(opening: StreamOpening, items: readonly PublishItem[]): Promise<{ status: 'ok'; results: PublishItemResult[] } | { status: 'exists' }>;
+  /**
+   * Appends chunks, in order, and publishes the items, when the stream is open and its coalesced
+   * text stays within `maxBytes`; otherwise writes nothing and says why. Refreshes its idle time.
+   */
+  append(id: string, home: ChannelKey, chunks: readonly StreamChunk[], items: readonly PublishItem[], maxBytes: number, ttlMs: number): Promise<StreamWrite>;
+  /** Refreshes an open stream's idle time without writing (its backend is still there); false when it is not open. */
+  touch(id: string, home: ChannelKey, ttlMs: number): Promise<boolean>;
+  /** Ends an open stream and publishes the items (its last message): exactly one caller gets `ok`. */
+  end(id: string, home: ChannelKey, ending: StreamEnding, items: readonly PublishItem[]): Promise<StreamEnd>;
+  /** The stream's home channel key, or undefined when the id is unknown (or forgotten after its retention). */
+  locate(id: string): Promise<{ home: ChannelKey; keys: ChannelKey[]; state: StreamState; meta: string } | undefined>;
+  /**
+   * The channel's open streams with their coalesced text, and the channel's stream position when
+   * they were read: every chunk at or below `offset` is in a snapshot, every later one is not.
+   * Undefined when the channel has no open stream (one cheap read: every subscribe asks).
+   */
+  snapshot(key: ChannelKey): Promise<{ epoch: string; offset: number; streams: StreamSnapshot[] } | undefined>;
+  /** Ids and home keys of open streams whose last write is at least `idleMs` old (at most `limit`). */
+  idle(idleMs: number, limit: number): Promise<{ id: string; home: ChannelKey }[]>;
 }

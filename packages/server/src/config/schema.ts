@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { consoleSection } from './console.js';
 import { duration } from './duration.js';
 import { pusherSection } from './pusher.js';
+import { streamsConfig } from './streams.js';
 import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 import { webhooksConfig } from '../webhooks/config.js';
@@ -52,6 +53,8 @@ export const channelRule = z.strictObject({
   subscribe: permission.default('all'),
   /** Who may publish from a client connection. The HTTP API may always publish. */
   publish: permission.default('none'),
+  /** Who may cancel the channel's open streams (docs/streams.md); absent is `none`. */
+  cancel: permission.optional(),
   history: z
     .strictObject({ size: z.number().int().min(0).max(100_000).default(0), ttl: duration.default(300_000) })
     .default({ size: 0, ttl: 300_000 }),
@@ -291,6 +294,7 @@ export const configSchema = z.strictObject({
   audit: auditConfig,
   console: consoleSection,
   pusher: pusherSection,
+  streams: streamsConfig,
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

@@ -98,6 +98,12 @@ export class ChannelPolicy {
     return resolved !== undefined && allows(resolved.rule.publish, identity, resolved.params);
   }
 
+  /** Whether a connection may cancel the channel's open streams (docs/streams.md). */
+  canCancel(channel: string, identity: Identity): boolean {
+    const resolved = this.resolve(channel);
+    return resolved !== undefined && allows(resolved.rule.cancel ?? 'none', identity, resolved.params);
+  }
+
   /** Whether a connection with these roles receives this event on the channel (`eventRoles`). */
   static eventAllowed(rule: ChannelRuleConfig, event: string, roles: readonly string[]): boolean {
     const only = rule.eventRoles?.[event];

@@ -48,6 +48,14 @@ export const ERRORS = {
   publishRefused: { code: ErrorCode.Forbidden, status: 403, close: CloseCode.Forbidden, retry: false },
   /** The backend's publish check did not answer in time or failed, and its `onFailure` is `refuse`. */
   publishUnchecked: { code: ErrorCode.Unavailable, status: 503, close: CloseCode.ServiceRestart, retry: true },
+  /** A stream id that is not (or no longer) known, or belongs to another tenant (docs/streams.md). */
+  streamNotFound: { code: ErrorCode.NotFound, status: 404, close: CloseCode.BadRequest, retry: false },
+  /** A write to a stream that has completed, failed or been cancelled. */
+  streamEnded: { code: ErrorCode.StreamEnded, status: 409, close: CloseCode.BadRequest, retry: false },
+  /** A chunk past `streams.maxChunkBytes`, or a stream that would pass `streams.maxStreamBytes`. */
+  streamTooLarge: { code: ErrorCode.LimitExceeded, status: 413, close: CloseCode.BadRequest, retry: false },
+  /** A cancel the channel's rule (`cancel`) does not allow the user. */
+  cancelForbidden: { code: ErrorCode.Forbidden, status: 403, close: CloseCode.Forbidden, retry: false },
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorKindName = keyof typeof ERRORS;

@@ -18,6 +18,7 @@ export type DenialReason =
   | 'rate_limited'
   | 'subscribe_forbidden'
   | 'publish_forbidden'
+  | 'cancel_forbidden'
   | 'slow_consumer';
 
 /** Everything the node announces, by event name. */

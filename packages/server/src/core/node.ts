@@ -36,6 +36,7 @@ import type { ClientPublication, PublishGuard, PublishVerdict } from './publish-
 import { Publishing, type HistoryReply, type PublishManyOutcome, type PublishOutcome, type PublishRequest, type TenantPublish } from './publishing.js';
 import { Session, type SessionHost, type SessionOptions } from './session.js';
 import type { ActiveSignal } from './signals.js';
+import { Streams } from './streams.js';
 import { Subscription } from './subscription.js';
 
 /** How long a subscribe waits for other nodes' active signals; a slower node's are not shown. */
@@ -106,6 +107,8 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   readonly cluster: ClusterRequests;
   /** Totals and per-second counts since start, for `GET /api/v1/stats`. */
   readonly figures: NodeFigures;
+  /** Backend streams with cancel (docs/streams.md). */
+  readonly streams: Streams;
   /** This node's sessions, by connection id. */
   readonly sessions = new Map<string, Session>();
   /** Sessions holding an open signal: what a `signals` question looks through, rather than every session. */
@@ -143,6 +146,18 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     const records = this.engine.resumeRecords;
     this.resumeRecords = { save: (id, record, ttlMs) => records.save(id, record, ttlMs), load: (id) => records.load(id), remove: (id) => records.remove(id) };
     this.cluster = new ClusterRequests(this.engine.broker, (question) => this.answer(question), this.logger);
+    this.streams = new Streams(
+      {
+        config: this.config,
+        policy: this.policy,
+        logger: this.logger,
+        events: this.events,
+        historyOptions: (channel) => this.historyOptions(channel),
+        publishControl: (command) => this.engine.broker.publishControl(command),
+        engineReady: () => this.engine.isReady(),
+      },
+      this.engine.streams,
+    );
   }
 
   get engineName(): string {
@@ -154,6 +169,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     // One timer for every connection's token expiry and lock refresh, instead of timers each.
     this.ticker = setInterval(() => this.tick(), 1000);
     this.ticker.unref();
+    this.streams.start();
   }
 
   get accepting(): boolean {
@@ -169,6 +185,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   async shutdown(): Promise<void> {
     this.draining = true;
     if (this.ticker) clearInterval(this.ticker);
+    this.streams.stop();
     for (const session of [...this.sessions.values()]) session.close(DISCONNECTS.shutdown.close, DISCONNECTS.shutdown.reason);
   }
 
@@ -285,6 +302,10 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     return this.handshake.verify(token);
   }
 
+  streamSnapshot(tenant: string, channel: string) {
+    return this.streams.snapshot(tenant, channel);
+  }
+
   /** See SessionHost: every node answers from its own connections; a node that does not answer in time is left out. */
   async activeSignals(tenant: string, channel: string): Promise<ActiveSignal[]> {
     const { answers } = await this.cluster.ask<ActiveSignal[]>({ kind: 'signals', tenant, channel }, SIGNALS_TIMEOUT_MS);
@@ -393,7 +414,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
 
   /** See EngineHandler: node-wide commands and cluster requests. */
   onControl(command: ControlCommand): void {
-    if (this.cluster.onControl(command) || command.kind !== 'disconnect') return;
+    if (this.cluster.onControl(command) || this.streams.onControl(command) || command.kind !== 'disconnect') return;
     for (const session of this.matchingSessions(command.tenant, command.userId, command.connectionId)) {
       try {
         session.close(command.code, command.reason);

@@ -10,7 +10,7 @@ import {
 } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
-import { channelKey, type ChannelKey, type PresenceEntry, type PresenceJoined, type PresenceLeft } from '../engine.js';
+import { channelKey, type ChannelKey, type PresenceEntry, type PresenceJoined, type PresenceLeft, type StoredPublication } from '../engine.js';
 import type { ClientPublication, PublishVerdict } from './publish-guard.js';
 import { DISCONNECTS, HeraldError, badRequest, forbidden, limitExceeded, toHeraldError, unavailable } from './errors.js';
 import type { DenialReason } from './events.js';
@@ -69,6 +69,9 @@ export interface SessionHost extends LockHost {
 
   /** The backend's decision on a client publication, where a publish guard is set (see PublishGuard). */
   checkPublish?(publication: ClientPublication): Promise<PublishVerdict>;
+  /** The channel's open streams as a joiner gets them (see Streams.snapshot), or undefined when it has none. */
+  streamSnapshot(tenant: string, channel: string): Promise<{ epoch: string; offset: number; publications: StoredPublication[] } | undefined>;
+
   /** Verifies a token (throws HeraldError `unauthorized` with the reason). */
   verify(token: string): Promise<Identity>;
   /** The connection ended: the node releases what it held. */
@@ -199,6 +202,9 @@ export class Session implements Subscriber {
       sub.joinsWhilePending = options.joinsWhilePending ?? false;
       this.subscriptions.set(channel, sub);
       await host.attach(sub);
+      // The channel's open streams coalesced, read once attached: every later chunk arrives live,
+      // past the snapshot's offset. A joiner gets them, and so does a resume that cannot be recovered.
+      const streams = await host.streamSnapshot(this.tenant, channel);
       const historyKept = rule.rule.history.size > 0;
       const page = await host.history(key, since ? ('offset' in since ? { afterOffset: since.offset } : {}) : { limit: 0 });
       // Read once the subscription is attached, so a signal started from now on arrives live.
@@ -211,18 +217,24 @@ export class Session implements Subscriber {
       }
       if (this.isClosed) throw unavailable('connection closed');
       const plan = since ? planRecovery(since, page, historyKept) : undefined;
+      const fromStreams = streams && streams.epoch === page.epoch && !plan?.result.recovered ? streams : undefined;
+      // The snapshot holds the streams' text up to its offset: a partial replay would repeat it.
+      const replay = fromStreams ? [] : (plan?.replay ?? []);
       const result: SubscribeResult = {
         channel,
         epoch: page.epoch,
-        offset: page.offset,
+        // A subscriber with a snapshot holds the channel up to the snapshot's offset.
+        offset: fromStreams?.offset ?? page.offset,
         ...(plan ? { recovery: plan.result } : {}),
       };
-      const first = plan?.replay[0];
+      const first = replay[0];
       const resumedAt = since && 'positions' in since ? positionInEpoch(since.positions, page.epoch) : undefined;
       const live = sub;
-      const state = signals
-        .map(({ endEvent: _end, ...s }) => new OutboundPublication({ ...s, epoch: page.epoch }))
-        .filter((out) => audienceAllows(out.publication, rule, this.identity));
+      const state = [
+        ...signals.map(({ endEvent: _end, ...s }) => new OutboundPublication({ ...s, epoch: page.epoch })),
+        ...(fromStreams?.publications ?? []).map((p) => new OutboundPublication(p)),
+      ].filter((out) => audienceAllows(out.publication, rule, this.identity));
+      const livePosition = fromStreams?.offset ?? plan?.offset ?? page.offset;
       // The channel's current state goes first: the replay and live publications may end it.
       const sendState = () => {
         for (const out of state) this.link.sendState(out);
@@ -230,15 +242,15 @@ export class Session implements Subscriber {
       host.events.emit('subscribe', { ...this.ref(), channel });
       return {
         result,
-        start: { epoch: page.epoch, offset: first ? first.offset - 1 : (plan?.offset ?? page.offset) },
+        start: { epoch: page.epoch, offset: first ? first.offset - 1 : livePosition },
         seenIds: resumedAt ? page.publications.filter((p) => p.offset <= resumedAt.offset).map((p) => p.id) : [],
         flush: () => {
           sendState();
-          live.goLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch);
+          live.goLive(replay.map((p) => new OutboundPublication(p)), livePosition, page.epoch);
         },
         take: () => {
           sendState();
-          return live.takeLive((plan?.replay ?? []).map((p) => new OutboundPublication(p)), plan?.offset ?? page.offset, page.epoch);
+          return live.takeLive(replay.map((p) => new OutboundPublication(p)), livePosition, page.epoch);
         },
       };
     } catch (err) {

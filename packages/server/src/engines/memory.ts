@@ -19,6 +19,7 @@ import { ExpiringMap } from './expiring-map.js';
 import { MemoryLocks } from './memory-locks.js';
 import { MemoryHistory } from './memory-history.js';
 import { MemoryConnections, MemoryPresence } from './memory-presence.js';
+import { MemoryStreamRecords, MemoryStreams } from './memory-streams.js';
 import { assertStorable } from './storable-data.js';
 
 export interface MemoryEngineOptions {
@@ -39,6 +40,7 @@ export class MemoryState {
   readonly locks = new MemoryLocks();
   readonly presence = new MemoryPresence();
   readonly connections = new MemoryConnections();
+  readonly streams = new MemoryStreamRecords();
 
   constructor(options: MemoryEngineOptions = {}) {
     const maxKeys = options.maxIdempotencyKeys ?? 100_000;
@@ -54,6 +56,7 @@ export class MemoryState {
     this.reservedIds.sweep();
     this.resumeRecords.sweep();
     this.locks.sweep();
+    this.streams.byId.sweep();
   }
 }
 
@@ -195,9 +198,12 @@ class ProcessNode implements MemoryNode {
 /** An Engine over memory state, reaching nodes through `node`; `broker` defaults to a MemoryBroker. */
 export function memoryEngine(state: MemoryState, node: MemoryNode, options: { name?: string; sweepIntervalMs?: number; broker?: Broker } = {}): Engine {
   let sweeper: NodeJS.Timeout | undefined;
+  const broker = options.broker ?? new MemoryBroker(state, node);
   return {
     name: options.name ?? 'memory',
-    broker: options.broker ?? new MemoryBroker(state, node),
+    broker,
+    // Its writes are atomic only over a broker that publishes before it yields.
+    ...(broker instanceof MemoryBroker ? { streams: new MemoryStreams(state.streams, broker, state.history) } : {}),
     presence: state.presence,
     connections: state.connections,
     locks: state.locks,

@@ -29,13 +29,38 @@ const ITEMS_PER_CALL = 200;
  * Candidate epochs for `n` streams the script may have to create (unused for streams that exist),
  * concatenated: 6 bytes are exactly EPOCH_CANDIDATE_LENGTH base64url characters.
  */
-function epochCandidates(n: number): string {
+export function epochCandidates(n: number): string {
   return randomBytes(6 * n).toString('base64url');
 }
 
 /** Redis wants integer milliseconds. */
 function ms(n: number): number {
   return Math.max(0, Math.floor(n));
+}
+
+/**
+ * One item's keys and arguments for PUBLISH_ITEMS. Throws, before Redis is asked anything, for
+ * data that cannot be stored.
+ */
+export function publishCall(names: RedisKeys, { key, input, options }: PublishItem): { keys: string[]; args: (string | number)[] } {
+  assertStorable(input.data);
+  const body = encodePublishBody(input);
+  const { history, idempotency } = options;
+  return {
+    keys: [names.meta(key), names.history(key), names.idempotency(key, idempotency?.key ?? '')],
+    args: [ms(history.size), ms(history.ttlMs), ms(history.metaTtlMs), idempotency ? ms(idempotency.ttlMs) : 0, names.channel(key), body],
+  };
+}
+
+/** PUBLISH_ITEMS' `{status, payload, ...}` as one result per item. */
+export function publishReplies(reply: readonly (number | string)[]): PublishItemResult[] {
+  const results: PublishItemResult[] = [];
+  for (let i = 0; i < reply.length / 2; i++) {
+    const status = Number(reply[2 * i]);
+    const payload = String(reply[2 * i + 1]);
+    results.push(status === 2 ? { error: scriptItemError(payload) } : { publication: decodePublication(payload), duplicate: status === 1 });
+  }
+  return results;
 }
 
 /**
@@ -77,21 +102,12 @@ export class RedisBroker implements Broker {
     const results: PublishItemResult[] = new Array(items.length);
     // Checked and encoded first: data that cannot be stored fails as what it is, before Redis is asked anything.
     const sent: { index: number; keys: string[]; args: (string | number)[] }[] = [];
-    items.forEach(({ key, input, options }, index) => {
-      let body: string;
+    items.forEach((item, index) => {
       try {
-        assertStorable(input.data);
-        body = encodePublishBody(input);
+        sent.push({ index, ...publishCall(this.names, item) });
       } catch (err) {
         results[index] = { error: err instanceof Error ? err : new Error(String(err)) };
-        return;
       }
-      const { history, idempotency } = options;
-      sent.push({
-        index,
-        keys: [this.names.meta(key), this.names.history(key), this.names.idempotency(key, idempotency?.key ?? '')],
-        args: [ms(history.size), ms(history.ttlMs), ms(history.metaTtlMs), idempotency ? ms(idempotency.ttlMs) : 0, this.names.channel(key), body],
-      });
     });
     if (sent.length === 0) return results;
     const runId = await this.runId.get();
@@ -111,12 +127,7 @@ export class RedisBroker implements Broker {
     }
     const replies = await Promise.all(calls);
     replies.forEach((reply, c) => {
-      for (let i = 0; i < reply.length / 2; i++) {
-        const status = Number(reply[2 * i]);
-        const payload = String(reply[2 * i + 1]);
-        results[sent[c * ITEMS_PER_CALL + i].index] =
-          status === 2 ? { error: scriptItemError(payload) } : { publication: decodePublication(payload), duplicate: status === 1 };
-      }
+      publishReplies(reply).forEach((result, i) => (results[sent[c * ITEMS_PER_CALL + i].index] = result));
     });
     return results;
   }

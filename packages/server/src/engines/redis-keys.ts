@@ -87,6 +87,36 @@ export class RedisKeys {
     return channel.startsWith(head) ? channel.slice(head.length) : undefined;
   }
 
+  /** Hash of a backend stream (see redis-stream-scripts.ts), with its home channel's keys. */
+  stream(home: ChannelKey, id: string): string {
+    return `${this.prefix}s:{${home}}:stream:${id}`;
+  }
+
+  /** The stream's coalesced text. */
+  streamText(home: ChannelKey, id: string): string {
+    return `${this.prefix}s:{${home}}:stream:${id}:text`;
+  }
+
+  /** List of `<byte offset>\t<group>`: where each run of one group starts in the text. */
+  streamRuns(home: ChannelKey, id: string): string {
+    return `${this.prefix}s:{${home}}:stream:${id}:runs`;
+  }
+
+  /** Set of the ids of a channel's open streams. */
+  openStreams(key: ChannelKey): string {
+    return `${this.prefix}s:{${key}}:streams`;
+  }
+
+  /** A stream id's home channel key and channel keys, as JSON: how a write by id finds its keys. */
+  streamIndex(id: string): string {
+    return `${this.prefix}sx:${id}`;
+  }
+
+  /** Sorted set of `<id>\t<home>` by last write (ms): the idle sweep's queue. */
+  get idleStreams(): string {
+    return `${this.prefix}streams:idle`;
+  }
+
   /** The one pub/sub channel every node listens to for control commands. */
   get control(): string {
     return `${this.prefix}control`;

@@ -12,7 +12,7 @@
  */
 
 /** Shared helpers, prepended to each script. */
-const COMMON = `
+export const COMMON = `
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -79,20 +79,12 @@ end
 export const EPOCH_CANDIDATE_LENGTH = 8;
 
 /**
- * Publishes many items, in order, in one call: each item as one publish would be (offset, append,
- * trim, PUBLISH, idempotency record). An item whose commands fail gets its error and the next
- * item still runs; what the failed item wrote before the failure stays, as it would for a lone
- * publish. The keys of several channels in one call mean one slot per call on a Redis Cluster:
- * a cluster would need the items split by slot first.
- *
- * KEYS: per item meta, history, idempotency.
- * ARGV: run id, epoch candidates (EPOCH_CANDIDATE_LENGTH characters per item, concatenated),
- *       then per item: size, ttlMs, metaTtlMs, idempotency ttlMs (0: none), pub/sub channel,
- *       body (see encodePublishBody).
- * Returns `{status, payload, ...}`, two entries per item: status 0 stored, 1 duplicate (payload:
- * the publication JSON), 2 failed (payload: the error message).
+ * `publish_items(key_base, arg_base, n, run_id, candidates)`: publishes n items whose keys start
+ * after KEYS[key_base] (3 each) and whose arguments start after ARGV[2 + arg_base] (6 each), as
+ * PUBLISH_LUA describes; returns `{status, payload, ...}`. Shared with the stream scripts
+ * (redis-stream-scripts.ts), whose writes publish in the same step.
  */
-export const PUBLISH_LUA = `${COMMON}
+export const PUBLISH_ITEMS = `
 local function publish_one(meta, hist, idem, run_id, candidate, size, ttl, meta_ttl, idem_ttl, channel, body)
   if idem_ttl > 0 then
     local seen = redis.call('GET', idem)
@@ -121,24 +113,43 @@ local function publish_one(meta, hist, idem, run_id, candidate, size, ttl, meta_
   return 0, json
 end
 
-local run_id, candidates = ARGV[1], ARGV[2]
-local width = ${EPOCH_CANDIDATE_LENGTH}
-local out = {}
-for i = 1, #KEYS / 3 do
-  local k, a = 3 * (i - 1), 2 + 6 * (i - 1)
-  local ok, status, payload = pcall(publish_one, KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], run_id,
-    string.sub(candidates, width * (i - 1) + 1, width * i),
-    tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), ARGV[a + 5], ARGV[a + 6])
-  if ok then
-    out[#out + 1] = status
-    out[#out + 1] = payload
-  else
-    -- A failed redis.call raises a table with the reply's message in err (Redis 7), or a string.
-    out[#out + 1] = 2
-    out[#out + 1] = (type(status) == 'table' and status.err) or tostring(status)
+local function publish_items(key_base, arg_base, n, run_id, candidates)
+  local width = ${EPOCH_CANDIDATE_LENGTH}
+  local out = {}
+  for i = 1, n do
+    local k, a = key_base + 3 * (i - 1), 2 + arg_base + 6 * (i - 1)
+    local ok, status, payload = pcall(publish_one, KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], run_id,
+      string.sub(candidates, width * (i - 1) + 1, width * i),
+      tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), ARGV[a + 5], ARGV[a + 6])
+    if ok then
+      out[#out + 1] = status
+      out[#out + 1] = payload
+    else
+      -- A failed redis.call raises a table with the reply's message in err (Redis 7), or a string.
+      out[#out + 1] = 2
+      out[#out + 1] = (type(status) == 'table' and status.err) or tostring(status)
+    end
   end
+  return out
 end
-return out
+`;
+
+/**
+ * Publishes many items, in order, in one call: each item as one publish would be (offset, append,
+ * trim, PUBLISH, idempotency record). An item whose commands fail gets its error and the next
+ * item still runs; what the failed item wrote before the failure stays, as it would for a lone
+ * publish. The keys of several channels in one call mean one slot per call on a Redis Cluster:
+ * a cluster would need the items split by slot first.
+ *
+ * KEYS: per item meta, history, idempotency.
+ * ARGV: run id, epoch candidates (EPOCH_CANDIDATE_LENGTH characters per item, concatenated),
+ *       then per item: size, ttlMs, metaTtlMs, idempotency ttlMs (0: none), pub/sub channel,
+ *       body (see encodePublishBody).
+ * Returns `{status, payload, ...}`, two entries per item: status 0 stored, 1 duplicate (payload:
+ * the publication JSON), 2 failed (payload: the error message).
+ */
+export const PUBLISH_LUA = `${COMMON}${PUBLISH_ITEMS}
+return publish_items(0, 0, #KEYS / 3, ARGV[1], ARGV[2])
 `;
 
 /**

@@ -7,6 +7,7 @@ import { RedisKeys } from './redis-keys.js';
 import { RedisLocks } from './redis-locks.js';
 import { Refresher } from './redis-refresher.js';
 import { RedisConnections, RedisPresence } from './redis-presence.js';
+import { RedisStreams } from './redis-streams.js';
 import { RedisSubscriber } from './redis-subscriber.js';
 
 export interface RedisEngineOptions {
@@ -105,6 +106,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): Engine {
     presence,
     connections,
     locks: new RedisLocks(command, names),
+    streams: new RedisStreams(command, names, runId, options.defaultMetaTtlMs ?? 24 * 3600_000),
     resumeRecords: {
       async save(id, record, ttlMs) {
         await sorted(command.set(names.resumeRecord(id), record, 'PX', Math.max(1, Math.round(ttlMs))));

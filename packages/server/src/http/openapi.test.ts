@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfig } from '../config/load.js';
 import { startHerald, TEST_SECRET, type HeraldFixture } from '../testing/herald-fixture.js';
+import { openUpload } from '../testing/stream-upload-client.js';
 import { connectClient } from '../testing/ws-client.js';
 import { buildOpenApi, documentedRoutes, openApiPath } from './openapi.js';
 import type { RouteDoc } from './route-doc.js';
@@ -22,6 +23,10 @@ async function openStream(herald: HeraldFixture, path: string) {
   const response = await fetch(herald.url + path, { headers: { accept: 'text/event-stream' }, signal: abort.signal });
   abort.abort();
   return { status: response.status, body: undefined, contentType: response.headers.get('content-type') ?? '' };
+}
+
+async function openedStream(herald: HeraldFixture): Promise<string> {
+  return (await herald.api('POST', '/api/v1/streams', { channel: 'answers', kind: 'tokens' })).body.id;
 }
 
 /** One real request per documented operation; a new route without one fails the coverage test. */
@@ -49,6 +54,29 @@ const samples: Record<string, (herald: HeraldFixture) => Promise<{ status: numbe
   searchChannels: (h) => h.api('GET', '/api/v1/channels?pattern=ro*'),
   channelInfo: (h) => h.api('GET', '/api/v1/channels/room'),
   loadedConfig: (h) => h.api('GET', '/api/v1/config'),
+  streamOpen: (h) => h.api('POST', '/api/v1/streams', { channel: 'answers', kind: 'tokens', start: { type: 'start' } }),
+  streamChunks: async (h) => h.api('POST', `/api/v1/streams/${await openedStream(h)}/chunks`, { chunks: [{ type: 'token', content: 'a' }] }),
+  streamUpload: async (h) => {
+    const upload = openUpload(`${h.url}/api/v1/streams/${await openedStream(h)}/upload`, h.apiKey);
+    upload.write('{"type":"token","content":"a"}');
+    upload.end();
+    return upload.response;
+  },
+  streamComplete: async (h) => h.api('POST', `/api/v1/streams/${await openedStream(h)}/complete`, { type: 'done' }),
+  streamFail: async (h) => {
+    const id = await openedStream(h);
+    await h.api('POST', `/api/v1/streams/${id}/fail`, { type: 'failed' });
+    return h.api('POST', `/api/v1/streams/${id}/fail`, { type: 'failed' });
+  },
+  streamCancel: async (h) => {
+    await openedStream(h);
+    const response = await fetch(`${h.url}/api/v1/streams/cancel`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await h.token({ sub: 'sam' })}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channel: 'answers' }),
+    });
+    return { status: response.status, body: await response.json() };
+  },
   sseStream: async (h) => openStream(h, `/sse?channels=room&token=${encodeURIComponent(await h.token({ sub: 'sam' }))}`),
 };
 

@@ -8,3 +8,4 @@ export * from './rss.js';
 export * from './webhook-receiver.js';
 export * from './console-agent.js';
 export * from './json-request.js';
+export * from './stream-upload-client.js';

@@ -41,6 +41,8 @@ export class NativeProtocol {
   private awaitingResume: string | undefined;
   private pendingResume: AfterField | undefined;
   private resumeTimer: NodeJS.Timeout | undefined;
+  /** The route's channel, which a `cancel` without a channel means. */
+  private routeChannel: string | undefined;
   /** The message rate applies before authentication too (pings are answered then); dropped once a session counts it. */
   private anonymousBucket: TokenBucket | undefined;
 
@@ -138,6 +140,7 @@ export class NativeProtocol {
     let flush: (() => void) | undefined;
     const route = this.options.route;
     const routeChannel = route?.channel !== undefined ? channelFor(route.channel, identity) : undefined;
+    this.routeChannel = routeChannel;
     if (routeChannel !== undefined && route?.route.resume) {
       // The client says where it stopped in its first frame; subscribe then (or from now, after the deadline).
       this.awaitingResume = routeChannel;
@@ -258,6 +261,11 @@ export class NativeProtocol {
           return this.reply(id, await session.lock(frame.channel, frame.name));
         case 'unlock':
           return this.reply(id, await session.unlock(frame.channel, frame.name));
+        case 'cancel': {
+          const channel = frame.channel ?? this.routeChannel;
+          if (channel === undefined) return this.fail(id, { code: ErrorCode.BadRequest, message: 'channel: required outside a route', field: 'channel' });
+          return this.reply(id, { cancelled: await this.node.streams.cancel(session.identity, channel, frame.streamId, session.ref()) });
+        }
         case 'connect':
         case 'authenticate':
         case 'hello':

@@ -313,6 +313,15 @@ export class SocketIoTransport {
           ack?.(answer);
           return;
         }
+        case 'cancel': {
+          const p = payload as { channel?: unknown; streamId?: unknown } | null;
+          if (typeof p?.channel !== 'string' || (p.streamId !== undefined && typeof p.streamId !== 'string')) {
+            return fail({ code: ErrorCode.BadRequest, message: 'expected {channel, streamId?}', event });
+          }
+          const cancelled = await this.node.streams.cancel(session.identity, p.channel, p.streamId as string | undefined, session.ref());
+          ack?.({ cancelled });
+          return;
+        }
         case 'presence': {
           const channel = roomOf(payload);
           if (channel === undefined) return fail({ code: ErrorCode.BadRequest, message: 'expected {channel}', event });

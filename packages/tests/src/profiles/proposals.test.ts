@@ -1,8 +1,22 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { TestClient } from '@herald/server/testing';
 import { SseTestClient } from '@herald/server/testing';
 import { PROFILE_WEBHOOK, startProfile } from '../support/profile-server.js';
+import { shell } from '../support/readme-commands.js';
+
+/** The README's sh blocks that run examples/proposals/stream.mjs, and its cancel line. */
+function streamCommands(): { validate: string; llm: string; cancel: string } {
+  const text = readFileSync(new URL('../../../../examples/proposals/README.md', import.meta.url), 'utf8');
+  const blocks = [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1].replace(/\\\n\s*/g, '').trim());
+  const one = (test: (b: string) => boolean) => {
+    const found = blocks.filter(test);
+    assert.equal(found.length, 1, JSON.stringify(blocks));
+    return found[0];
+  };
+  return { validate: one((b) => b.includes('stream.mjs validate')), llm: one((b) => b.includes('stream.mjs llm')), cancel: one((b) => b.includes('/api/v1/streams/cancel')) };
+}
 
 const webhook = { authorization: `Bearer ${PROFILE_WEBHOOK}` };
 
@@ -69,5 +83,41 @@ describe('profile: proposals (seed 002)', () => {
     assert.deepEqual(second.events.map((e) => e.event), ['herald:cursor', 'output', 'validation_complete']);
     assert.deepEqual(JSON.parse(second.events[1].data), { type: 'output', line: 'ok', stream: 'stdout' });
     second.close();
+  });
+
+  it('runs the README\'s streams as written: a validation piped from a real process, an LLM stream a viewer cancels', async () => {
+    await using server = await startProfile('proposals');
+    const port = new URL(server.url).port;
+    const asWritten = (line: string) => line.replaceAll('5009', port).replace('WEBHOOK_TOKEN=backend-secret', `WEBHOOK_TOKEN=${PROFILE_WEBHOOK}`);
+    const commands = streamCommands();
+    const token = await server.token({ sub: 'dev1', roles: ['editor'] });
+    const ws = new TestClient(`${server.url.replace('http', 'ws')}/ws/projects/1?token=${token}`);
+    await ws.opened();
+    const sse = new SseTestClient(`${server.url}/api/v1/proposals/42/events?token=${token}`);
+    assert.equal(await sse.opened, 200);
+    await new Promise((r) => setTimeout(r, 200));
+
+    const validate = shell(asWritten(commands.validate));
+    assert.equal(await validate.exited, 0, validate.output());
+    await ws.next((f) => f.type === 'validation_complete');
+    const frames = ws.frames.filter((f) => f.type !== 'ping');
+    assert.deepEqual(frames[0], { type: 'validation_start', proposal_id: 42 });
+    assert.deepEqual(frames.filter((f) => f.type === 'output' && f.stream === 'stderr'), [{ type: 'output', line: 'warning: field "owner" is unused', stream: 'stderr' }]);
+    assert.deepEqual(frames.filter((f) => f.type === 'output' && f.stream === 'stdout').map((f) => f.line), ['checking schema', 'checking references', '2 files checked']);
+    assert.deepEqual(frames.at(-1), { type: 'validation_complete', status: 'passed', summary: { errors: 0, warnings: 1 } });
+
+    const llm = shell(asWritten(commands.llm));
+    await ws.next((f) => f.type === 'token');
+    await sse.next((e) => e.event === 'token');
+    const cancel = shell(`TOKEN=${token}; ${asWritten(commands.cancel)}`);
+    assert.equal(await cancel.exited, 0);
+    assert.match(cancel.output(), /"cancelled":\["[^"]+"\]/);
+    assert.equal(await llm.exited, 0, llm.output());
+    assert.match(llm.output(), /upload \{"status":"cancelled"/);
+    assert.match(llm.output(), /cancelled: model process stopped/);
+    await ws.next((f) => f.type === 'iteration_cancelled');
+    await sse.next((e) => e.event === 'iteration_cancelled');
+    ws.close();
+    sse.close();
   });
 });
