@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { clientSocketServer } from '../transports/client-socket-server.js';
 import { DISCONNECTS, toHeraldError } from '../core/errors.js';
 import type { Node } from '../core/node.js';
 import { Heartbeat } from '../transports/heartbeat.js';
@@ -40,13 +41,7 @@ export class PusherTransport {
   constructor(private readonly node: Node) {
     const config = node.config;
     this.apps = new PusherApps(config.pusher);
-    this.wss = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      maxPayload: config.limits.maxMessageBytes,
-      clientTracking: false,
-      ...({ maxFragments: config.limits.maxFragments } as object),
-    });
+    this.wss = clientSocketServer(config);
     this.heartbeat = new Heartbeat(config.pusher.activityTimeout, config.heartbeat.timeout);
   }
 

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RecoverySince } from '@herald/protocol';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { clientSocketServer } from './client-socket-server.js';
 import type { Identity } from '../auth/identity.js';
 import { DISCONNECTS, HeraldError, toHeraldError } from '../core/errors.js';
 import type { Node } from '../core/node.js';
@@ -58,14 +59,7 @@ export class WebSocketTransport {
 
   constructor(private readonly node: Node) {
     const config = node.config;
-    this.wss = new WebSocketServer({
-      noServer: true,
-      perMessageDeflate: false,
-      maxPayload: config.limits.maxMessageBytes,
-      clientTracking: false,
-      // Not in @types/ws yet: bounds how many fragments one message may be split into.
-      ...({ maxFragments: config.limits.maxFragments } as object),
-    });
+    this.wss = clientSocketServer(config);
     this.routes = new RouteTable(config.routes);
     this.heartbeat = new Heartbeat(config.heartbeat.interval, config.heartbeat.timeout);
   }

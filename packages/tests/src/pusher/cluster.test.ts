@@ -3,7 +3,7 @@ import { after, before, it } from 'node:test';
 import { startRedisServer, type RedisServer } from '@herald/server/testing';
 import { describeWithRedis, startCluster } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
-import { APP, connected, disconnecting, next, PUSHER_CONFIG, pusherJs, serverSdk, startAuthEndpoint } from './support.js';
+import { APP, connected, disconnecting, next, PUSHER_CONFIG, pusherJs, serverSdk, startAuthEndpoint, presenceRush } from './support.js';
 
 describeWithRedis('Pusher apps on two nodes over Redis', () => {
   let redis: RedisServer;
@@ -63,20 +63,6 @@ describeWithRedis('Pusher apps on two nodes over Redis', () => {
 
   it('gives members who subscribe at once on both nodes each other, each told once: in the list or as member_added', async () => {
     await using cluster = await startCluster(redis, 2, PUSHER_CONFIG);
-    const names = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
-    await using auth = await startAuthEndpoint(APP, Object.fromEntries(names.map((n) => [n, { id: n }])));
-    const clients = names.map((user, i) => pusherJs(cluster.nodes[i % 2], { auth: auth.url, user }));
-    using _ = disconnecting(...clients);
-    await Promise.all(clients.map((c) => connected(c)));
-    const told = clients.map(() => [] as string[]);
-    const rooms = clients.map((c, i) => {
-      const room = c.subscribe('presence-rush') as any;
-      room.bind('pusher:subscription_succeeded', (members: any) => members.each((m: any) => told[i].push(m.id)));
-      room.bind('pusher:member_added', (m: any) => told[i].push(m.id));
-      return room;
-    });
-    await waitFor(() => rooms.every((r) => r.members.count === names.length), 'every client to know every member', 10_000);
-    await new Promise((r) => setTimeout(r, 300));
-    for (const list of told) assert.deepEqual([...list].sort(), names, 'each member once');
+    await presenceRush(cluster.nodes, ['u1', 'u2', 'u3', 'u4', 'u5', 'u6']);
   });
 });

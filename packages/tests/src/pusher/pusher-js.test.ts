@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { connectClient, SseTestClient } from '@herald/server/testing';
 import { io } from 'socket.io-client';
 import { waitFor } from '../support/wait.js';
-import { APP, connected, disconnecting, next, OTHER_APP, pusherJs, serverSdk, startAuthEndpoint, startPusherHerald } from './support.js';
+import { APP, connected, disconnecting, next, OTHER_APP, pusherJs, serverSdk, startAuthEndpoint, startPusherHerald, presenceRush } from './support.js';
 
 describe('pusher-js (Node) against Herald', () => {
   it('connects with a socket id and receives on a public channel what the pusher SDK and the Herald API publish', async () => {
@@ -142,21 +142,7 @@ describe('pusher-js (Node) against Herald', () => {
 
   it('gives members who subscribe at once each other, each told once: in the list or as member_added', async () => {
     await using herald = await startPusherHerald();
-    const names = ['u1', 'u2', 'u3', 'u4', 'u5'];
-    await using auth = await startAuthEndpoint(APP, Object.fromEntries(names.map((n) => [n, { id: n }])));
-    const clients = names.map((user) => pusherJs(herald, { auth: auth.url, user }));
-    using _ = disconnecting(...clients);
-    await Promise.all(clients.map((c) => connected(c)));
-    const told = clients.map(() => [] as string[]);
-    const rooms = clients.map((c, i) => {
-      const room = c.subscribe('presence-rush') as any;
-      room.bind('pusher:subscription_succeeded', (members: any) => members.each((m: any) => told[i].push(m.id)));
-      room.bind('pusher:member_added', (m: any) => told[i].push(m.id));
-      return room;
-    });
-    await waitFor(() => rooms.every((r) => r.members.count === names.length), 'every client to know every member', 10_000);
-    await new Promise((r) => setTimeout(r, 300));
-    for (const list of told) assert.deepEqual([...list].sort(), names, 'each member once');
+    await presenceRush([herald], ['u1', 'u2', 'u3', 'u4', 'u5']);
   });
 
   it('relays client events to the other members only, with the sender user id on presence channels', async () => {

@@ -1,7 +1,8 @@
+import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HeraldConfigInput } from '@herald/server';
-import { startHerald, type HeraldFixture } from '@herald/server/testing';
+import { startHerald, waitFor, type HeraldFixture } from '@herald/server/testing';
 import Pusher from 'pusher';
 import PusherJs from 'pusher-js';
 import type * as PusherJsTypes from 'pusher-js/types/src/core/pusher.js';
@@ -127,4 +128,27 @@ export function disconnecting(...clients: PusherClient[]) {
       for (const c of clients) c.disconnect();
     },
   };
+}
+
+/**
+ * Members named `names` subscribe to one presence channel at the same moment, spread over
+ * `nodes` in turn; each client must hear of every member exactly once, in the member list it
+ * gets on subscribe or as a `member_added`.
+ */
+export async function presenceRush(nodes: { url: string }[], names: string[]): Promise<void> {
+  await using auth = await startAuthEndpoint(APP, Object.fromEntries(names.map((n) => [n, { id: n }])));
+  const clients = names.map((user, i) => pusherJs(nodes[i % nodes.length], { auth: auth.url, user }));
+  using _ = disconnecting(...clients);
+  await Promise.all(clients.map((c) => connected(c)));
+  const told = clients.map(() => [] as string[]);
+  const rooms = clients.map((c, i) => {
+    const room = c.subscribe('presence-rush') as any;
+    room.bind('pusher:subscription_succeeded', (members: any) => members.each((m: any) => told[i].push(m.id)));
+    room.bind('pusher:member_added', (m: any) => told[i].push(m.id));
+    return room;
+  });
+  await waitFor(() => rooms.every((r) => r.members.count === names.length), 'every client to know every member', 10_000);
+  // A late duplicate would arrive after the counts are complete: give it time to show.
+  await new Promise((r) => setTimeout(r, 300));
+  for (const list of told) assert.deepEqual([...list].sort(), names, 'each member once');
 }
