@@ -64,7 +64,7 @@ export function AuditPage({ user, path, homeTenant }: { user: ConsoleUser; path:
       </form>
       <p data-feed={feed.state}>
         {feed.state === 'live' ? <span class="pill ok">live</span> : feed.state === 'connecting' ? <span class="pill warn">connecting</span> : <span class="pill bad" data-error>{feed.message}</span>}{' '}
-        {feed.state === 'live' ? <span class="muted">{feed.scope === null ? 'every tenant' : `tenant ${feed.scope} only`} · kept records first, then live ones</span> : null}
+        {feed.state === 'live' ? <span class="muted">{feed.scope === null ? 'may see every tenant' : `tenant ${feed.scope} only`} · kept records first, then live ones, the latest on top</span> : null}
       </p>
       {records.length === 0 ? <p class="muted">No record matches yet.</p> : null}
       {records.length > 0 ? (

@@ -34,6 +34,12 @@ interface WebhookStats {
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString();
 
+/** The reason, and the last status when the reason does not already say it. */
+function outcomeText(d: Delivery): string {
+  const reason = d.reason ?? '';
+  return d.status !== undefined && !reason.includes(String(d.status)) ? `HTTP ${d.status}: ${reason}` : reason;
+}
+
 function DeliveryTable({ name, rows }: { name: string; rows: Delivery[] }) {
   if (rows.length === 0) return <p class="muted">None yet.</p>;
   return (
@@ -50,8 +56,7 @@ function DeliveryTable({ name, rows }: { name: string; rows: Delivery[] }) {
             <td><code>{d.webhookId}</code></td>
             <td class="num">{d.attempts}</td>
             <td data-outcome>
-              {d.outcome === 'sent' ? <span class="pill ok">sent</span> : <span class="pill bad">failed</span>} {d.status !== undefined ? `HTTP ${d.status} ` : ''}
-              {d.reason ?? ''}
+              {d.outcome === 'sent' ? <span class="pill ok">sent</span> : <span class="pill bad">failed</span>} {outcomeText(d)}
             </td>
           </tr>
         ))}
