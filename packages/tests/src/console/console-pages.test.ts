@@ -108,8 +108,11 @@ describeInChromium('The console’s Streams, Audit and Webhooks pages in Chromiu
     client.close();
   });
 
-  it('shows an open stream with its viewer and cancels it: the viewer gets the cancelled message and the upload ends', async () => {
+  it('shows an open stream with its viewer and cancels it: the viewer gets the cancelled message, the upload ends, the webhook and the audit feed name the console user', async () => {
+    await using receiver = await startWebhookReceiver();
     await using gateway = await herald({
+      ...AUDIT,
+      webhooks: { secret: TEST_WEBHOOK_SECRET, endpoints: [{ url: receiver.url, events: ['stream.cancelled'] }] },
       routes: [{ path: '/ws/projects/{project_id}', channel: 'project:{project_id}', format: 'data' }],
       // No viewer may cancel here: the console's cancel is an admin's.
       channels: { rules: [{ pattern: '*', history: { size: 100, ttl: '5m' }, cancel: 'none' }] },
@@ -139,6 +142,14 @@ describeInChromium('The console’s Streams, Audit and Webhooks pages in Chromiu
     await page.locator('[data-notice]', { hasText: `Cancelled stream ${id}` }).waitFor();
     await row.waitFor({ state: 'detached' });
     assert.deepEqual(events.filter((e) => e.action === 'cancelled').map((e) => [e.streamId, e.userId]), [[id, 'console:password']]);
+    const webhook = await receiver.waitFor((w) => w.type === 'stream.cancelled', 'the stream.cancelled webhook');
+    assert.deepEqual([webhook.data.streamId, webhook.data.userId, webhook.data.channel], [id, 'console:password', 'project:1']);
+    await admin.go('audit');
+    await page.check('[data-form=audit-filter] input[value=stream]');
+    await page.click('[data-form=audit-filter] button[type=submit]');
+    const record = page.locator('[data-table=audit] tr[data-type=stream][data-user="console:password"]');
+    await record.waitFor();
+    assert.match((await record.textContent())!, new RegExp(`action=cancelled.*streamId=${id}`));
     upload.end();
     viewer.close();
   });
