@@ -25,6 +25,8 @@ export interface SessionInfo {
   user: ConsoleUser;
   operatorTenant: string;
   websocket: string;
+  /** The audit feed's WebSocket path, or null when the feed is off. */
+  audit: string | null;
 }
 
 type Query = Record<string, string | number | undefined>;

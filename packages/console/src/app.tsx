@@ -2,12 +2,15 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, call, sessionEvents, type SessionInfo } from './api.js';
 import { LinkStatus } from './components/link-status.js';
 import { Links } from './link.js';
+import { AuditPage } from './pages/audit.js';
 import { ChannelsPage } from './pages/channels.js';
 import { ConfigPage } from './pages/config.js';
 import { ConnectionsPage } from './pages/connections.js';
 import { LocksPage } from './pages/locks.js';
 import { OverviewPage } from './pages/overview.js';
 import { SignInPage } from './pages/sign-in.js';
+import { StreamsPage } from './pages/streams.js';
+import { WebhooksPage } from './pages/webhooks.js';
 
 /** The pages in the navigation, by their `#/name`. */
 const PAGES = [
@@ -15,6 +18,9 @@ const PAGES = [
   { id: 'channels', title: 'Channels' },
   { id: 'connections', title: 'Connections and users' },
   { id: 'locks', title: 'Locks' },
+  { id: 'streams', title: 'Streams' },
+  { id: 'audit', title: 'Audit' },
+  { id: 'webhooks', title: 'Webhooks' },
   { id: 'config', title: 'Configuration' },
 ] as const;
 type PageId = (typeof PAGES)[number]['id'];
@@ -28,7 +34,8 @@ function pageFromHash(): PageId {
 function Console({ session, onSignedOut }: { session: SessionInfo; onSignedOut: () => void }) {
   const [page, setPage] = useState(pageFromHash());
   const links = useMemo(() => new Links(session.websocket), [session]);
-  const home = links.get(session.user.tenant ?? session.operatorTenant);
+  const homeTenant = session.user.tenant ?? session.operatorTenant;
+  const home = links.get(homeTenant);
   useEffect(() => {
     const onHash = () => setPage(pageFromHash());
     addEventListener('hashchange', onHash);
@@ -71,6 +78,9 @@ function Console({ session, onSignedOut }: { session: SessionInfo; onSignedOut: 
         {page === 'channels' ? <ChannelsPage user={user} links={links} operatorTenant={session.operatorTenant} /> : null}
         {page === 'connections' ? <ConnectionsPage user={user} /> : null}
         {page === 'locks' ? <LocksPage user={user} /> : null}
+        {page === 'streams' ? <StreamsPage user={user} /> : null}
+        {page === 'audit' ? <AuditPage user={user} path={session.audit} homeTenant={homeTenant} /> : null}
+        {page === 'webhooks' ? <WebhooksPage /> : null}
         {page === 'config' ? <ConfigPage /> : null}
       </main>
     </>

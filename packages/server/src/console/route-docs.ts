@@ -36,6 +36,7 @@ const sessionResult = z.object({
   user: consoleUser,
   operatorTenant: z.string(),
   websocket: z.string().meta({ description: "The native WebSocket path, for the console's live connection." }),
+  audit: z.string().nullable().meta({ description: 'The audit feed\'s WebSocket path (`audit.path`), or null when the feed is off.' }),
 });
 
 const linkResult = z.object({ token: z.string(), expiresAt: z.number().int(), tenant: z.string() });

@@ -57,7 +57,7 @@ function secure(request: FastifyRequest): boolean {
  */
 export function consoleRoutes(app: FastifyInstance, node: Node, sessions: ConsoleSessions): void {
   const config = node.config;
-  const answer = (user: ConsoleUser) => ({ user, operatorTenant: sessions.operatorTenant, websocket: config.websocket.path });
+  const answer = (user: ConsoleUser) => ({ user, operatorTenant: sessions.operatorTenant, websocket: config.websocket.path, audit: config.audit.enabled ? config.audit.path : null });
   const send = async <T>(reply: FastifyReply, work: () => Promise<T>) => {
     try {
       return await work();

@@ -27,6 +27,7 @@ describe('Console sessions', () => {
         user: { name: 'password', via: 'password', expiresAt: 0 },
         operatorTenant: 'default',
         websocket: '/ws',
+        audit: null,
       });
       assert.match(signIn.cookie!, /^herald_console=[\w-]+\.[\w-]+\.[\w-]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Strict$/);
       const behindHttps = await post(herald, '/console/session', { password: PASSWORD }, { 'x-herald-console': '1', 'x-forwarded-proto': 'https' });

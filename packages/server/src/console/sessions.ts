@@ -142,7 +142,7 @@ export class ConsoleSessions {
 
   /**
    * A short-lived token for the console's own live connection, in one tenant: its identity holds
-   * the admin role and a grant of every channel of that tenant (for the live tail), and is an
+   * the admin role (and the audit feed's) and a grant of every channel of that tenant (for the live tail), and is an
    * observer, never shown in presence nor announced online.
    */
   async linkToken(user: ConsoleUser, tenant: string): Promise<{ token: string; expiresAt: number }> {
@@ -163,7 +163,8 @@ export class ConsoleSessions {
     return {
       userId: `console:${payload.sub}`,
       tenant: payload.tenant,
-      roles: [this.adminRole],
+      // The audit feed's role too: the console shows the feed to whoever may use the console.
+      roles: [...new Set([this.adminRole, this.config.audit.adminRole])],
       info: { name: `console (${payload.sub})` },
       channels: ['*'],
       expiresAt: (payload.exp ?? 0) * 1000,

@@ -8,6 +8,7 @@ export type ClusterQuestion =
   /** Without a tenant: every tenant's (for an operator). */
   | { kind: 'connections'; tenant?: string; userId?: string }
   | { kind: 'locks'; tenant?: string }
+  | { kind: 'streams'; tenant?: string }
   | { kind: 'subscribers'; tenant: string; channel: string }
   | { kind: 'signals'; tenant: string; channel: string };
 

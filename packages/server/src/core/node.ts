@@ -487,6 +487,8 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
         return [...this.sessions.values()]
           .filter((s) => s.locks.size > 0 && (question.tenant === undefined || s.tenant === question.tenant))
           .flatMap((s) => s.locks.list().map((l): LockListing => ({ tenant: s.tenant, ...l, userId: s.identity.userId, connectionId: s.id })));
+      case 'streams':
+        return this.streams.opened.list(question.tenant);
       case 'subscribers':
         return { subscribers: this.hub.localSubscribers(question.tenant, question.channel) };
       case 'signals':

@@ -8,6 +8,7 @@ import type { ChannelPolicy } from './channel-policy.js';
 import { badRequest, HeraldError, toHeraldError, unavailable } from './errors.js';
 import type { ConnectionRef, LifecycleBus } from './events.js';
 import { newPublicationId } from './ids.js';
+import { OpenStreams } from './open-streams.js';
 import { chunkOf, eventOf, runMessage, STREAM_KINDS, type StreamKind, type StreamMessage, type StreamMeta } from './stream-messages.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from './tenant-name.js';
 
@@ -57,6 +58,8 @@ export class Streams {
   private readonly watchers = new Map<string, Set<(state: StreamState | 'unavailable') => void>>();
   private sweeper: NodeJS.Timeout | undefined;
   private sweeping = false;
+  /** The streams this node opened, until they end (see OpenStreams). */
+  readonly opened = new OpenStreams();
 
   constructor(
     private readonly host: StreamsHost,
@@ -108,6 +111,7 @@ export class Streams {
     const opened = await this.engineCall(() => store.open({ id, keys, meta: JSON.stringify(meta), separator, ttlMs: this.recordTtl() }, items));
     if (opened.status === 'exists') throw unavailable('stream id collision, try again');
     const offsets = this.offsets(opened.results);
+    this.opened.add({ id, tenant, channels, kind: request.kind, openedAt: Date.now() });
     this.host.events.emit('stream', { action: 'opened', tenant, channel: channels[0], streamId: id });
     return { id, offsets };
   }
@@ -185,6 +189,25 @@ export class Streams {
       if (outcome.status === 'ok') cancelled.push(id);
     }
     return cancelled;
+  }
+
+  /**
+   * An admin's cancel of one stream (the API key's or console user's `by`), whatever the
+   * channel's `cancel` rule: it ends as cancelled as a viewer's cancel does. `scope` as for append.
+   */
+  async cancelAsAdmin(scope: string | undefined, id: string, by: string): Promise<{ state: 'cancelled' }> {
+    const { meta, home, state } = await this.locate(scope, id);
+    if (state !== 'open') throw new StreamEndedError(id, state);
+    const outcome = await this.finish(id, home, meta, 'cancelled', meta.cancelled, { reason: `cancelled by ${by}`, idleMs: 0 }, { userId: by });
+    if (outcome.status === 'ended') throw new StreamEndedError(id, outcome.state);
+    return { state: 'cancelled' };
+  }
+
+  /** An open stream's coalesced text in bytes, read from its home channel's snapshot; undefined when it is not open. */
+  async bytesOf(id: string, home: ChannelKey): Promise<number | undefined> {
+    const snap = await this.engineCall(() => this.required().snapshot(home));
+    const stream = snap?.streams.find((s) => s.id === id);
+    return stream ? stream.runs.reduce((n, run) => n + Buffer.byteLength(run.text), 0) : undefined;
   }
 
   /** The channel's open streams as a joiner gets them: the start and the coalesced text, and the position they reach. */
@@ -279,6 +302,7 @@ export class Streams {
   }
 
   private notify(id: string, state: StreamState | 'unavailable'): void {
+    if (state !== 'unavailable') this.opened.ended(id);
     const set = this.watchers.get(id);
     if (!set) return;
     this.watchers.delete(id);

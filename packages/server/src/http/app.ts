@@ -18,6 +18,7 @@ import { channelInfoRoutes } from './channel-info.js';
 import { configRoutes } from './config-view.js';
 import { connectionRoutes } from './connections.js';
 import { overviewRoutes } from './overview.js';
+import { streamAdminRoutes } from './stream-admin.js';
 import { streamRoutes } from './streams.js';
 import { userRoutes } from './users.js';
 import { consoleCaller, consoleRoutes } from '../console/routes.js';
@@ -89,6 +90,7 @@ export function createHttpApp(node: Node, metrics: Metrics, consoleSessions?: Co
   metricsRoutes(app, node, metrics);
   publishRoutes(app, node);
   streamRoutes(app, node);
+  streamAdminRoutes(app, node);
   broadcastRoutes(app, node);
   channelRoutes(app, node);
   userRoutes(app, node);

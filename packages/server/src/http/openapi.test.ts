@@ -77,6 +77,11 @@ const samples: Record<string, (herald: HeraldFixture) => Promise<{ status: numbe
     });
     return { status: response.status, body: await response.json() };
   },
+  listStreams: async (h) => {
+    await openedStream(h);
+    return h.api('GET', '/api/v1/streams');
+  },
+  streamAdminCancel: async (h) => h.api('POST', `/api/v1/streams/${await openedStream(h)}/cancel`),
   sseStream: async (h) => openStream(h, `/sse?channels=room&token=${encodeURIComponent(await h.token({ sub: 'sam' }))}`),
 };
 

@@ -14,6 +14,7 @@ import { addRoute, type RouteAuth, type RouteDoc } from './route-doc.js';
 import { errorResponse, presenceUser, publication, recoveryResult } from './schemas.js';
 import { sseRouteDocs } from './sse-doc.js';
 import { connectionStatsRoute, roomStatsRoute } from './stats.js';
+import { streamAdminRouteDocs } from './stream-admin.js';
 import { streamRouteDocs } from './streams.js';
 import { disconnectRoute } from './users.js';
 import { webhookStatsRoute } from '../webhooks/stats-route.js';
@@ -58,6 +59,7 @@ export const apiRoutes: readonly RouteDoc[] = [
   channelInfoRoute,
   configRoute,
   ...streamRouteDocs,
+  ...streamAdminRouteDocs,
 ];
 
 /** Every route this configuration serves over HTTP; the document is built from this list. */

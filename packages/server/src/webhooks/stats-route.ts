@@ -22,6 +22,20 @@ const webhookStats = z.object({
   scope: z.literal('node'),
   endpoints: z.array(endpointStats),
   queue: z.object({ maxEvents: z.number().int(), maxBytes: z.number().int() }).meta({ description: 'Bounds of each endpoint\'s queue.' }),
+  recentDeliveries: z
+    .array(
+      z.object({
+        endpoint: z.string(),
+        webhookId: z.string(),
+        type: z.string(),
+        at: z.string().meta({ description: 'When it was sent or given up on.' }),
+        attempts: z.number().int(),
+        outcome: z.enum(['sent', 'failed']).meta({ description: '`sent`: answered with a 2xx; `failed`: given up on (also in `recentFailures`).' }),
+        status: z.number().int().optional(),
+        reason: z.string().optional(),
+      }),
+    )
+    .meta({ description: 'The latest 50 finished deliveries, sent or given up on, the latest first.' }),
   recentFailures: z
     .array(
       z.object({

@@ -106,6 +106,9 @@ describe('Webhooks', () => {
     assert.ok(stats.endpoints[0].retries >= 3);
     assert.equal(stats.endpoints[0].failed, 0);
     assert.equal(stats.endpoints[0].queued, 0);
+    assert.equal(stats.recentDeliveries.length, 1);
+    const [sent] = stats.recentDeliveries;
+    assert.deepEqual([sent.webhookId, sent.type, sent.outcome, sent.attempts > 1], [delivered.id, 'client.connected', 'sent', true]);
     const metrics = (await herald.api('GET', '/metrics')).body as string;
     assert.match(metrics, /herald_webhooks_sent_total\{endpoint="http:\/\/127\.0\.0\.1:\d+\/hooks"\} 1\n/);
     assert.match(metrics, /herald_webhooks_retries_total\{endpoint="[^"]+"\} ([3-9]|\d\d+)\n/);
@@ -126,6 +129,10 @@ describe('Webhooks', () => {
       return body.endpoints[0].failed === 1 && body;
     }, 'the failure');
     assert.equal(stats.recentFailures[0].reason, 'ECONNREFUSED');
+    assert.deepEqual(
+      stats.recentDeliveries.map((d: { endpoint: string; outcome: string; reason: string; webhookId: string }) => [d.endpoint, d.outcome, d.reason, d.webhookId]),
+      [['gone', 'failed', 'ECONNREFUSED', stats.recentFailures[0].webhookId]],
+    );
     assert.match((await herald.api('GET', '/metrics')).body, /herald_webhooks_failed_total\{endpoint="gone"\} 1\n/);
     const logged = lines.find((l) => l.event === 'webhook_failed');
     assert.deepEqual([logged?.endpoint, logged?.type, logged?.reason, logged?.webhookId], ['gone', 'client.connected', 'ECONNREFUSED', stats.recentFailures[0].webhookId]);

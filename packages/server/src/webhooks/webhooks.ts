@@ -12,6 +12,8 @@ import { createSigner } from './signer.js';
 
 /** How many given-up deliveries stats keep, the latest first. */
 const RECENT_FAILURES = 50;
+/** How many finished deliveries (sent or given up on) stats keep, the latest first. */
+const RECENT_DELIVERIES = 50;
 /** Drops are logged at most this often per endpoint, with the count since the last line. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 
@@ -24,6 +26,19 @@ export interface WebhookFailure {
   attempts: number;
   status?: number;
   reason: string;
+}
+
+/** One event's delivery to one endpoint, once it is over. */
+export interface WebhookDelivery {
+  endpoint: string;
+  webhookId: string;
+  type: string;
+  /** When it was sent or given up on (ISO 8601). */
+  at: string;
+  attempts: number;
+  outcome: 'sent' | 'failed';
+  status?: number;
+  reason?: string;
 }
 
 export interface EndpointStats {
@@ -99,6 +114,7 @@ class Endpoint {
 export class Webhooks {
   private readonly endpoints: Endpoint[];
   private readonly failures: WebhookFailure[] = [];
+  private readonly deliveries: WebhookDelivery[] = [];
   private readonly stopListening: () => void;
   /** Aborts the requests in flight at close. */
   private readonly closing = new AbortController();
@@ -110,9 +126,10 @@ export class Webhooks {
     private readonly counters?: WebhookCounters,
   ) {
     const hooks: EndpointHooks = {
-      onSent: (e: Endpoint) => {
+      onSent: (e: Endpoint, d: Delivery) => {
         e.sent += 1;
         this.counters?.sent(e.name);
+        this.delivered({ endpoint: e.name, webhookId: d.id, type: d.type, at: new Date().toISOString(), attempts: d.attempts, outcome: 'sent' });
       },
       onRetry: (e: Endpoint, d: Delivery, reason: string, delayMs: number) => {
         e.retries += 1;
@@ -126,7 +143,7 @@ export class Webhooks {
     this.stopListening = listenForWebhooks(bus, types, (event) => this.dispatch(event));
   }
 
-  stats(): { endpoints: EndpointStats[]; queue: WebhooksConfig['queue']; recentFailures: WebhookFailure[] } {
+  stats(): { endpoints: EndpointStats[]; queue: WebhooksConfig['queue']; recentDeliveries: WebhookDelivery[]; recentFailures: WebhookFailure[] } {
     return {
       endpoints: this.endpoints.map((e) => ({
         name: e.name,
@@ -141,6 +158,7 @@ export class Webhooks {
         dropped: e.dropped,
       })),
       queue: this.config.queue,
+      recentDeliveries: [...this.deliveries],
       recentFailures: [...this.failures],
     };
   }
@@ -186,12 +204,19 @@ export class Webhooks {
     e.droppedUnlogged = 0;
   }
 
+  private delivered(delivery: WebhookDelivery): void {
+    this.deliveries.unshift(delivery);
+    if (this.deliveries.length > RECENT_DELIVERIES) this.deliveries.length = RECENT_DELIVERIES;
+  }
+
   private failedFor(e: Endpoint, d: Delivery, outcome: { status?: number; reason: string }): void {
     e.failed += 1;
     this.counters?.failed(e.name);
     const status = outcome.status !== undefined ? { status: outcome.status } : {};
-    this.failures.unshift({ endpoint: e.name, webhookId: d.id, type: d.type, at: new Date().toISOString(), attempts: d.attempts, ...status, reason: outcome.reason });
+    const failure = { endpoint: e.name, webhookId: d.id, type: d.type, at: new Date().toISOString(), attempts: d.attempts, ...status, reason: outcome.reason };
+    this.failures.unshift(failure);
     if (this.failures.length > RECENT_FAILURES) this.failures.length = RECENT_FAILURES;
+    this.delivered({ ...failure, outcome: 'failed' });
     this.logger.warn({ event: 'webhook_failed', endpoint: e.name, webhookId: d.id, type: d.type, attempts: d.attempts, ...status, reason: outcome.reason }, 'webhook given up on');
     this.bus.emit('webhook', { action: 'failed', endpoint: e.name, type: d.type, webhookId: d.id, ...status, reason: outcome.reason });
   }

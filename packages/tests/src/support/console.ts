@@ -24,7 +24,7 @@ export interface ConsolePage {
   page: Page;
   context: BrowserContext;
   /** Opens a page of the navigation and waits for it. */
-  go(page: 'overview' | 'channels' | 'connections' | 'locks' | 'config'): Promise<void>;
+  go(page: 'overview' | 'channels' | 'connections' | 'locks' | 'streams' | 'audit' | 'webhooks' | 'config'): Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
