@@ -3,6 +3,19 @@ import type { ChannelKey, EngineHandler } from '../engine.js';
 import { decodeChannelMessage, decodeControl } from './redis-codec.js';
 import { sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
+import { quit } from './redis-client.js';
+
+/** How a node receives pub/sub: one connection (RedisSubscriber) or one per cluster shard (RedisShardedSubscriber). */
+export interface PubSubFeed {
+  start(handler: EngineHandler): void;
+  /** Starts connecting; a failed attempt is retried like a lost connection. */
+  connect(): void;
+  /** True once every wanted channel is subscribed (again). */
+  readonly ready: boolean;
+  subscribe(key: ChannelKey): Promise<void>;
+  unsubscribe(key: ChannelKey): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** How many channels one SUBSCRIBE carries when resubscribing after a reconnect. */
 const RESUBSCRIBE_BATCH = 500;
@@ -14,7 +27,7 @@ const RESUBSCRIBE_BATCH = 500;
  * (pub/sub is at most once): the handler hears `onInterrupted` when the connection drops and
  * `onResumed` once every key is subscribed again, and repairs from history in between.
  */
-export class RedisSubscriber {
+export class RedisSubscriber implements PubSubFeed {
   private handler: EngineHandler | undefined;
   /** Keys wanted by the node, with the SUBSCRIBE that made (or is making) them active. */
   private readonly keys = new Map<ChannelKey, Promise<void>>();
@@ -66,6 +79,14 @@ export class RedisSubscriber {
     if (!this.keys.delete(key)) return;
     if (this.redis.status !== 'ready') return;
     await sorted(this.redis.unsubscribe(this.names.channel(key)));
+  }
+
+  connect(): void {
+    this.redis.connect().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await quit(this.redis);
   }
 
   private async resubscribe(): Promise<void> {
