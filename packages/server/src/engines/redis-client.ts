@@ -58,8 +58,9 @@ export function parseHostPort(address: string): { host: string; port: number } {
 }
 
 /**
- * Sentinel mode: ioredis asks the sentinels for the master, and after a failover (the
- * connection to the old master drops, or a sentinel announces `+switch-master`) asks again.
+ * Sentinel mode: ioredis asks the sentinels for the master, and asks again on every reconnect,
+ * so a failover (the old master's connection drops) ends on the new master. ioredis's
+ * `failoverDetector` is left off: its sentinel connections outlive `quit()`.
  */
 function sentinelOptions(options: RedisConnectionOptions): RedisOptions {
   return {
@@ -68,7 +69,6 @@ function sentinelOptions(options: RedisConnectionOptions): RedisOptions {
     ...(options.sentinelPassword !== undefined ? { sentinelPassword: options.sentinelPassword } : {}),
     role: 'master',
     sentinelRetryStrategy: retryStrategy,
-    failoverDetector: true,
     // A replica that is not yet promoted answers READONLY: reconnect and ask the sentinels again.
     reconnectOnError: (err: Error) => /^READONLY/.test(err.message),
   };

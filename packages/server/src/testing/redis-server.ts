@@ -30,6 +30,8 @@ export interface RedisServerOptions {
   args?: string[] | ((port: number) => string[]);
   /** A configuration file's text, written to the data directory and passed first (a sentinel needs a writable one). */
   config?: string;
+  /** The log line that says the server is up. Default "Ready to accept connections"; a sentinel logs "+monitor master". */
+  readyLine?: string;
 }
 
 /**
@@ -113,7 +115,7 @@ async function startOnFreePort(options: RedisServerOptions): Promise<RedisServer
     proc.once('exit', () => {
       if (child === proc) child = undefined;
     });
-    await waitForReady(proc);
+    await waitForReady(proc, options.readyLine ?? 'Ready to accept connections');
   };
 
   const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
@@ -163,13 +165,13 @@ async function startOnFreePort(options: RedisServerOptions): Promise<RedisServer
 }
 
 /** Resolves when the server logs that it accepts connections; rejects if it exits first. */
-function waitForReady(proc: ChildProcess): Promise<void> {
+function waitForReady(proc: ChildProcess, readyLine: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => fail(new Error(`redis-server not ready after ${READY_TIMEOUT_MS} ms:\n${log}`)), READY_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
       log += chunk.toString();
-      if (log.includes('Ready to accept connections')) done();
+      if (log.includes(readyLine)) done();
     };
     const onExit = (code: number | null): void => fail(new Error(`redis-server exited (${code}):\n${log}`));
     const onErrData = (chunk: Buffer): void => {
