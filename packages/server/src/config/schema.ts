@@ -1,6 +1,7 @@
 import { DATA_DEPTH_CEILING, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_DATA_DEPTH, eventNameProblem } from '@herald/protocol';
 import { z } from 'zod';
 import { duration } from './duration.js';
+import { checkRedisTopology, redisTopologyFields } from './redis-topology.js';
 import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 
@@ -279,7 +280,9 @@ export const configSchema = z.strictObject({
           presenceTtl: duration.default(30_000),
           /** A Redis command without a reply within this fails (publish answers 503). */
           commandTimeout: duration.default(1_000),
+          ...redisTopologyFields,
         })
+        .superRefine(checkRedisTopology)
         .prefault({}),
     })
     .prefault({}),
