@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from './load.js';
 
@@ -31,6 +34,17 @@ describe('engine.redis: Cluster, Sentinel and WAIT', () => {
   it('refuses sentinels without a master name, and a cluster with sentinels, saying why', () => {
     assert.throws(() => loadConfig({ env: { ...secret, REDIS_SENTINELS: 's1:26379' } }), /masterName.*sentinels need masterName/s);
     assert.throws(() => loadConfig({ env: { ...secret, REDIS_SENTINELS: 's1:26379', REDIS_MASTER_NAME: 'm', REDIS_CLUSTER_NODES: 'n1:7000' } }), /cluster and sentinels cannot both be set/);
+  });
+
+  it('refuses a waitTimeout the command timeout would cut short', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-config-'));
+    try {
+      const file = join(dir, 'herald.json');
+      writeFileSync(file, JSON.stringify({ auth: { jwt: { secret: 'x' } }, engine: { type: 'redis', redis: { waitReplicas: 1, waitTimeout: '1500ms' } } }));
+      assert.throws(() => loadConfig({ file, env: {} }), /waitTimeout \(1500 ms\) must be shorter than commandTimeout \(1000 ms\)/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a node that is not host:port', () => {

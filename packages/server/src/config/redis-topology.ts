@@ -22,7 +22,14 @@ export const redisTopologyFields = {
 };
 
 /** Adds an issue to `ctx` for settings that cannot go together. */
-export function checkRedisTopology(redis: { cluster?: string[]; sentinels?: string[]; masterName?: string }, ctx: z.RefinementCtx): void {
+export function checkRedisTopology(
+  redis: { cluster?: string[]; sentinels?: string[]; masterName?: string; waitReplicas: number; waitTimeout: number; commandTimeout: number },
+  ctx: z.RefinementCtx,
+): void {
+  // WAIT runs on the command connection: a longer wait would be cut by the command timeout.
+  if (redis.waitReplicas > 0 && redis.waitTimeout >= redis.commandTimeout) {
+    ctx.addIssue({ code: 'custom', path: ['waitTimeout'], message: `waitTimeout (${redis.waitTimeout} ms) must be shorter than commandTimeout (${redis.commandTimeout} ms)` });
+  }
   if (redis.cluster && redis.sentinels) ctx.addIssue({ code: 'custom', path: ['cluster'], message: 'cluster and sentinels cannot both be set: a Redis Cluster fails over on its own' });
   if (redis.sentinels && !redis.masterName) ctx.addIssue({ code: 'custom', path: ['masterName'], message: 'sentinels need masterName, the master group the sentinels monitor' });
 }

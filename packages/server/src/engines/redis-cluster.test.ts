@@ -5,6 +5,7 @@ import { type RedisCluster, startRedisCluster } from '../testing/redis-cluster.j
 import { describe } from 'node:test';
 import { runEngineSuite } from './engine.case.js';
 import { runFailoverCase } from './failover.case.js';
+import { runReplicaWaitCase } from './replica-wait.case.js';
 import { RedisKeys } from './redis-keys.js';
 import { createRedisEngine } from './redis.js';
 import { waitFor } from '../testing/wait.js';
@@ -34,6 +35,10 @@ describeWithRedisCluster('redis cluster', () => {
       await master.command('XADD', names.history(key), `${offset}-0`, 't', String(Date.now()), 'p', 'not json');
       return offset;
     },
+  });
+
+  describe('waitReplicas', () => {
+    runReplicaWaitCase((waitReplicas, waitTimeoutMs) => createRedisEngine({ cluster: cluster.nodes, prefix, waitReplicas, waitTimeoutMs }));
   });
 
   describe('failover', () => {

@@ -5,6 +5,7 @@ import { type RedisSentinelGroup, startRedisSentinel } from '../testing/redis-se
 import type { RedisServer } from '../testing/redis-server.js';
 import { runEngineSuite } from './engine.case.js';
 import { runFailoverCase } from './failover.case.js';
+import { runReplicaWaitCase } from './replica-wait.case.js';
 import { RedisKeys } from './redis-keys.js';
 import { createRedisEngine } from './redis.js';
 import { waitFor } from '../testing/wait.js';
@@ -34,6 +35,10 @@ describeWithRedisCluster('redis sentinel', () => {
       await master.command('XADD', names.history(key), `${offset}-0`, 't', String(Date.now()), 'p', 'not json');
       return offset;
     },
+  });
+
+  describe('waitReplicas', () => {
+    runReplicaWaitCase((waitReplicas, waitTimeoutMs) => createRedisEngine({ sentinels: group.sentinelNodes, masterName: group.masterName, prefix, waitReplicas, waitTimeoutMs }));
   });
 
   describe('failover', () => {

@@ -109,7 +109,10 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
         async () => {
           try {
             const views = await Promise.all(live().map(async (s) => [await ask<string>(s, 'CLUSTER', 'INFO'), parseNodes(await ask<string>(s, 'CLUSTER', 'NODES'))] as const));
-            const ok = views.every(([info]) => info.includes('cluster_state:ok'));
+            const replication = await Promise.all(live().map((s) => ask<string>(s, 'INFO', 'replication')));
+            // Every replica in sync with its master: a failover has someone to promote, WAIT someone to count.
+            const synced = replication.every((info) => info.includes('role:master') || info.includes('master_link_status:up'));
+            const ok = synced && views.every(([info]) => info.includes('cluster_state:ok'));
             const mastersSeen = views.map(([, nodes]) => nodes.filter((n) => n.role === 'master' && !n.failed).map((n) => n.port).sort().join(','));
             return ok && new Set(mastersSeen).size === 1 ? true : undefined;
           } catch {
