@@ -15,7 +15,7 @@ export interface RedisClusterConnectionOptions {
  * The command connection to a Redis Cluster, set up as createRedisConnection sets up one
  * connection: no offline queue and no resend of a command that may have run (a failover's
  * "connection closed" fails the call instead of retrying it on the new master). Redirections
- * (MOVED, ASK) and TRYAGAIN are followed: the command did not run. The slot map is refreshed
+ * (MOVED, ASK), TRYAGAIN and CLUSTERDOWN are followed or retried: the command did not run. The slot map is refreshed
  * every second, so a promoted replica or a moved slot is found without waiting for a MOVED.
  * Pub/sub goes through RedisShardedSubscriber, not this client.
  */
@@ -24,7 +24,9 @@ export function createRedisClusterConnection(options: RedisClusterConnectionOpti
     lazyConnect: true,
     enableOfflineQueue: false,
     retryDelayOnFailover: 0,
-    retryDelayOnClusterDown: 0,
+    // CLUSTERDOWN is a refusal before anything ran (a master failed, its replica not yet promoted
+    // everywhere): retried every 100 ms until the command timeout, as TRYAGAIN is.
+    retryDelayOnClusterDown: 100,
     slotsRefreshInterval: 1000,
     slotsRefreshTimeout: Math.max(options.commandTimeoutMs, 1000),
     clusterRetryStrategy: (times: number) => Math.min(times * 100, 1000),

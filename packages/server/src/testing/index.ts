@@ -5,3 +5,4 @@ export * from './redis-server.js';
 export * from './wait.js';
 export * from './upgrade-status.js';
 export * from './rss.js';
+export * from './redis-topologies.js';
