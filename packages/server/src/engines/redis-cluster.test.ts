@@ -2,13 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { after, before } from 'node:test';
 import { describeWithRedisCluster } from '../testing/describe-with-cluster.js';
 import { type RedisCluster, startRedisCluster } from '../testing/redis-cluster.js';
-import { describe } from 'node:test';
-import { runEngineSuite } from './engine.case.js';
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EngineUnavailableError, type Engine, type PublishOptions } from '../engine.js';
+import { RecordingHandler, input, runEngineSuite, sleep, uniqueKey } from './engine.case.js';
+import { slotOf } from './redis-cluster-client.js';
 import { runFailoverCase } from './failover.case.js';
 import { runReplicaWaitCase } from './replica-wait.case.js';
 import { RedisKeys } from './redis-keys.js';
 import { createRedisEngine } from './redis.js';
 import { waitFor } from '../testing/wait.js';
+
+const OPTS: PublishOptions = { history: { size: 100, ttlMs: 60_000, metaTtlMs: 3_600_000 } };
 
 /** The shared engine suite on a local Redis Cluster: 3 masters, 3 replicas, one cluster for every case. */
 describeWithRedisCluster('redis cluster', () => {
@@ -35,6 +40,52 @@ describeWithRedisCluster('redis cluster', () => {
       await master.command('XADD', names.history(key), `${offset}-0`, 't', String(Date.now()), 'p', 'not json');
       return offset;
     },
+  });
+
+  describe('resharding', () => {
+    const engines: Engine[] = [];
+    after(async () => {
+      for (const engine of engines.splice(0)) await engine.close();
+    });
+
+    it('moving a channel’s slot while publishing: the listener keeps its subscription and hears of the move', async () => {
+      const events: string[] = [];
+      const listener = Object.assign(new RecordingHandler(), { onInterrupted: () => events.push('interrupted'), onResumed: () => events.push('resumed') });
+      const publisher = createRedisEngine({ cluster: cluster.nodes, prefix });
+      const listening = createRedisEngine({ cluster: cluster.nodes, prefix });
+      engines.push(publisher, listening);
+      await publisher.start(new RecordingHandler());
+      await listening.start(listener);
+      const key = uniqueKey('moved');
+      const names = new RedisKeys(prefix, true);
+      await listening.broker.subscribe(key);
+      const publishRetrying = async (event: string) => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await publisher.broker.publish(key, input(key, event), OPTS);
+          } catch (err) {
+            assert.ok(err instanceof EngineUnavailableError && attempt < 50, String(err));
+            await sleep(100);
+          }
+        }
+      };
+      const before = await publishRetrying('before');
+      await listener.waitPublications(key, 1);
+      const from = await cluster.masterOf(names.meta(key));
+      const to = (await cluster.state()).find((n) => n.role === 'master' && !n.failed && n.port !== from.port)!;
+      await cluster.moveSlot(slotOf(names.meta(key)), to.port);
+      assert.equal((await cluster.masterOf(names.meta(key))).port, to.port);
+
+      // Publishing goes on, on the new owner; the listener follows the channel there.
+      const after = await publishRetrying('after');
+      await waitFor(() => listener.publications(key).some((p) => p.id === after.publication.id), 'the publication made after the move', 15_000).catch((err: Error) => {
+        throw new Error(`${err.message} (listener events ${JSON.stringify(events)}, moved to :${to.port}, listener ready ${listening.isReady()})`);
+      });
+      assert.deepEqual(events.slice(0, 2), ['interrupted', 'resumed']);
+      // Another Redis process holds the stream now: a new epoch, as after a failover (see docs/scaling.md).
+      assert.notEqual(after.publication.epoch, before.publication.epoch);
+      assert.equal(listening.isReady(), true);
+    });
   });
 
   describe('waitReplicas', () => {
