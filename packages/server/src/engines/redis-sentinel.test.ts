@@ -8,7 +8,6 @@ import { runFailoverCase } from './failover.case.js';
 import { runReplicaWaitCase } from './replica-wait.case.js';
 import { RedisKeys } from './redis-keys.js';
 import { createRedisEngine } from './redis.js';
-import { waitFor } from '../testing/wait.js';
 
 /** The shared engine suite and a failover on a local Sentinel group: a master, a replica, three sentinels. */
 describeWithRedisCluster('redis sentinel', () => {
@@ -46,14 +45,11 @@ describeWithRedisCluster('redis sentinel', () => {
     runFailoverCase({
       create,
       async killMasterOf() {
-        killed = await group.currentMaster();
-        await killed.stop('SIGKILL');
+        killed = await group.killMaster();
       },
       async recovered() {
         // The sentinels promote the replica; the killed master comes back and is made its replica.
-        await waitFor(async () => (await group.currentMaster().catch(() => killed)) !== killed || undefined, 'a replica promoted', 20_000);
-        await killed!.start();
-        await group.waitHealthy(30_000);
+        await group.recover(killed!);
       },
     });
   });

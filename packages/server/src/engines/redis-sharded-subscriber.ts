@@ -2,10 +2,9 @@ import type { Cluster, Redis } from 'ioredis';
 import { EngineUnavailableError, type ChannelKey, type EngineHandler } from '../engine.js';
 import { ownerOf, slotOf } from './redis-cluster-client.js';
 import { createRedisConnection, parseHostPort, quit } from './redis-client.js';
-import { decodeChannelMessage, decodeControl } from './redis-codec.js';
 import { sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
-import type { PubSubFeed } from './redis-subscriber.js';
+import { type PubSubFeed, dispatchMessage } from './redis-subscriber.js';
 
 export interface ShardedSubscriberOptions {
   password?: string;
@@ -273,19 +272,6 @@ export class RedisShardedSubscriber implements PubSubFeed {
   }
 
   private dispatch(channel: string, payload: string): void {
-    const handler = this.handler;
-    if (!handler) return;
-    try {
-      if (channel === this.names.control) {
-        handler.onControl(decodeControl(payload));
-        return;
-      }
-      const key = this.names.keyOfChannel(channel);
-      // Messages may still arrive between unsubscribe() and Redis processing the SUNSUBSCRIBE.
-      if (key === undefined || !this.subscribing.has(key)) return;
-      handler.onChannelMessage(decodeChannelMessage(key, payload));
-    } catch (err) {
-      this.options.onError(err as Error);
-    }
+    dispatchMessage(this.handler, this.names, (key) => this.subscribing.has(key), channel, payload, this.options.onError);
   }
 }

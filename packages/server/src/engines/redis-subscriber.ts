@@ -106,19 +106,33 @@ export class RedisSubscriber implements PubSubFeed {
   }
 
   private dispatch(channel: string, payload: string): void {
-    const handler = this.handler;
-    if (!handler) return;
-    try {
-      if (channel === this.names.control) {
-        handler.onControl(decodeControl(payload));
-        return;
-      }
-      const key = this.names.keyOfChannel(channel);
-      // Messages may still arrive between unsubscribe() and Redis processing the UNSUBSCRIBE.
-      if (key === undefined || !this.keys.has(key)) return;
-      handler.onChannelMessage(decodeChannelMessage(key, payload));
-    } catch (err) {
-      this.onError(err as Error);
+    dispatchMessage(this.handler, this.names, (key) => this.keys.has(key), channel, payload, this.onError);
+  }
+}
+
+/**
+ * Hands a pub/sub message to the handler: a control command, or a message of a key the node is
+ * subscribed to. Messages may still arrive between unsubscribe() and Redis processing the
+ * UNSUBSCRIBE: those of keys no longer wanted are dropped.
+ */
+export function dispatchMessage(
+  handler: EngineHandler | undefined,
+  names: RedisKeys,
+  wanted: (key: ChannelKey) => boolean,
+  channel: string,
+  payload: string,
+  onError: (err: Error) => void,
+): void {
+  if (!handler) return;
+  try {
+    if (channel === names.control) {
+      handler.onControl(decodeControl(payload));
+      return;
     }
+    const key = names.keyOfChannel(channel);
+    if (key === undefined || !wanted(key)) return;
+    handler.onChannelMessage(decodeChannelMessage(key, payload));
+  } catch (err) {
+    onError(err as Error);
   }
 }

@@ -79,17 +79,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
     await close();
     throw err;
   }
-  const admin = (server: RedisServer) => new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  const ask = async <T>(server: RedisServer, ...args: string[]): Promise<T> => {
-    const redis = admin(server);
-    redis.on('error', () => undefined);
-    try {
-      await redis.connect();
-      return (await redis.call(args[0], ...args.slice(1))) as T;
-    } finally {
-      redis.disconnect();
-    }
-  };
+  const ask = askRedis;
   const live = () => servers.filter((s) => s.running);
   const state = async (): Promise<ClusterNodeState[]> => parseNodes(await ask<string>(live()[0], 'CLUSTER', 'NODES'));
   const byPort = (port: number) => servers.find((s) => s.port === port)!;
@@ -147,6 +137,18 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
   };
   await cluster.waitHealthy();
   return cluster;
+}
+
+/** Runs one command on a connection of its own and resolves with the whole reply (for admin commands with structured replies). */
+export async function askRedis<T>(server: RedisServer, ...args: string[]): Promise<T> {
+  const redis = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.call(args[0], ...args.slice(1))) as T;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 function createCluster(nodes: string[]): Promise<void> {

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import { askRedis } from './redis-cluster.js';
 import { type RedisServer, startRedisServer } from './redis-server.js';
 import { waitFor } from './wait.js';
 
@@ -16,6 +16,12 @@ export interface RedisSentinelGroup {
   readonly sentinelNodes: string[];
   /** The server the sentinels name as master now. */
   currentMaster(): Promise<RedisServer>;
+  /** SIGKILLs the current master; resolves with it. */
+  killMaster(): Promise<RedisServer>;
+  /** After killMaster: waits for the promotion, starts the killed server again (the sentinels make it a replica) and waits until all is healthy. */
+  recover(killed: RedisServer): Promise<void>;
+  /** Resolves once the sentinels name another master than `killed` (a replica promoted). */
+  waitPromoted(killed: RedisServer, timeoutMs?: number): Promise<void>;
   /** Resolves once the sentinels name a live master that has a replica in sync. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -54,16 +60,7 @@ export async function startRedisSentinel(): Promise<RedisSentinelGroup> {
     await close();
     throw err;
   }
-  const ask = async <T>(server: RedisServer, ...args: string[]): Promise<T> => {
-    const redis = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    redis.on('error', () => undefined);
-    try {
-      await redis.connect();
-      return (await redis.call(args[0], ...args.slice(1))) as T;
-    } finally {
-      redis.disconnect();
-    }
-  };
+  const ask = askRedis;
   const liveSentinels = () => sentinels.filter((s) => s.running);
   const group: RedisSentinelGroup = {
     servers,
@@ -73,6 +70,19 @@ export async function startRedisSentinel(): Promise<RedisSentinelGroup> {
     async currentMaster() {
       const [, port] = await ask<[string, string]>(liveSentinels()[0], 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME);
       return servers.find((s) => s.port === Number(port))!;
+    },
+    async killMaster() {
+      const master = await group.currentMaster();
+      await master.stop('SIGKILL');
+      return master;
+    },
+    async recover(killed) {
+      await group.waitPromoted(killed);
+      await killed.start();
+      await group.waitHealthy(30_000);
+    },
+    async waitPromoted(killed, timeoutMs = 20_000) {
+      await waitFor(async () => (await group.currentMaster().catch(() => killed)) !== killed || undefined, 'a replica promoted', timeoutMs);
     },
     async waitHealthy(timeoutMs = 20_000) {
       await waitFor(

@@ -186,13 +186,10 @@ describeRequiring('cluster: Herald on Redis Sentinel (a master, a replica, three
     return {
       engine: { sentinels: group.sentinelNodes, masterName: group.masterName },
       async killMasterOf() {
-        killed = await group.currentMaster();
-        await killed.stop('SIGKILL');
+        killed = await group.killMaster();
       },
       async recovered() {
-        await waitFor(async () => (await group.currentMaster().catch(() => killed)) !== killed || undefined, 'a replica promoted', 20_000);
-        await killed!.start();
-        await group.waitHealthy(30_000);
+        await group.recover(killed!);
       },
     };
   });
