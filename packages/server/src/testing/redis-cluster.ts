@@ -132,6 +132,15 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
         const role = nodes.find((n) => n.port === server.port);
         if (role?.role === 'master' && !role.failed) await ask(server, 'CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id);
       }
+      // Replicas learn the move by gossip: wait until every node names the new owner.
+      await waitFor(
+        async () => {
+          const views = await Promise.all(live().map((server) => ask<[number, number, [string, number]][]>(server, 'CLUSTER', 'SLOTS')));
+          return views.every((view) => Number(view.find(([from, to]) => slot >= from && slot <= to)?.[2][1]) === toPort) || undefined;
+        },
+        `slot ${slot} owned by :${toPort} in every node's view`,
+        10_000,
+      );
     },
     close,
   };
