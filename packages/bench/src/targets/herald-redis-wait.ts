@@ -1,6 +1,9 @@
 // One Herald node on a Redis master with one replica, with and without WAIT-based durability
 // (engine.redis.waitReplicas): the pair shows what acknowledging a publish only once the replica
 // has it costs, everything else equal (the replica is there in both).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Child } from '../processes.js';
 import type { RunningTarget, StartOptions, Target } from '../target.js';
 import { HOST, running, startNode } from './herald.js';
@@ -11,7 +14,8 @@ async function startReplicated(name: string, options: StartOptions, waitReplicas
   const helpers: Child[] = [master.redis];
   try {
     const { port } = new URL(master.url);
-    const replica = await startRedis(HOST, ['--replicaof', HOST, port]);
+    // Its own directory: a replica writes the master's snapshot to disk while it syncs.
+    const replica = await startRedis(HOST, ['--replicaof', HOST, port, '--dir', mkdtempSync(join(tmpdir(), 'herald-bench-replica-'))]);
     helpers.push(replica.redis);
     const env = { HERALD_ENGINE: 'redis', REDIS_URL: master.url, REDIS_WAIT_REPLICAS: String(waitReplicas) };
     const node = await startNode(name, options, env);
