@@ -10,6 +10,7 @@ import type { Workload } from './workloads.js';
  */
 export function applies(target: Target, workload: Workload, quick: boolean): boolean {
   if (workload.targets && !workload.targets.includes(target.name)) return false;
+  if (target.onlyNamed && !workload.targets?.includes(target.name)) return false;
   if (quick && workload.quickTargets && !workload.quickTargets.includes(target.name)) return false;
   return target.nodes === 1 || !quick || workload.targets !== undefined;
 }

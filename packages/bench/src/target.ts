@@ -29,6 +29,8 @@ export interface Target {
   peer: boolean;
   /** Server nodes; in quick runs multi-node targets run only the workloads that name them. */
   nodes: number;
+  /** Runs only in the workloads that name it (a comparison made for one question). */
+  onlyNamed?: boolean;
   description: string;
   start(options: StartOptions): Promise<RunningTarget>;
 }

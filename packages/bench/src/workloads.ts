@@ -101,6 +101,20 @@ export function workloads(options: WorkloadOptions): Workload[] {
       targets: ['herald-ws', 'herald-redis-2', 'socketio-redis-2'],
     },
     {
+      // What WAIT-based durability costs (engine.redis.waitReplicas: 1): one Herald node on a Redis
+      // master with a replica, publishes acknowledged once the master has them against once the
+      // replica has them; one subscriber per room, so publishing, not fan-out, is measured.
+      name: 'wait-cost',
+      kind: 'throughput',
+      clients: 100,
+      rooms: 100,
+      payloadBytes: 200,
+      rates: quick ? fixed(1000) : { start: 1000, max: 20_000, bisections: 3 },
+      seconds,
+      batch: 1,
+      targets: ['herald-redis-replica', 'herald-redis-wait'],
+    },
+    {
       // Delivery under jitter (after anycable/nodejs-websocket-bench): sockets killed at random and
       // back a moment later, each target resuming the way its stock client does; socketio-plain
       // has no recovery and shows what that loses.

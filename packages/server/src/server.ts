@@ -55,8 +55,15 @@ export async function engineFor(config: HeraldConfig, logger: Logger): Promise<E
     lastLogged.set(err.message, now);
     logger.warn({ err }, 'redis engine error');
   };
-  const { presenceTtl, commandTimeout, ...connection } = config.engine.redis;
-  return createRedisEngine({ ...connection, presenceTtlMs: presenceTtl, commandTimeoutMs: commandTimeout, defaultMetaTtlMs: config.channels.historyMetaTtl, onError });
+  const { presenceTtl, commandTimeout, waitTimeout, ...connection } = config.engine.redis;
+  return createRedisEngine({
+    ...connection,
+    presenceTtlMs: presenceTtl,
+    commandTimeoutMs: commandTimeout,
+    waitTimeoutMs: waitTimeout,
+    defaultMetaTtlMs: config.channels.historyMetaTtl,
+    onError,
+  });
 }
 
 /**

@@ -9,7 +9,7 @@ import { maxFiles, spawnChild, type Child } from '../processes.js';
 import { startRedis } from './redis.js';
 import { SERVER_CORE, TargetUnavailable, type RunningTarget, type StartOptions, type Target } from '../target.js';
 
-const HOST = '127.0.0.1';
+export const HOST = '127.0.0.1';
 const CLI = fileURLToPath(new URL('../../../server/dist/cli.js', import.meta.url));
 const CONFIG = fileURLToPath(new URL('../../herald.bench.yaml', import.meta.url));
 const JWT_SECRET = 'herald-bench-secret-0123456789abcdef';
@@ -43,7 +43,7 @@ function probe(port: number, path: string, headers: Record<string, string> = {})
   });
 }
 
-async function startNode(name: string, options: StartOptions, env: Record<string, string>): Promise<{ child: Child; port: number }> {
+export async function startNode(name: string, options: StartOptions, env: Record<string, string>): Promise<{ child: Child; port: number }> {
   if (!existsSync(CLI)) throw new TargetUnavailable(`the server is not built (${CLI} is missing)`);
   const port = await freePort();
   const profile = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
@@ -63,7 +63,7 @@ async function startNode(name: string, options: StartOptions, env: Record<string
   return { child, port };
 }
 
-function running(nodes: { child: Child; port: number }[], clients: Omit<ClientPlan, 'host' | 'ports' | 'jwtSecret'>, helpers: Child[] = []): RunningTarget {
+export function running(nodes: { child: Child; port: number }[], clients: Omit<ClientPlan, 'host' | 'ports' | 'jwtSecret'>, helpers: Child[] = []): RunningTarget {
   const [first] = nodes;
   return {
     url: `http://${HOST}:${first.port}`,

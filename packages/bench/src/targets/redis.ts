@@ -4,12 +4,12 @@ import { freePort, waitForPort } from '../ports.js';
 import { spawnChild, type Child } from '../processes.js';
 import { SERVER_CORE, TargetUnavailable } from '../target.js';
 
-export async function startRedis(host: string): Promise<{ redis: Child; url: string }> {
+export async function startRedis(host: string, extraArgs: string[] = []): Promise<{ redis: Child; url: string }> {
   const port = await freePort();
   const redis = spawnChild({
     name: 'redis-server',
     command: 'redis-server',
-    args: ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no'],
+    args: ['--port', String(port), '--bind', host, '--save', '', '--appendonly', 'no', ...extraArgs],
     core: SERVER_CORE,
   });
   try {

@@ -15,7 +15,9 @@ Options:
   -h, --help      show this help
 
 Environment: PORT, HOST, JWT_SECRET, JWT_PUBLIC_KEY, JWKS_URL, WEBHOOK_TOKEN, API_KEYS,
-CORS_ORIGIN, REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_PASSWORD, LOG_LEVEL, HERALD_CONFIG.`;
+CORS_ORIGIN, REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_PASSWORD (or REDIS_CLUSTER_NODES, or
+REDIS_SENTINELS with REDIS_MASTER_NAME and REDIS_SENTINEL_PASSWORD; REDIS_WAIT_REPLICAS),
+LOG_LEVEL, HERALD_CONFIG.`;
 
 export async function serve(options: { config?: string }): Promise<void> {
   const loaded = loadConfig({ file: options.config });

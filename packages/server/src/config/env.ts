@@ -18,6 +18,12 @@ function port(name: string, value: string): number {
   return n;
 }
 
+function count(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name}: "${value}" is not a whole number`);
+  return n;
+}
+
 /**
  * The environment variables the seeds use, applied over the file's values. Unset or empty
  * variables change nothing.
@@ -42,7 +48,12 @@ export function applyEnv(config: Json, env: NodeJS.ProcessEnv): Json {
   if ((v = get('REDIS_HOST'))) set(out, ['engine', 'redis', 'host'], v);
   if ((v = get('REDIS_PORT'))) set(out, ['engine', 'redis', 'port'], port('REDIS_PORT', v));
   if ((v = get('REDIS_PASSWORD'))) set(out, ['engine', 'redis', 'password'], v);
-  if (get('REDIS_URL') || get('REDIS_HOST')) set(out, ['engine', 'type'], out.engine?.type ?? 'redis');
+  if ((v = get('REDIS_CLUSTER_NODES'))) set(out, ['engine', 'redis', 'cluster'], list(v));
+  if ((v = get('REDIS_SENTINELS'))) set(out, ['engine', 'redis', 'sentinels'], list(v));
+  if ((v = get('REDIS_MASTER_NAME'))) set(out, ['engine', 'redis', 'masterName'], v);
+  if ((v = get('REDIS_SENTINEL_PASSWORD'))) set(out, ['engine', 'redis', 'sentinelPassword'], v);
+  if ((v = get('REDIS_WAIT_REPLICAS'))) set(out, ['engine', 'redis', 'waitReplicas'], count('REDIS_WAIT_REPLICAS', v));
+  if (['REDIS_URL', 'REDIS_HOST', 'REDIS_CLUSTER_NODES', 'REDIS_SENTINELS'].some((name) => get(name))) set(out, ['engine', 'type'], out.engine?.type ?? 'redis');
   if ((v = get('HERALD_ENGINE'))) set(out, ['engine', 'type'], v);
   if ((v = get('LOG_LEVEL'))) set(out, ['log', 'level'], v);
   return out;

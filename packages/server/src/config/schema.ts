@@ -4,6 +4,7 @@ import { consoleSection } from './console.js';
 import { duration } from './duration.js';
 import { pusherSection } from './pusher.js';
 import { streamsConfig } from './streams.js';
+import { checkRedisTopology, redisTopologyFields } from './redis-topology.js';
 import { LOCK_PLACEHOLDERS, unknownPlaceholders } from '../core/lock-announcement.js';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 import { webhooksConfig } from '../webhooks/config.js';
@@ -286,7 +287,9 @@ export const configSchema = z.strictObject({
           presenceTtl: duration.default(30_000),
           /** A Redis command without a reply within this fails (publish answers 503). */
           commandTimeout: duration.default(1_000),
+          ...redisTopologyFields,
         })
+        .superRefine(checkRedisTopology)
         .prefault({}),
     })
     .prefault({}),

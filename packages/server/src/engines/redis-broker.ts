@@ -1,26 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import type { PresenceUser } from '@herald/protocol';
-import type { Redis } from 'ioredis';
-import type {
-  Broker,
-  ChannelKey,
-  ControlCommand,
-  HistoryPage,
-  HistoryQuery,
-  PublishInput,
-  PublishItem,
-  PublishItemResult,
-  PublishOptions,
-  PublishResult,
-  StoredPublication,
+import { Cluster } from 'ioredis';
+import {
+  EngineUnavailableError,
+  type Broker,
+  type ChannelKey,
+  type ControlCommand,
+  type HistoryPage,
+  type HistoryQuery,
+  type PublishInput,
+  type PublishItem,
+  type PublishItemResult,
+  type PublishOptions,
+  type PublishResult,
+  type StoredPublication,
 } from '../engine.js';
-import { type RunId, type ScriptCall, defineScript } from './redis-client.js';
+import { type RedisClient, type RunId, type ScriptCall, defineScript } from './redis-client.js';
+import { nodeByKey, ownerOf, slotOf } from './redis-cluster-client.js';
+import { isSharded, publishMessage } from './redis-cluster-publish.js';
+import { type ReplicaWait, runWithReplicas } from './redis-durable.js';
 import { decodeHistoryEntry, decodePublication, encodeControl, encodeJoinLeave, encodePublishBody } from './redis-codec.js';
 import { scriptItemError, sorted } from './redis-errors.js';
 import { assertStorable } from './storable-data.js';
 import type { RedisKeys } from './redis-keys.js';
-import { HISTORY_LUA, PUBLISH_LUA } from './redis-scripts.js';
-import type { RedisSubscriber } from './redis-subscriber.js';
+import { HISTORY_LUA, publishLua } from './redis-scripts.js';
+import type { PubSubFeed } from './redis-subscriber.js';
 
 /** Most items in one publish script call: bounds how long one call holds Redis. Larger batches go as several calls, sent together. */
 const ITEMS_PER_CALL = 200;
@@ -38,9 +42,16 @@ function ms(n: number): number {
   return Math.max(0, Math.floor(n));
 }
 
+/** A script call's items: on a cluster every key of one call is in one slot. */
+interface Sent {
+  index: number;
+  keys: string[];
+  args: (string | number)[];
+}
+
 /**
- * One item's keys and arguments for PUBLISH_ITEMS. Throws, before Redis is asked anything, for
- * data that cannot be stored.
+ * One item's keys and arguments for the publish script (publishItemsLua). Throws, before Redis is
+ * asked anything, for data that cannot be stored.
  */
 export function publishCall(names: RedisKeys, { key, input, options }: PublishItem): { keys: string[]; args: (string | number)[] } {
   assertStorable(input.data);
@@ -52,7 +63,7 @@ export function publishCall(names: RedisKeys, { key, input, options }: PublishIt
   };
 }
 
-/** PUBLISH_ITEMS' `{status, payload, ...}` as one result per item. */
+/** The publish script's `{status, payload, ...}` as one result per item. */
 export function publishReplies(reply: readonly (number | string)[]): PublishItemResult[] {
   const results: PublishItemResult[] = [];
   for (let i = 0; i < reply.length / 2; i++) {
@@ -65,22 +76,24 @@ export function publishReplies(reply: readonly (number | string)[]): PublishItem
 
 /**
  * See Broker. Publications of a key are ordered by the publish script: it assigns the offset,
- * stores and PUBLISHes in one atomic step, and Redis delivers one channel's messages in PUBLISH
- * order to every subscribed node.
+ * stores and PUBLISHes (SPUBLISHes on a cluster) in one atomic step, and Redis delivers one
+ * channel's messages in publish order to every subscribed node.
  */
 export class RedisBroker implements Broker {
   private readonly publishScript: ScriptCall;
   private readonly historyScript: ScriptCall;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly names: RedisKeys,
     private readonly runId: RunId,
-    private readonly subscriber: RedisSubscriber,
+    private readonly subscriber: PubSubFeed,
     /** How long a stream created by a read (no publish yet) keeps its epoch, in ms. */
     private readonly defaultMetaTtlMs: number,
+    /** Acknowledge a publish only once this many replicas have it (see runWithReplicas). */
+    private readonly replicaWait?: ReplicaWait,
   ) {
-    this.publishScript = defineScript(redis, 'heraldPublish', PUBLISH_LUA, 'varying');
+    this.publishScript = defineScript(redis, 'heraldPublish', publishLua(isSharded(redis)), 'varying');
     this.historyScript = defineScript(redis, 'heraldHistory', HISTORY_LUA, 2);
   }
 
@@ -101,7 +114,7 @@ export class RedisBroker implements Broker {
   async publishMany(items: readonly PublishItem[]): Promise<PublishItemResult[]> {
     const results: PublishItemResult[] = new Array(items.length);
     // Checked and encoded first: data that cannot be stored fails as what it is, before Redis is asked anything.
-    const sent: { index: number; keys: string[]; args: (string | number)[] }[] = [];
+    const sent: Sent[] = [];
     items.forEach((item, index) => {
       try {
         sent.push({ index, ...publishCall(this.names, item) });
@@ -111,25 +124,52 @@ export class RedisBroker implements Broker {
     });
     if (sent.length === 0) return results;
     const runId = await this.runId.get();
-    const calls = [];
+    const chunks = this.chunks(sent);
     // Every call is issued before any reply is awaited: one round trip, and Redis runs them in item order.
-    for (let from = 0; from < sent.length; from += ITEMS_PER_CALL) {
-      const chunk = sent.slice(from, from + ITEMS_PER_CALL);
-      calls.push(
-        this.publishScript(
-          chunk.length * 3,
-          ...chunk.flatMap((item) => item.keys),
-          runId,
-          epochCandidates(chunk.length),
-          ...chunk.flatMap((item) => item.args),
-        ) as Promise<(number | string)[]>,
-      );
-    }
-    const replies = await Promise.all(calls);
+    const replies = await Promise.all(
+      chunks.map(
+        (chunk) =>
+          this.callPublish([
+            chunk.length * 3,
+            ...chunk.flatMap((item) => item.keys),
+            runId,
+            epochCandidates(chunk.length),
+            ...chunk.flatMap((item) => item.args),
+          ]) as Promise<(number | string)[]>,
+      ),
+    );
     replies.forEach((reply, c) => {
-      publishReplies(reply).forEach((result, i) => (results[sent[c * ITEMS_PER_CALL + i].index] = result));
+      publishReplies(reply).forEach((result, i) => (results[chunks[c][i].index] = result));
     });
     return results;
+  }
+
+  /**
+   * The script calls of a batch: up to ITEMS_PER_CALL items each, and on a cluster one slot per
+   * call (items of one key keep their order, since they share a slot and a call's items run in order).
+   */
+  private chunks(sent: Sent[]): Sent[][] {
+    const groups = new Map<number, Sent[]>();
+    if (isSharded(this.redis)) {
+      for (const item of sent) {
+        const slot = slotOf(item.keys[0]);
+        const group = groups.get(slot);
+        if (group) group.push(item);
+        else groups.set(slot, [item]);
+      }
+    } else {
+      groups.set(0, sent);
+    }
+    const chunks: Sent[][] = [];
+    for (const group of groups.values()) {
+      for (let from = 0; from < group.length; from += ITEMS_PER_CALL) chunks.push(group.slice(from, from + ITEMS_PER_CALL));
+    }
+    return chunks;
+  }
+
+  private callPublish(args: (string | number)[]): Promise<unknown> {
+    if (!this.replicaWait) return this.publishScript(...args);
+    return runWithReplicas(this.redis, 'heraldPublish', args, this.replicaWait);
   }
 
   async history(key: ChannelKey, query: HistoryQuery): Promise<HistoryPage> {
@@ -163,18 +203,27 @@ export class RedisBroker implements Broker {
   }
 
   async publishJoinLeave(kind: 'join' | 'leave', key: ChannelKey, user: PresenceUser): Promise<void> {
-    const payload = encodeJoinLeave(kind, user);
-    await sorted(this.redis.publish(this.names.channel(key), payload));
+    await publishMessage(this.redis, this.names.channel(key), encodeJoinLeave(kind, user));
   }
 
   async publishControl(command: ControlCommand): Promise<void> {
-    const payload = encodeControl(command);
-    await sorted(this.redis.publish(this.names.control, payload));
+    await publishMessage(this.redis, this.names.control, encodeControl(command));
   }
 
-  /** See Broker: every node has one subscriber connection on the control channel. */
+  /**
+   * See Broker: every node has one subscriber connection on the control channel. On a cluster
+   * the control channel is sharded too: its count is on the master that owns its slot.
+   */
   async nodeCount(): Promise<number> {
-    const reply = (await sorted(this.redis.call('PUBSUB', 'NUMSUB', this.names.control) as Promise<[string, number]>));
+    const control = this.names.control;
+    if (this.redis instanceof Cluster) {
+      const owner = ownerOf(this.redis, control);
+      const node = owner === undefined ? undefined : nodeByKey(this.redis, owner);
+      if (!node) throw new EngineUnavailableError('Redis unavailable: no master owns the control channel’s slot');
+      const reply = await sorted(node.call('PUBSUB', 'SHARDNUMSUB', control) as Promise<[string, number]>);
+      return Math.max(1, Number(reply[1]));
+    }
+    const reply = await sorted(this.redis.call('PUBSUB', 'NUMSUB', control) as Promise<[string, number]>);
     return Math.max(1, Number(reply[1]));
   }
 }

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { asEngineError } from './redis-errors.js';
 
 export interface RedisConnectionOptions {
@@ -6,6 +6,11 @@ export interface RedisConnectionOptions {
   host?: string;
   port?: number;
   password?: string;
+  /** `host:port` of Redis Sentinels: the connection asks them for the master and follows its failovers. */
+  sentinels?: string[];
+  /** The master group the sentinels watch (with `sentinels`). */
+  masterName?: string;
+  sentinelPassword?: string;
   /** A command without a reply after this many ms fails (a hung or unreachable Redis). */
   commandTimeoutMs: number;
   onError: (err: Error) => void;
@@ -26,6 +31,7 @@ export function createRedisConnection(options: RedisConnectionOptions, name: str
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.port !== undefined ? { port: options.port } : {}),
     ...(options.password !== undefined ? { password: options.password } : {}),
+    ...(options.sentinels?.length ? sentinelOptions(options) : {}),
     connectionName: name,
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -41,6 +47,33 @@ export function createRedisConnection(options: RedisConnectionOptions, name: str
   return redis;
 }
 
+/** The one Redis endpoint, or a Redis Cluster (see redis-cluster-client.ts): both take the same commands. */
+export type RedisClient = Redis | Cluster;
+
+/** `host:port` (IPv6 in brackets or bare) as ioredis wants it. */
+export function parseHostPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(':');
+  const host = address.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(address.slice(at + 1)) };
+}
+
+/**
+ * Sentinel mode: ioredis asks the sentinels for the master, and asks again on every reconnect,
+ * so a failover (the old master's connection drops) ends on the new master. ioredis's
+ * `failoverDetector` is left off: its sentinel connections outlive `quit()`.
+ */
+function sentinelOptions(options: RedisConnectionOptions): RedisOptions {
+  return {
+    sentinels: options.sentinels!.map(parseHostPort),
+    name: options.masterName,
+    ...(options.sentinelPassword !== undefined ? { sentinelPassword: options.sentinelPassword } : {}),
+    role: 'master',
+    sentinelRetryStrategy: retryStrategy,
+    // A replica that is not yet promoted answers READONLY: reconnect and ask the sentinels again.
+    reconnectOnError: (err: Error) => /^READONLY/.test(err.message),
+  };
+}
+
 export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 /**
@@ -48,7 +81,7 @@ export type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
  * returns a typed caller taking KEYS then ARGV; with `numberOfKeys` 'varying', the number of
  * KEYS first. Its failures are sorted by asEngineError.
  */
-export function defineScript(redis: Redis, name: string, lua: string, numberOfKeys: number | 'varying'): ScriptCall {
+export function defineScript(redis: RedisClient, name: string, lua: string, numberOfKeys: number | 'varying'): ScriptCall {
   redis.defineCommand(name, numberOfKeys === 'varying' ? { lua } : { lua, numberOfKeys });
   const command = (redis as unknown as Record<string, ScriptCall>)[name];
   return async (...args) => {
@@ -70,7 +103,13 @@ export class RunId {
   private value: string | undefined;
   private pending: Promise<string> | undefined;
 
-  constructor(private readonly redis: Redis) {
+  constructor(private readonly redis: RedisClient) {
+    // On a cluster each shard is a process of its own: the scripts read the run id of the one
+    // they run on (they take '' for "ask the server"), so there is nothing to fetch.
+    if (redis.isCluster) {
+      this.value = '';
+      return;
+    }
     redis.on('ready', () => this.fetch());
     redis.on('close', () => {
       this.value = undefined;
@@ -109,4 +148,17 @@ export class RunId {
       },
     );
   }
+}
+
+/** Closes a connection, politely when it is up (pending replies arrive first). */
+export async function quit(redis: RedisClient): Promise<void> {
+  if (redis.status === 'ready') {
+    try {
+      await redis.quit();
+      return;
+    } catch {
+      // Fall through: drop it.
+    }
+  }
+  redis.disconnect();
 }

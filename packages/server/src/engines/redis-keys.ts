@@ -2,10 +2,12 @@ import type { ChannelKey } from '../engine.js';
 
 /**
  * Redis key and pub/sub channel names. Every key of one channel (or one tenant) shares a
- * `{hash tag}`, so a script touching them stays in one slot should Herald ever run on a cluster.
+ * `{hash tag}`, so a script touching them stays in one slot of a Redis Cluster. With `sharded`
+ * (a cluster), a channel's pub/sub channel carries the same tag, so the publish script's SPUBLISH
+ * is in its slot too.
  */
 export class RedisKeys {
-  constructor(readonly prefix: string) {}
+  constructor(readonly prefix: string, readonly sharded = false) {}
 
   /** Hash `{e: epoch, o: offset, t: history ttl, r: Redis run id}`. */
   meta(key: ChannelKey): string {
@@ -78,13 +80,15 @@ export class RedisKeys {
 
   /** The pub/sub channel of one channel key. */
   channel(key: ChannelKey): string {
-    return `${this.prefix}ch:${key}`;
+    return this.sharded ? `${this.prefix}ch:{${key}}` : `${this.prefix}ch:${key}`;
   }
 
   /** The channel key of a pub/sub channel, or undefined when it is not one of ours. */
   keyOfChannel(channel: string): ChannelKey | undefined {
-    const head = `${this.prefix}ch:`;
-    return channel.startsWith(head) ? channel.slice(head.length) : undefined;
+    const head = this.sharded ? `${this.prefix}ch:{` : `${this.prefix}ch:`;
+    if (!channel.startsWith(head)) return undefined;
+    if (!this.sharded) return channel.slice(head.length);
+    return channel.endsWith('}') ? channel.slice(head.length, -1) : undefined;
   }
 
   /** Hash of a backend stream (see redis-stream-scripts.ts), with its home channel's keys. */

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { LockHolder, LockState, LockStore } from '../engine.js';
-import { defineScript, type ScriptCall } from './redis-client.js';
+import { type RedisClient, defineScript, type ScriptCall } from './redis-client.js';
 import { sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
 
@@ -31,7 +30,7 @@ export class RedisLocks implements LockStore {
   private readonly acquireScript: ScriptCall;
   private readonly holderScript: ScriptCall;
 
-  constructor(private readonly redis: Redis, private readonly names: RedisKeys) {
+  constructor(private readonly redis: RedisClient, private readonly names: RedisKeys) {
     this.acquireScript = defineScript(redis, 'heraldLockAcquire', ACQUIRE_LUA, 1);
     this.holderScript = defineScript(redis, 'heraldLockHolder', HOLDER_LUA, 1);
   }

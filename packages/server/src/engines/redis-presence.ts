@@ -1,7 +1,6 @@
 import type { PresenceUser } from '@herald/protocol';
-import type { Redis } from 'ioredis';
 import type { ChannelKey, ConnectionEntry, ConnectionRegistry, ExpiredEntry, PresenceEntry, PresenceJoined, PresenceLeft, PresenceStore } from '../engine.js';
-import { type ScriptCall, defineScript } from './redis-client.js';
+import { type RedisClient, type ScriptCall, defineScript } from './redis-client.js';
 import type { RedisKeys } from './redis-keys.js';
 import {
   CONNECTIONS_ADD_LUA,
@@ -63,7 +62,7 @@ export class RedisPresence implements PresenceStore {
   private readonly countScript: ScriptCall;
   private readonly refreshScript: ScriptCall;
 
-  constructor(redis: Redis, private readonly names: RedisKeys, private readonly ttlMs: number) {
+  constructor(redis: RedisClient, private readonly names: RedisKeys, private readonly ttlMs: number) {
     this.joinScript = defineScript(redis, 'heraldPresenceJoin', PRESENCE_JOIN_LUA, 3);
     this.leaveScript = defineScript(redis, 'heraldPresenceLeave', PRESENCE_LEAVE_LUA, 3);
     this.listScript = defineScript(redis, 'heraldPresenceList', PRESENCE_LIST_LUA, 3);
@@ -141,7 +140,7 @@ export class RedisConnections implements ConnectionRegistry {
   private readonly countScript: ScriptCall;
   private readonly refreshScript: ScriptCall;
 
-  constructor(redis: Redis, private readonly names: RedisKeys, private readonly ttlMs: number) {
+  constructor(redis: RedisClient, private readonly names: RedisKeys, private readonly ttlMs: number) {
     this.addScript = defineScript(redis, 'heraldConnectionsAdd', CONNECTIONS_ADD_LUA, 4);
     this.removeScript = defineScript(redis, 'heraldConnectionsRemove', CONNECTIONS_REMOVE_LUA, 4);
     this.countScript = defineScript(redis, 'heraldConnectionsCount', CONNECTIONS_COUNT_LUA, 4);

@@ -11,8 +11,16 @@
  * Times come from Redis (`TIME`), not from the nodes, so nodes with skewed clocks agree on TTLs.
  */
 
+import { publishMessageLua } from './redis-cluster-publish.js';
+
 /** Shared helpers, prepended to each script. */
 export const COMMON = `
+-- The run id of the Redis process running the script. Only asked for on a cluster, where each
+-- shard is its own process and the caller cannot know for sure which one will run the script.
+local function own_run_id()
+  local ok, info = pcall(redis.call, 'INFO', 'server')
+  return (ok and string.match(info, 'run_id:(%w+)')) or 'unknown'
+end
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -79,12 +87,33 @@ end
 export const EPOCH_CANDIDATE_LENGTH = 8;
 
 /**
- * `publish_items(key_base, arg_base, n, run_id, candidates)`: publishes n items whose keys start
- * after KEYS[key_base] (3 each) and whose arguments start after ARGV[2 + arg_base] (6 each), as
- * PUBLISH_LUA describes; returns `{status, payload, ...}`. Shared with the stream scripts
- * (redis-stream-scripts.ts), whose writes publish in the same step.
+ * Publishes many items, in order, in one call: each item as one publish would be (offset, append,
+ * trim, PUBLISH, idempotency record). An item whose commands fail gets its error and the next
+ * item still runs; what the failed item wrote before the failure stays, as it would for a lone
+ * publish. On a Redis Cluster every key of one call must be in one slot: the broker splits a
+ * batch by slot, and the pub/sub channel carries the keys' hash tag (SPUBLISH in the slot).
+ *
+ * KEYS: per item meta, history, idempotency.
+ * ARGV: run id ('' on a cluster: the script asks the shard), epoch candidates (EPOCH_CANDIDATE_LENGTH characters per item, concatenated),
+ *       then per item: size, ttlMs, metaTtlMs, idempotency ttlMs (0: none), pub/sub channel,
+ *       body (see encodePublishBody).
+ * Returns `{status, payload, ...}`, two entries per item: status 0 stored, 1 duplicate (payload:
+ * the publication JSON), 2 failed (payload: the error message).
  */
-export const PUBLISH_ITEMS = `
+export function publishLua(sharded: boolean): string {
+  return `${COMMON}${publishItemsLua(sharded)}
+return publish_items(0, 0, #KEYS / 3, ARGV[1], ARGV[2])
+`;
+}
+
+/**
+ * Lua defining `publish_items(key_base, arg_base, n, run_id, candidates)`: publishes n items whose
+ * keys start after KEYS[key_base] (3 each) and whose arguments start after ARGV[2 + arg_base]
+ * (6 each), as publishLua describes, and returns `{status, payload, ...}`. Shared with the stream
+ * scripts (redis-stream-scripts.ts), whose writes publish in the same atomic step. Needs COMMON.
+ */
+export function publishItemsLua(sharded: boolean): string {
+  return `${publishMessageLua(sharded)}
 local function publish_one(meta, hist, idem, run_id, candidate, size, ttl, meta_ttl, idem_ttl, channel, body)
   if idem_ttl > 0 then
     local seen = redis.call('GET', idem)
@@ -108,12 +137,13 @@ local function publish_one(meta, hist, idem, run_id, candidate, size, ttl, meta_
     redis.call('DEL', hist)
   end
 
-  redis.call('PUBLISH', channel, 'p' .. json)
+  publish_message(channel, 'p' .. json)
   if idem_ttl > 0 then redis.call('SET', idem, json, 'PX', int(idem_ttl)) end
   return 0, json
 end
 
 local function publish_items(key_base, arg_base, n, run_id, candidates)
+  if run_id == '' then run_id = own_run_id() end
   local width = ${EPOCH_CANDIDATE_LENGTH}
   local out = {}
   for i = 1, n do
@@ -133,28 +163,11 @@ local function publish_items(key_base, arg_base, n, run_id, candidates)
   return out
 end
 `;
-
-/**
- * Publishes many items, in order, in one call: each item as one publish would be (offset, append,
- * trim, PUBLISH, idempotency record). An item whose commands fail gets its error and the next
- * item still runs; what the failed item wrote before the failure stays, as it would for a lone
- * publish. The keys of several channels in one call mean one slot per call on a Redis Cluster:
- * a cluster would need the items split by slot first.
- *
- * KEYS: per item meta, history, idempotency.
- * ARGV: run id, epoch candidates (EPOCH_CANDIDATE_LENGTH characters per item, concatenated),
- *       then per item: size, ttlMs, metaTtlMs, idempotency ttlMs (0: none), pub/sub channel,
- *       body (see encodePublishBody).
- * Returns `{status, payload, ...}`, two entries per item: status 0 stored, 1 duplicate (payload:
- * the publication JSON), 2 failed (payload: the error message).
- */
-export const PUBLISH_LUA = `${COMMON}${PUBLISH_ITEMS}
-return publish_items(0, 0, #KEYS / 3, ARGV[1], ARGV[2])
-`;
+}
 
 /**
  * KEYS: meta, history.
- * ARGV: run id, epoch candidate, metaTtlMs for a stream created by this read,
+ * ARGV: run id ('' on a cluster: the script asks the shard), epoch candidate, metaTtlMs for a stream created by this read,
  *       afterOffset ('' when absent), limit ('' when absent).
  * Returns `{epoch, offset, entry id, publication JSON (false when absent), ...}` in increasing
  * offset order.
@@ -162,6 +175,7 @@ return publish_items(0, 0, #KEYS / 3, ARGV[1], ARGV[2])
 export const HISTORY_LUA = `${COMMON}
 local meta, hist = KEYS[1], KEYS[2]
 local run_id, candidate, default_meta_ttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if run_id == '' then run_id = own_run_id() end
 local after, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
 
 local epoch, offset, ttl, created = load_meta(meta, hist, run_id, candidate)

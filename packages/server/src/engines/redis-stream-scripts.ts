@@ -1,8 +1,8 @@
-import { COMMON, PUBLISH_ITEMS } from './redis-scripts.js';
+import { COMMON, publishItemsLua } from './redis-scripts.js';
 
 /**
  * Lua for backend streams (see StreamStore). Each write is one script: the state check, the
- * stream's text and runs, and the publications (PUBLISH_ITEMS) happen in one atomic step, so a
+ * stream's text and runs, and the publications (publishItemsLua) happen in one atomic step, so a
  * chunk is never published after its stream ended, one `end` wins, and a snapshot read with the
  * channel's offset holds exactly the chunks at or below it.
  *
@@ -13,11 +13,12 @@ import { COMMON, PUBLISH_ITEMS } from './redis-scripts.js';
  */
 
 /**
- * KEYS: record, text, runs, then the open-stream set of each channel, then 3 per item (PUBLISH_ITEMS).
- * ARGV: run id, epoch candidates, meta, separator, ttlMs, set member, channel count, then 6 per item.
+ * KEYS: record, text, runs, then the open-stream set of each channel, then 3 per item (publishItemsLua).
+ * ARGV: run id ('' on a cluster: the script asks the shard), epoch candidates, meta, separator, ttlMs, set member, channel count, then 6 per item.
  * Returns `{'exists'}` or `{'ok', now, status, payload, ...}`.
  */
-export const STREAM_OPEN_LUA = `${COMMON}${PUBLISH_ITEMS}
+export function streamOpenLua(sharded: boolean): string {
+  return `${COMMON}${publishItemsLua(sharded)}
 local rec, text, runs = KEYS[1], KEYS[2], KEYS[3]
 local nchan = tonumber(ARGV[7])
 if redis.call('EXISTS', rec) == 1 then return {'exists'} end
@@ -32,6 +33,7 @@ table.insert(out, 1, int(now))
 table.insert(out, 1, 'ok')
 return out
 `;
+}
 
 /**
  * KEYS: record, text, runs, then 3 per item.
@@ -39,7 +41,8 @@ return out
  *       then 6 per item.
  * Returns `{'unknown'}`, `{'ended', state}`, `{'too_long', bytes}` or `{'ok', bytes, now, status, payload, ...}`.
  */
-export const STREAM_APPEND_LUA = `${COMMON}${PUBLISH_ITEMS}
+export function streamAppendLua(sharded: boolean): string {
+  return `${COMMON}${publishItemsLua(sharded)}
 local rec, text, runs = KEYS[1], KEYS[2], KEYS[3]
 local st = redis.call('HGET', rec, 'st')
 if not st then return {'unknown'} end
@@ -77,6 +80,7 @@ table.insert(out, 1, int(total))
 table.insert(out, 1, 'ok')
 return out
 `;
+}
 
 /**
  * KEYS: record, text, runs. ARGV: ttlMs.
@@ -99,7 +103,8 @@ return 1
  *       channel count, then 6 per item.
  * Returns `{'unknown'}`, `{'ended', state}`, `{'active'}` or `{'ok', now, status, payload, ...}`.
  */
-export const STREAM_END_LUA = `${COMMON}${PUBLISH_ITEMS}
+export function streamEndLua(sharded: boolean): string {
+  return `${COMMON}${publishItemsLua(sharded)}
 local rec, text, runs = KEYS[1], KEYS[2], KEYS[3]
 local nchan = tonumber(ARGV[8])
 local m = redis.call('HMGET', rec, 'st', 'u')
@@ -117,6 +122,7 @@ table.insert(out, 1, int(now))
 table.insert(out, 1, 'ok')
 return out
 `;
+}
 
 /**
  * KEYS: the channel's meta, history and open-stream set, then per member: record, text, runs.
@@ -132,7 +138,9 @@ if redis.call('SCARD', set) ~= n then return {'retry'} end
 for i = 1, n do
   if redis.call('SISMEMBER', set, ARGV[3 + i]) == 0 then return {'retry'} end
 end
-local epoch, offset, _, created = load_meta(meta, hist, ARGV[1], ARGV[2])
+local run_id = ARGV[1]
+if run_id == '' then run_id = own_run_id() end
+local epoch, offset, _, created = load_meta(meta, hist, run_id, ARGV[2])
 if created then redis.call('PEXPIRE', meta, int(tonumber(ARGV[3]))) end
 local out = {'ok', epoch, offset}
 for i = 1, n do

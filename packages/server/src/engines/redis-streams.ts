@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type {
   ChannelKey,
   PublishItem,
@@ -14,10 +13,11 @@ import type {
   StreamWrite,
 } from '../engine.js';
 import { epochCandidates, publishCall, publishReplies } from './redis-broker.js';
-import { type RunId, type ScriptCall, defineScript } from './redis-client.js';
+import { type RedisClient, type RunId, type ScriptCall, defineScript } from './redis-client.js';
+import { isSharded } from './redis-cluster-publish.js';
 import { sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
-import { STREAM_APPEND_LUA, STREAM_END_LUA, STREAM_OPEN_LUA, STREAM_SNAPSHOT_LUA, STREAM_TOUCH_LUA } from './redis-stream-scripts.js';
+import { streamAppendLua, streamEndLua, streamOpenLua, STREAM_SNAPSHOT_LUA, STREAM_TOUCH_LUA } from './redis-stream-scripts.js';
 
 /** Where a stream's keys are, by id: its index entry, cached (it never changes). */
 interface Located {
@@ -41,14 +41,14 @@ export class RedisStreams implements StreamStore {
   private readonly located = new Map<string, Located>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly names: RedisKeys,
     private readonly runId: RunId,
     private readonly defaultMetaTtlMs: number,
   ) {
-    this.openScript = defineScript(redis, 'heraldStreamOpen', STREAM_OPEN_LUA, 'varying');
-    this.appendScript = defineScript(redis, 'heraldStreamAppend', STREAM_APPEND_LUA, 'varying');
-    this.endScript = defineScript(redis, 'heraldStreamEnd', STREAM_END_LUA, 'varying');
+    this.openScript = defineScript(redis, 'heraldStreamOpen', streamOpenLua(isSharded(redis)), 'varying');
+    this.appendScript = defineScript(redis, 'heraldStreamAppend', streamAppendLua(isSharded(redis)), 'varying');
+    this.endScript = defineScript(redis, 'heraldStreamEnd', streamEndLua(isSharded(redis)), 'varying');
     this.snapshotScript = defineScript(redis, 'heraldStreamSnapshot', STREAM_SNAPSHOT_LUA, 'varying');
     this.touchScript = defineScript(redis, 'heraldStreamTouch', STREAM_TOUCH_LUA, 3);
   }

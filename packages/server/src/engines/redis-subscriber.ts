@@ -3,6 +3,19 @@ import type { ChannelKey, EngineHandler } from '../engine.js';
 import { decodeChannelMessage, decodeControl } from './redis-codec.js';
 import { sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
+import { quit } from './redis-client.js';
+
+/** How a node receives pub/sub: one connection (RedisSubscriber) or one per cluster shard (RedisShardedSubscriber). */
+export interface PubSubFeed {
+  start(handler: EngineHandler): void;
+  /** Starts connecting; a failed attempt is retried like a lost connection. */
+  connect(): void;
+  /** True once every wanted channel is subscribed (again). */
+  readonly ready: boolean;
+  subscribe(key: ChannelKey): Promise<void>;
+  unsubscribe(key: ChannelKey): Promise<void>;
+  close(): Promise<void>;
+}
 
 /** How many channels one SUBSCRIBE carries when resubscribing after a reconnect. */
 const RESUBSCRIBE_BATCH = 500;
@@ -14,7 +27,7 @@ const RESUBSCRIBE_BATCH = 500;
  * (pub/sub is at most once): the handler hears `onInterrupted` when the connection drops and
  * `onResumed` once every key is subscribed again, and repairs from history in between.
  */
-export class RedisSubscriber {
+export class RedisSubscriber implements PubSubFeed {
   private handler: EngineHandler | undefined;
   /** Keys wanted by the node, with the SUBSCRIBE that made (or is making) them active. */
   private readonly keys = new Map<ChannelKey, Promise<void>>();
@@ -68,6 +81,14 @@ export class RedisSubscriber {
     await sorted(this.redis.unsubscribe(this.names.channel(key)));
   }
 
+  connect(): void {
+    this.redis.connect().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await quit(this.redis);
+  }
+
   private async resubscribe(): Promise<void> {
     try {
       const channels = [this.names.control, ...[...this.keys.keys()].map((k) => this.names.channel(k))];
@@ -85,19 +106,33 @@ export class RedisSubscriber {
   }
 
   private dispatch(channel: string, payload: string): void {
-    const handler = this.handler;
-    if (!handler) return;
-    try {
-      if (channel === this.names.control) {
-        handler.onControl(decodeControl(payload));
-        return;
-      }
-      const key = this.names.keyOfChannel(channel);
-      // Messages may still arrive between unsubscribe() and Redis processing the UNSUBSCRIBE.
-      if (key === undefined || !this.keys.has(key)) return;
-      handler.onChannelMessage(decodeChannelMessage(key, payload));
-    } catch (err) {
-      this.onError(err as Error);
+    dispatchMessage(this.handler, this.names, (key) => this.keys.has(key), channel, payload, this.onError);
+  }
+}
+
+/**
+ * Hands a pub/sub message to the handler: a control command, or a message of a key the node is
+ * subscribed to. Messages may still arrive between unsubscribe() and Redis processing the
+ * UNSUBSCRIBE: those of keys no longer wanted are dropped.
+ */
+export function dispatchMessage(
+  handler: EngineHandler | undefined,
+  names: RedisKeys,
+  wanted: (key: ChannelKey) => boolean,
+  channel: string,
+  payload: string,
+  onError: (err: Error) => void,
+): void {
+  if (!handler) return;
+  try {
+    if (channel === names.control) {
+      handler.onControl(decodeControl(payload));
+      return;
     }
+    const key = names.keyOfChannel(channel);
+    if (key === undefined || !wanted(key)) return;
+    handler.onChannelMessage(decodeChannelMessage(key, payload));
+  } catch (err) {
+    onError(err as Error);
   }
 }

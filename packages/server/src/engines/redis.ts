@@ -1,14 +1,16 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import type { Engine, EngineHandler, ExpiredEntry } from '../engine.js';
 import { RedisBroker } from './redis-broker.js';
-import { RunId, createRedisConnection } from './redis-client.js';
+import { type RedisClient, RunId, createRedisConnection, quit } from './redis-client.js';
+import { createRedisClusterConnection, mastersReady } from './redis-cluster-client.js';
+import { RedisShardedSubscriber } from './redis-sharded-subscriber.js';
 import { sorted } from './redis-errors.js';
 import { RedisKeys } from './redis-keys.js';
 import { RedisLocks } from './redis-locks.js';
 import { Refresher } from './redis-refresher.js';
 import { RedisConnections, RedisPresence } from './redis-presence.js';
 import { RedisStreams } from './redis-streams.js';
-import { RedisSubscriber } from './redis-subscriber.js';
+import { type PubSubFeed, RedisSubscriber } from './redis-subscriber.js';
 
 export interface RedisEngineOptions {
   /** `redis://[:password@]host:port[/db]` (`rediss://` for TLS). host, port and password fill in what it leaves out. */
@@ -16,6 +18,24 @@ export interface RedisEngineOptions {
   host?: string;
   port?: number;
   password?: string;
+  /**
+   * `host:port` of some nodes of a Redis Cluster (7.0 or later): Herald runs on the cluster, one
+   * channel's keys and scripts in one slot, fan-out over sharded pub/sub. `url`, `host` and `port`
+   * are then ignored.
+   */
+  cluster?: string[];
+  /** `host:port` of Redis Sentinels, with `masterName`: Herald connects to the master they name and follows failovers. */
+  sentinels?: string[];
+  /** The master group the sentinels watch. */
+  masterName?: string;
+  sentinelPassword?: string;
+  /**
+   * Acknowledge a publish only once this many replicas have it (`WAIT`); 0 (default) acknowledges
+   * once the master has it. See runWithReplicas for what a shortfall means.
+   */
+  waitReplicas?: number;
+  /** How long a publish waits for `waitReplicas`, in ms. Default 500. */
+  waitTimeoutMs?: number;
   /** Prefix of every key and pub/sub channel, so several deployments can share a Redis. Default `herald:`. */
   prefix?: string;
   /**
@@ -61,15 +81,27 @@ export function createRedisEngine(options: RedisEngineOptions = {}): Engine {
     host: options.host,
     port: options.port,
     password: options.password,
+    sentinels: options.sentinels,
+    masterName: options.masterName,
+    sentinelPassword: options.sentinelPassword,
     commandTimeoutMs: options.commandTimeoutMs ?? 1000,
     onError,
   };
-  const names = new RedisKeys(options.prefix ?? 'herald:');
-  const command = createRedisConnection(connection, 'herald-command');
-  const subscription = createRedisConnection(connection, 'herald-subscriber');
+  const clustered = (options.cluster?.length ?? 0) > 0;
+  const names = new RedisKeys(options.prefix ?? 'herald:', clustered);
+  let command: RedisClient;
+  let subscriber: PubSubFeed;
+  if (clustered) {
+    const cluster = createRedisClusterConnection({ nodes: options.cluster!, password: options.password, commandTimeoutMs: connection.commandTimeoutMs, onError }, 'herald-command');
+    command = cluster;
+    subscriber = new RedisShardedSubscriber(cluster, names, { password: options.password, commandTimeoutMs: connection.commandTimeoutMs, onError });
+  } else {
+    command = createRedisConnection(connection, 'herald-command');
+    subscriber = new RedisSubscriber(createRedisConnection(connection, 'herald-subscriber'), names, onError);
+  }
   const runId = new RunId(command);
-  const subscriber = new RedisSubscriber(subscription, names, onError);
-  const broker = new RedisBroker(command, names, runId, subscriber, options.defaultMetaTtlMs ?? 24 * 3600_000);
+  const replicaWait = (options.waitReplicas ?? 0) > 0 ? { replicas: Math.floor(options.waitReplicas!), timeoutMs: Math.max(1, Math.floor(options.waitTimeoutMs ?? 500)) } : undefined;
+  const broker = new RedisBroker(command, names, runId, subscriber, options.defaultMetaTtlMs ?? 24 * 3600_000, replicaWait);
   const presence = new RedisPresence(command, names, presenceTtlMs);
   const connections = new RedisConnections(command, names, presenceTtlMs);
 
@@ -125,11 +157,11 @@ export function createRedisEngine(options: RedisEngineOptions = {}): Engine {
       try {
         // A failed first attempt is retried like any lost connection; wait for the outcome.
         command.connect().catch(() => undefined);
-        subscription.connect().catch(() => undefined);
-        await until(isReady, timeoutMs);
+        subscriber.connect();
+        await until(() => isReady() && (!(command instanceof Cluster) || mastersReady(command)), timeoutMs);
       } catch (err) {
         command.disconnect();
-        subscription.disconnect();
+        await subscriber.close();
         throw new Error(`Redis engine could not connect: ${(err as Error).message}`, { cause: err });
       }
       refresher.start();
@@ -140,22 +172,9 @@ export function createRedisEngine(options: RedisEngineOptions = {}): Engine {
       closed = true;
       refresher.stop();
       probe.stop();
-      await Promise.all([quit(command), quit(subscription)]);
+      await Promise.all([quit(command), subscriber.close()]);
     },
   };
-}
-
-/** Closes a connection, politely when it is up (pending replies arrive first). */
-async function quit(redis: Redis): Promise<void> {
-  if (redis.status === 'ready') {
-    try {
-      await redis.quit();
-      return;
-    } catch {
-      // Fall through: drop it.
-    }
-  }
-  redis.disconnect();
 }
 
 /** Resolves when the condition holds; rejects after the timeout. */

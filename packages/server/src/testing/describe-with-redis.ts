@@ -7,11 +7,15 @@ import { REDIS_SERVER_BIN, redisServerAvailable } from './redis-server.js';
  * CI (`CI=true`) fails, as the Redis engine tests do.
  */
 export function describeWithRedis(name: string, body: () => void): void {
-  if (redisServerAvailable()) {
+  describeRequiringRedis(name, redisServerAvailable() ? undefined : `redis-server not found at ${REDIS_SERVER_BIN} (set REDIS_SERVER or install redis-server)`, body);
+}
+
+/** describeWithRedis for any Redis binary: `message` says what is missing, undefined when nothing is. */
+export function describeRequiringRedis(name: string, message: string | undefined, body: () => void): void {
+  if (message === undefined) {
     void describe(name, body);
     return;
   }
-  const message = `redis-server not found at ${REDIS_SERVER_BIN} (set REDIS_SERVER or install redis-server)`;
   if (process.env.CI === 'true') {
     void describe(name, () => {
       it('has a redis-server to test against', () => assert.fail(message));

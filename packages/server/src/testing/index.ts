@@ -9,3 +9,4 @@ export * from './webhook-receiver.js';
 export * from './console-agent.js';
 export * from './json-request.js';
 export * from './stream-upload-client.js';
+export * from './redis-topologies.js';

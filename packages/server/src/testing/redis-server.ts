@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -26,6 +26,12 @@ export interface RedisServerOptions {
    * the data but not the server's identity. Default false: `--save '' --appendonly no`.
    */
   persistent?: boolean;
+  /** More command-line arguments, after Herald's own (a later one wins): `['--replicaof', host, port]`. */
+  args?: string[] | ((port: number) => string[]);
+  /** A configuration file's text, written to the data directory and passed first (a sentinel needs a writable one). */
+  config?: string;
+  /** The log line that says the server is up. Default "Ready to accept connections"; a sentinel logs "+monitor master". */
+  readyLine?: string;
 }
 
 /**
@@ -34,6 +40,8 @@ export interface RedisServerOptions {
  */
 export interface RedisServer {
   readonly host: string;
+  /** The data directory (the server's working directory). */
+  readonly dir: string;
   readonly port: number;
   readonly url: string;
   readonly running: boolean;
@@ -79,7 +87,11 @@ async function startOnFreePort(options: RedisServerOptions): Promise<RedisServer
   const host = '127.0.0.1';
   const port = await freePort(host);
   const dir = mkdtempSync(join(tmpdir(), 'herald-redis-'));
+  const extra = typeof options.args === 'function' ? options.args(port) : (options.args ?? []);
+  const configFile = join(dir, 'redis.conf');
+  if (options.config !== undefined) writeFileSync(configFile, options.config);
   const args = [
+    ...(options.config !== undefined ? [configFile] : []),
     '--port', String(port),
     '--bind', host,
     '--dir', dir,
@@ -87,6 +99,7 @@ async function startOnFreePort(options: RedisServerOptions): Promise<RedisServer
     '--daemonize', 'no',
     '--logfile', '',
     ...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+    ...extra,
   ];
   let child: ChildProcess | undefined;
   // A crashed test run must not leave redis-server behind.
@@ -102,7 +115,7 @@ async function startOnFreePort(options: RedisServerOptions): Promise<RedisServer
     proc.once('exit', () => {
       if (child === proc) child = undefined;
     });
-    await waitForReady(proc);
+    await waitForReady(proc, options.readyLine ?? 'Ready to accept connections');
   };
 
   const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
@@ -124,6 +137,7 @@ async function startOnFreePort(options: RedisServerOptions): Promise<RedisServer
   }
   return {
     host,
+    dir,
     port,
     url: `redis://${host}:${port}`,
     get running() {
@@ -151,13 +165,13 @@ async function startOnFreePort(options: RedisServerOptions): Promise<RedisServer
 }
 
 /** Resolves when the server logs that it accepts connections; rejects if it exits first. */
-function waitForReady(proc: ChildProcess): Promise<void> {
+function waitForReady(proc: ChildProcess, readyLine: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => fail(new Error(`redis-server not ready after ${READY_TIMEOUT_MS} ms:\n${log}`)), READY_TIMEOUT_MS);
     const onData = (chunk: Buffer): void => {
       log += chunk.toString();
-      if (log.includes('Ready to accept connections')) done();
+      if (log.includes(readyLine)) done();
     };
     const onExit = (code: number | null): void => fail(new Error(`redis-server exited (${code}):\n${log}`));
     const onErrData = (chunk: Buffer): void => {

@@ -50,6 +50,17 @@ export async function startCluster(
   config: HeraldConfigInput = {},
   engine: Partial<RedisEngineOptions> = {},
 ): Promise<Cluster> {
+  return startClusterOn({ url: redis.url, ...engine }, count, config);
+}
+
+/**
+ * startCluster on any Redis deployment the engine options name: a Redis Cluster
+ * (`{ cluster: nodes }`), Sentinel (`{ sentinels, masterName }`) or one endpoint (`{ url }`).
+ *
+ * @example
+ * await using cluster = await startClusterOn({ cluster: redisCluster.nodes }, 3);
+ */
+export async function startClusterOn(engine: Partial<RedisEngineOptions>, count: number, config: HeraldConfigInput = {}): Promise<Cluster> {
   const prefix = `herald-${randomUUID().slice(0, 8)}:`;
   const nodes: HeraldFixture[] = [];
   const close = async () => {
@@ -57,7 +68,7 @@ export async function startCluster(
   };
   try {
     for (let i = 0; i < count; i++) {
-      const redisEngine = createRedisEngine({ url: redis.url, prefix, presenceTtlMs: 3000, ...engine });
+      const redisEngine = createRedisEngine({ prefix, presenceTtlMs: 3000, ...engine });
       nodes.push(await startHerald({ channels: CLUSTER_CHANNELS, ...config }, { engine: redisEngine }));
     }
   } catch (err) {
