@@ -109,6 +109,8 @@ export class HeraldClient<E extends EventMap = EventMap> {
   private readonly options: HeraldClientOptions;
   private readonly WebSocketCtor: WebSocketConstructor;
   private readonly retry: Retry;
+  /** Subscriptions the server refused with "try again" (an engine outage), and when they retry. */
+  private readonly subscribeRetries = new Map<ChannelSubscription<E>, Retry>();
   private readonly tokens: TokenProvider;
   /** The last connection the server confirmed; a reconnect names it (ConnectFrame.replaces). */
   private lastConnectionId: string | undefined;
@@ -227,6 +229,8 @@ export class HeraldClient<E extends EventMap = EventMap> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const retry of this.subscribeRetries.values()) retry.cancel();
+    this.subscribeRetries.clear();
     this.disconnect('closed by the app');
     this.unwatchNetwork?.();
   }
@@ -255,6 +259,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
     const sub = this.subs.get(channel);
     if (!sub) return;
     this.subs.delete(channel);
+    this.cancelSubscribeRetry(sub);
     sub.status = 'unsubscribed';
     if (this.info) this.cursors.remove(this.scope(), channel);
     if (!this.link?.connected) return;
@@ -381,7 +386,11 @@ export class HeraldClient<E extends EventMap = EventMap> {
     this.setState({ status: 'connected', attempt: 0 });
     this.events.emit('connected', this.info);
     if (frame.expiresAt !== undefined) this.tokens.schedule(frame.expiresAt, () => void this.refreshToken());
-    for (const sub of this.subs.values()) if (sub.status !== 'failed') this.sendSubscribe(sub);
+    for (const sub of this.subs.values()) {
+      if (sub.status === 'failed') continue;
+      this.cancelSubscribeRetry(sub);
+      this.sendSubscribe(sub);
+    }
     this.outbox.resume();
   }
 
@@ -463,6 +472,7 @@ export class HeraldClient<E extends EventMap = EventMap> {
       .request<SubscribeResult>({ type: 'subscribe', channel: sub.channel, ...(since ? { since } : {}) }, (result) => {
         // Runs before the replayed publications that follow the reply are handled.
         if (this.subs.get(sub.channel) !== sub) return;
+        this.cancelSubscribeRetry(sub);
         const gap = sub.subscribed(result);
         this.events.emit('subscribed', { channel: sub.channel, result });
         if (gap) this.events.emit('gap', gap);
@@ -472,9 +482,29 @@ export class HeraldClient<E extends EventMap = EventMap> {
       })
       .catch((err: HeraldError) => {
         if (isDisconnect(err) || this.subs.get(sub.channel) !== sub) return;
-        if (sub.status !== 'subscribed') sub.failed(err);
+        if (sub.status !== 'subscribed' && !(err.code === 'unavailable' && this.retrySubscribe(sub))) sub.failed(err);
         this.events.emit('error', err);
       });
+  }
+
+  /**
+   * The server could not subscribe now but says a retry may work (its engine is down or failing
+   * over): tries again on the client's backoff while the subscription stays `pending`. False when
+   * the backoff has given up.
+   */
+  private retrySubscribe(sub: ChannelSubscription<E>): boolean {
+    let retry = this.subscribeRetries.get(sub);
+    if (!retry) this.subscribeRetries.set(sub, (retry = new Retry(this.options.backoff ?? defaultBackoff)));
+    const planned = retry.schedule(() => {
+      if (this.subs.get(sub.channel) === sub && sub.status === 'pending') this.sendSubscribe(sub);
+    });
+    if (!planned) this.subscribeRetries.delete(sub);
+    return planned !== undefined;
+  }
+
+  private cancelSubscribeRetry(sub: ChannelSubscription<E>): void {
+    this.subscribeRetries.get(sub)?.cancel();
+    this.subscribeRetries.delete(sub);
   }
 
   private async refreshToken(): Promise<void> {

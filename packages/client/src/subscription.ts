@@ -26,7 +26,8 @@ export interface Gap {
 }
 
 /**
- * - `pending`: waiting to be (re)subscribed, e.g. while the link is down.
+ * - `pending`: waiting to be (re)subscribed, e.g. while the link is down, or retrying on the
+ *   client's backoff after the server answered `unavailable` (its engine is down or failing over).
  * - `subscribed`: live.
  * - `failed`: the server refused (see the `error` event); not retried until `resubscribe()`.
  * - `unsubscribed`: ended by the app.

@@ -85,6 +85,33 @@ describeWithRedis('cluster: Redis unavailable', () => {
     }
   });
 
+  it('a subscribe refused while Redis is down stays pending and succeeds on its own once Redis is back', async () => {
+    await using cluster = await startCluster(redis, 1);
+    const [node] = cluster.nodes;
+    const client: HeraldClient = testClient(node.wsUrl, { token: await node.token({ sub: 'u-late' }) });
+    const errors: string[] = [];
+    client.on('error', (err) => errors.push(err.code));
+    try {
+      await client.connect();
+      await redis.stop();
+      const late = client.subscribe('late');
+      const ticks: number[] = [];
+      late.on('tick', (data) => ticks.push((data as { i: number }).i));
+      await waitFor(() => errors.includes('unavailable'), 'the refusal while Redis is down', 10_000);
+      assert.equal(late.status, 'pending', 'a "try again" refusal is retried, not final');
+      await sleep(500);
+      assert.equal(late.status, 'pending');
+
+      await redis.start();
+      await waitFor(() => late.status === 'subscribed', 'the subscription once Redis is back', 15_000);
+      await waitFor(async () => (await node.api('POST', '/api/v1/publish', { channel: 'late', event: 'tick', data: { i: 1 } })).status === 200, 'publishing again');
+      await waitFor(() => ticks.length === 1, 'the publication on the retried subscription', 5000);
+      assert.deepEqual(ticks, [1]);
+    } finally {
+      client.close();
+    }
+  });
+
   it('when Redis hangs: 503 within the command timeout, /ready says so; on thaw all resumes without a reconnect', async () => {
     await using cluster = await startCluster(redis, 2);
     const [a, b] = cluster.nodes;
