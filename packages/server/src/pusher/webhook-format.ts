@@ -62,20 +62,24 @@ const pusherBody: WebhookEncoder = (event) => {
 /** An app's webhook filter: its tenant, its event types, and the channel name's start and end. */
 class PusherWebhookFilter {
   readonly types: ReadonlySet<WebhookType>;
+  private readonly prefix: string | undefined;
+  private readonly suffix: string | undefined;
 
   constructor(
     private readonly tenant: string,
     config: PusherWebhookConfig,
   ) {
     this.types = new Set(config.event_types.map((t) => SOURCE[t]));
-    const { channel_name_starts_with: prefix, channel_name_ends_with: suffix } = config.filter ?? {};
-    this.channelPasses = (channel) => (prefix === undefined || channel.startsWith(prefix)) && (suffix === undefined || channel.endsWith(suffix));
+    this.prefix = config.filter?.channel_name_starts_with;
+    this.suffix = config.filter?.channel_name_ends_with;
   }
 
-  private readonly channelPasses: (channel: string) => boolean;
-
   passes(event: WebhookEvent): boolean {
-    return event.tenant === this.tenant && this.types.has(event.type) && event.channels.some(this.channelPasses);
+    return event.tenant === this.tenant && this.types.has(event.type) && event.channels.some((channel) => this.channelPasses(channel));
+  }
+
+  private channelPasses(channel: string): boolean {
+    return (this.prefix === undefined || channel.startsWith(this.prefix)) && (this.suffix === undefined || channel.endsWith(this.suffix));
   }
 }
 

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig, type HeraldConfigInput } from '@herald/server';
 import { connectClient, startRedisServer, TEST_API_KEY, type RedisServer } from '@herald/server/testing';
 import Pusher from 'pusher';
+import { parse as parseYaml } from 'yaml';
 import { describeWithRedis, startCluster } from '../support/cluster.js';
 import { waitFor } from '../support/wait.js';
 import { APP, disconnecting, next, OTHER_APP, PUSHER_CONFIG, pusherJs, startAuthEndpoint, startPusherHerald, type PusherClient } from './support.js';
@@ -228,6 +230,15 @@ describe('Pusher webhooks', () => {
     assert.throws(() => parseConfig(config({ event_types: ['client_event'], filter: { channel_name_contains: 'x' } })), /pusher\.apps\.0\.webhooks\.0\.filter/);
     assert.throws(() => parseConfig(config({ event_types: ['client_event'], url: 'ftp://backend.example' })), /pusher\.apps\.0\.webhooks\.0\.url/);
     assert.equal(parseConfig(config({ event_types: ['client_event'] })).pusher.apps[0].webhooks[0].timeout, 5000);
+  });
+
+  it('parses the Webhooks block of docs/pusher.md', () => {
+    const doc = readFileSync(new URL('../../../../docs/pusher.md', import.meta.url), 'utf8');
+    const block = /```yaml\n([\s\S]*?)```/.exec(doc.slice(doc.indexOf('\n## Webhooks\n')))![1];
+    const [full, filtered] = parseConfig(parseYaml(block)).pusher.apps[0].webhooks;
+    assert.deepEqual(full.event_types, [...ALL_EVENTS]);
+    assert.deepEqual(filtered.filter, { channel_name_starts_with: 'private-', channel_name_ends_with: '-chat' });
+    assert.deepEqual([filtered.name, filtered.timeout, filtered.retry.giveUpAfter], ['private-hooks', 5000, 600_000]);
   });
 });
 
