@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig, type HeraldConfigInput } from '@herald/server';
 import { connectClient, startRedisServer, TEST_API_KEY, type RedisServer } from '@herald/server/testing';
@@ -77,6 +77,11 @@ const ALL_EVENTS = ['channel_occupied', 'channel_vacated', 'member_added', 'memb
 function appsWithWebhooks(webhooks: WebhookInput[], otherWebhooks: WebhookInput[] = []): HeraldConfigInput {
   const [first, second] = PUSHER_CONFIG.pusher!.apps!;
   return { pusher: { apps: [{ ...first, webhooks }, { ...second, webhooks: otherWebhooks }] } };
+}
+
+/** This node's webhook stats, as an operator reads them. */
+async function webhookStats(herald: { url: string }): Promise<any> {
+  return (await fetch(`${herald.url}/api/v1/stats/webhooks`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })).json();
 }
 
 const summary = (events: ReceivedEvent[]) => events.map(({ time_ms: _t, ...e }) => e);
@@ -170,7 +175,7 @@ describe('Pusher webhooks', () => {
     assert.deepEqual(otherApp.requests, []);
 
     // The webhook machinery's stats name the endpoints and count what they sent.
-    const stats = (await (await fetch(`${herald.url}/api/v1/stats/webhooks`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })).json()) as any;
+    const stats = await webhookStats(herald);
     const byName = Object.fromEntries(stats.endpoints.map((e: any) => [e.name, e]));
     const allName = `${APP.id} ${all.url.split('?')[0]}`;
     assert.deepEqual(byName[allName].events, [...ALL_EVENTS]);
@@ -191,11 +196,36 @@ describe('Pusher webhooks', () => {
     // Each attempt is signed again over the same body.
     assert.equal(new Set(receiver.requests.map((r) => r.body)).size, 1);
     assert.deepEqual(summary(receiver.events), [{ name: 'channel_occupied', channel: 'orders' }]);
-    const stats = (await (await fetch(`${herald.url}/api/v1/stats/webhooks`, { headers: { authorization: `Bearer ${TEST_API_KEY}` } })).json()) as any;
+    const stats = await webhookStats(herald);
     assert.deepEqual({ sent: stats.endpoints[0].sent, retries: stats.endpoints[0].retries, failed: stats.endpoints[0].failed }, { sent: 1, retries: 2, failed: 0 });
     const metrics = await (await fetch(`${herald.url}/metrics`)).text();
     assert.match(metrics, /herald_webhooks_retries_total\{endpoint="backend"\} 2/);
     assert.match(metrics, /herald_webhooks_sent_total\{endpoint="backend"\} 1/);
+  });
+
+  it('holds at most webhooks.queue events per webhook: past it events are dropped and counted, and clients are not slowed', async () => {
+    // An endpoint that takes connections and never answers.
+    const sockets = new Set<Socket>();
+    const silent = createTcpServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hooks`;
+      await using herald = await startPusherHerald({
+        ...appsWithWebhooks([{ url, name: 'silent', event_types: ['channel_occupied'], concurrency: 1, timeout: 30_000 }]),
+        webhooks: { queue: { maxEvents: 2 } },
+      });
+      const client = pusherJs(herald);
+      using _ = disconnecting(client);
+      for (const channel of ['a', 'b', 'c', 'd']) await subscribed(client, channel);
+      await waitFor(async () => {
+        const stats = await webhookStats(herald);
+        return stats.endpoints[0].dropped === 2 && stats.endpoints[0].queued === 2 && stats.endpoints[0].inFlight === 1;
+      }, 'two events held, two dropped');
+      assert.match(await (await fetch(`${herald.url}/metrics`)).text(), /herald_webhooks_dropped_total\{endpoint="silent"\} 2/);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('sends no client_event for publications of Herald’s own clients, and no members of channels that are not presence channels', async () => {
