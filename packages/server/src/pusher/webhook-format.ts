@@ -53,7 +53,7 @@ function pusherEvents(event: WebhookEvent): PusherEvent[] {
   }
 }
 
-/** Pusher's webhook body, `{time_ms, events}`: one request per Herald event, so one event (one per channel). */
+/** Pusher's webhook body, `{time_ms, events}` (`time_ms`: now, as the event happens): one request per Herald event. */
 const pusherBody: WebhookEncoder = (event) => {
   const events = pusherEvents(event);
   return events.length > 0 ? JSON.stringify({ time_ms: Date.now(), events }) : undefined;

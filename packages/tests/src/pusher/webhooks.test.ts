@@ -153,7 +153,7 @@ describe('Pusher webhooks', () => {
       { name: 'client_event', channel: 'private-chat-b', event: 'client-typing', data: 'plain text', socket_id: annSocket },
       { name: 'client_event', channel: 'presence-room', event: 'client-wave', data: '{"hi":true}', socket_id: bobSocket, user_id: 'bob' },
     ]);
-    // One event per request, `time_ms` the time it was sent; the app key in X-Pusher-Key.
+    // One event per request, `time_ms` the time it happened; the app key in X-Pusher-Key.
     assert.equal(all.requests.length, all.events.length);
     for (const e of all.events) assert.ok(e.time_ms >= before - 1000 && e.time_ms <= Date.now() + 1000, String(e.time_ms));
     for (const r of all.requests) {
@@ -193,7 +193,7 @@ describe('Pusher webhooks', () => {
     await subscribed(client, 'orders');
     await waitFor(() => receiver.events.length === 1, 'the occupied event, after two failures');
     assert.equal(receiver.requests.length, 3);
-    // Each attempt is signed again over the same body.
+    // Every attempt carries the same body.
     assert.equal(new Set(receiver.requests.map((r) => r.body)).size, 1);
     assert.deepEqual(summary(receiver.events), [{ name: 'channel_occupied', channel: 'orders' }]);
     const stats = await webhookStats(herald);
