@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TENANT_NAME, TENANT_NAME_RULE } from '../core/tenant-name.js';
 import { duration } from './duration.js';
+import { pusherWebhook } from './pusher-webhooks.js';
 
 /** A string that a `${VAR}` placeholder may have turned into a number (see interpolateEnv). */
 const text = z.union([z.string(), z.number().transform(String)]);
@@ -21,6 +22,8 @@ export const pusherApp = z.strictObject({
   clientEventRate: z.number().positive().default(10),
   /** Bytes of an event's `data` (API or client event); past it the API answers 413, a client gets `pusher:error`. */
   maxEventBytes: z.number().int().min(100).default(10_240),
+  /** Webhooks in Pusher's format (docs/pusher.md#webhooks), signed with the app's key and secret. */
+  webhooks: z.array(pusherWebhook).default([]),
 });
 export type PusherAppConfig = z.infer<typeof pusherApp>;
 

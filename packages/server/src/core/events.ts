@@ -29,8 +29,11 @@ export interface LifecycleEvents {
   unsubscribe: ConnectionRef & { channel: string };
   /** A refused connection or request. Fields the refusal knows: before authentication there is no connection. */
   denial: { reason: DenialReason; transport?: string; tenant?: string; userId?: string; connectionId?: string; channel?: string; path?: string; detail?: string };
-  /** A publication stored, on every channel it went to (`duplicate`: an idempotent retry, nothing stored). */
-  publish: { source: 'api' | 'client'; tenant: string; channels: string[]; event: string; id: string; duplicate: boolean; data?: unknown; publisher?: Publisher };
+  /**
+   * A publication stored, on every channel it went to (`duplicate`: an idempotent retry, nothing
+   * stored); `connectionId` is the publishing connection where the publisher names it (Pusher client events).
+   */
+  publish: { source: 'api' | 'client'; tenant: string; channels: string[]; event: string; id: string; duplicate: boolean; data?: unknown; publisher?: Publisher; connectionId?: string };
   /** One publication handed to this node's subscribers. */
   delivery: { key: string; delivered: number };
   /** The server closed a connection: replaced, expired, too slow, by an operator, at shutdown. */

@@ -20,6 +20,8 @@ export interface PublishRequest {
   idempotencyKey?: string;
   /** The client connection's verified user, for a client publication (never from the request itself). */
   publisher?: Publisher;
+  /** The publishing connection, told in the `publish` lifecycle event (Pusher's webhooks name its socket); not stored. */
+  connectionId?: string;
 }
 
 export interface PublishOutcome {
@@ -180,7 +182,8 @@ export class Publishing {
       const outcomeId = published[0].publication.id;
       if (announce && this.events.has('publish')) {
         const publisher = request.publisher ? { publisher: request.publisher } : {};
-        this.events.emit('publish', { source, tenant, channels: channelsOf[i], event: request.event, id: outcomeId, duplicate, data: request.data, ...publisher });
+        const connection = request.connectionId !== undefined ? { connectionId: request.connectionId } : {};
+        this.events.emit('publish', { source, tenant, channels: channelsOf[i], event: request.event, id: outcomeId, duplicate, data: request.data, ...publisher, ...connection });
       }
       return { id: outcomeId, offsets, duplicate };
     });

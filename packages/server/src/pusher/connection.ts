@@ -197,7 +197,7 @@ export class PusherConnection {
       await this.node.publish(
         this.session.tenant,
         // Pusher never returns a client event to its sender.
-        { channels: [channel], event, data: data ?? null, publisher: { userId: sender.userId }, audience: { exceptConnections: [this.session.id] } },
+        { channels: [channel], event, data: data ?? null, publisher: { userId: sender.userId }, audience: { exceptConnections: [this.session.id] }, connectionId: this.session.id },
         'client',
       );
     } catch (err) {

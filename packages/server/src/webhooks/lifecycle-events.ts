@@ -8,6 +8,8 @@ export interface WebhookEvent {
   /** The channels it concerns; empty for connection events. */
   channels: readonly string[];
   data: Record<string, unknown>;
+  /** The client connection a publication came from, when its publisher said (Pusher client events do); not in `data`. */
+  connectionId?: string;
 }
 
 /** Which bus event each webhook type comes from. */
@@ -32,8 +34,8 @@ const SOURCE: Record<WebhookType, LifecycleEventName> = {
 export function listenForWebhooks(bus: LifecycleBus, types: ReadonlySet<WebhookType>, emit: (event: WebhookEvent) => void): () => void {
   const wanted = new Set([...types].map((t) => SOURCE[t]));
   const offs: (() => void)[] = [];
-  const send = (type: WebhookType, tenant: string, channels: readonly string[], data: Record<string, unknown>) => {
-    if (types.has(type)) emit({ type, tenant, channels, data });
+  const send = (type: WebhookType, tenant: string, channels: readonly string[], data: Record<string, unknown>, connectionId?: string) => {
+    if (types.has(type)) emit({ type, tenant, channels, data, ...(connectionId !== undefined ? { connectionId } : {}) });
   };
   const on = <K extends LifecycleEventName>(name: K, listener: (event: LifecycleEvents[K]) => void) => {
     if (wanted.has(name)) offs.push(bus.on(name, listener));
@@ -48,7 +50,7 @@ export function listenForWebhooks(bus: LifecycleBus, types: ReadonlySet<WebhookT
     // The API's own publications come from the backend, which needs no telling; a retry stored nothing new.
     if (e.source !== 'client' || e.duplicate) return;
     const publisher = e.publisher ? { userId: e.publisher.userId, ...(e.publisher.info ? { info: e.publisher.info } : {}) } : {};
-    send('client.published', e.tenant, e.channels, { tenant: e.tenant, channels: e.channels, event: e.event, id: e.id, data: e.data ?? null, ...publisher });
+    send('client.published', e.tenant, e.channels, { tenant: e.tenant, channels: e.channels, event: e.event, id: e.id, data: e.data ?? null, ...publisher }, e.connectionId);
   });
   on('message', (e) => send('client.message', e.tenant, [], { ...e }));
   on('stream', ({ action, ...rest }) => {

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Node } from '../core/node.js';
+import { pusherWebhookEndpoints } from '../pusher/webhook-format.js';
 import type { WebhooksConfig } from './config.js';
 import { createWebhookMetrics } from './metrics.js';
 import { PublishProxy, type ProxyStats } from './publish-proxy.js';
@@ -14,7 +15,7 @@ export interface WebhookService {
 }
 
 /**
- * Starts what `webhooks:` configures on a node: the endpoints (listening on its lifecycle bus)
+ * Starts what `webhooks:` configures on a node: the endpoints and the Pusher apps' webhooks (listening on its lifecycle bus)
  * and the publish proxies (as the node's publish guard), counted on the metrics registry.
  *
  * @example
@@ -24,7 +25,7 @@ export interface WebhookService {
 export function startWebhooks(node: Node, registry: Registry): WebhookService {
   const config = node.config.webhooks;
   const metrics = createWebhookMetrics(registry);
-  const webhooks = new Webhooks(node.events, node.logger, config, metrics.counters);
+  const webhooks = new Webhooks(node.events, node.logger, config, metrics.counters, pusherWebhookEndpoints(node.config.pusher));
   metrics.watch(webhooks);
   const proxy = config.publishProxies.length > 0 ? new PublishProxy(config.publishProxies, config.secret, node.logger, (d) => node.dataProblem(d), metrics.proxyOutcome) : undefined;
   if (proxy) node.guardClientPublishes(proxy);

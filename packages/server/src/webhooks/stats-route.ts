@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HeraldConfig } from '../config/schema.js';
 import { addRoute, errors, type RouteDoc } from '../http/route-doc.js';
+import { PUSHER_WEBHOOK_EVENTS } from '../config/pusher-webhooks.js';
 import { WEBHOOK_TYPES } from './event-types.js';
 import type { WebhookService } from './start.js';
 
 const endpointStats = z.object({
   name: z.string(),
   url: z.string().meta({ description: 'Without credentials, query or fragment.' }),
-  events: z.array(z.enum(WEBHOOK_TYPES)),
+  events: z.array(z.enum([...WEBHOOK_TYPES, ...PUSHER_WEBHOOK_EVENTS])).meta({ description: "The event types it takes; a Pusher app's webhook names them as Pusher does." }),
   queued: z.number().int().meta({ description: 'Events held now: waiting, waiting for a retry, or in flight.' }),
   queuedBytes: z.number().int(),
   inFlight: z.number().int(),

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { WebhookEndpointConfig, WebhooksConfig } from './config.js';
 import { displayUrl } from './endpoint-name.js';
 import { EndpointQueue, type Delivery } from './endpoint-queue.js';
-import type { WebhookType } from './event-types.js';
+import type { EndpointSpec, WebhookEncoder } from './endpoint-spec.js';
 import { EventFilter } from './filter.js';
 import { listenForWebhooks, type WebhookEvent } from './lifecycle-events.js';
 import { postJson } from './post.js';
@@ -44,7 +44,7 @@ export interface WebhookDelivery {
 export interface EndpointStats {
   name: string;
   url: string;
-  events: WebhookType[];
+  events: string[];
   /** Events held: waiting, waiting for a retry, or in flight. */
   queued: number;
   queuedBytes: number;
@@ -69,11 +69,30 @@ interface EndpointHooks {
   onFailed(e: Endpoint, d: Delivery, outcome: { status?: number; reason: string }): void;
 }
 
-/** One configured endpoint: its filter, its queue and its counts. */
+/** The Standard Webhooks body of an event: `{type, timestamp, data}`. */
+const standardBody: WebhookEncoder = (event) => JSON.stringify({ type: event.type, timestamp: new Date().toISOString(), data: event.data });
+
+/** An endpoint of `webhooks.endpoints`: Standard Webhooks bodies and signatures. */
+function standardEndpoint(config: WebhookEndpointConfig, secret: string): EndpointSpec {
+  const filter = new EventFilter(config);
+  const sign = createSigner(secret);
+  return {
+    name: config.name ?? displayUrl(config.url),
+    url: config.url,
+    events: [...filter.types],
+    filter,
+    encode: standardBody,
+    sign: (id, body) => ({ ...sign(id, body) }),
+    timeout: config.timeout,
+    concurrency: config.concurrency,
+    retry: config.retry,
+  };
+}
+
+/** One endpoint: its format, its queue and its counts. */
 class Endpoint {
   readonly name: string;
   readonly url: string;
-  readonly filter: EventFilter;
   readonly queue: EndpointQueue;
   sent = 0;
   retries = 0;
@@ -82,17 +101,20 @@ class Endpoint {
   droppedUnlogged = 0;
   lastDropLog = 0;
 
-  constructor(config: WebhookEndpointConfig, secret: string, limits: WebhooksConfig['queue'], hooks: EndpointHooks, cancel: AbortSignal) {
-    this.url = displayUrl(config.url);
-    this.name = config.name ?? this.url;
-    this.filter = new EventFilter(config);
-    const sign = createSigner(secret);
+  constructor(
+    readonly spec: EndpointSpec,
+    limits: WebhooksConfig['queue'],
+    hooks: EndpointHooks,
+    cancel: AbortSignal,
+  ) {
+    this.url = displayUrl(spec.url);
+    this.name = spec.name;
     this.queue = new EndpointQueue({
-      concurrency: config.concurrency,
+      concurrency: spec.concurrency,
       maxEvents: limits.maxEvents,
       maxBytes: limits.maxBytes,
-      retry: config.retry,
-      send: (d) => postJson(config.url, d.body, { ...sign(d.id, d.body) }, config.timeout, { cancel }),
+      retry: spec.retry,
+      send: (d) => postJson(spec.url, d.body, spec.sign(d.id, d.body), spec.timeout, { cancel }),
       onSent: (d) => hooks.onSent(this, d),
       onRetry: (d, outcome, delay) => hooks.onRetry(this, d, outcome.reason, delay),
       onFailed: (d, outcome) => hooks.onFailed(this, d, outcome),
@@ -101,7 +123,8 @@ class Endpoint {
 }
 
 /**
- * Lifecycle events to the configured endpoints, signed as Standard Webhooks: each event is
+ * Lifecycle events to the configured endpoints, signed as Standard Webhooks (and to the
+ * endpoints of other formats given as `more`, such as Pusher apps' webhooks): each event is
  * queued for every endpoint whose filter it passes, on the node where it happened, and sent
  * from there (at least once: retries keep the `webhook-id`). Listening costs the bus a queue
  * push; a slow or failing endpoint fills only its own bounded queue, whose overflow is dropped,
@@ -124,6 +147,7 @@ export class Webhooks {
     private readonly logger: Logger,
     private readonly config: WebhooksConfig,
     private readonly counters?: WebhookCounters,
+    more: readonly EndpointSpec[] = [],
   ) {
     const hooks: EndpointHooks = {
       onSent: (e: Endpoint, d: Delivery) => {
@@ -138,8 +162,9 @@ export class Webhooks {
       },
       onFailed: (e: Endpoint, d: Delivery, outcome: { status?: number; reason: string }) => this.failedFor(e, d, outcome),
     };
-    this.endpoints = config.endpoints.map((c) => new Endpoint(c, (c.secret ?? config.secret)!, config.queue, hooks, this.closing.signal));
-    const types = new Set(this.endpoints.flatMap((e) => [...e.filter.types]));
+    const specs = [...config.endpoints.map((c) => standardEndpoint(c, (c.secret ?? config.secret)!)), ...more];
+    this.endpoints = specs.map((spec) => new Endpoint(spec, config.queue, hooks, this.closing.signal));
+    const types = new Set(this.endpoints.flatMap((e) => [...e.spec.filter.types]));
     this.stopListening = listenForWebhooks(bus, types, (event) => this.dispatch(event));
   }
 
@@ -148,7 +173,7 @@ export class Webhooks {
       endpoints: this.endpoints.map((e) => ({
         name: e.name,
         url: e.url,
-        events: [...e.filter.types],
+        events: [...e.spec.events],
         queued: e.queue.depth,
         queuedBytes: e.queue.bytes,
         inFlight: e.queue.sending,
@@ -179,12 +204,15 @@ export class Webhooks {
   }
 
   private dispatch(event: WebhookEvent): void {
-    let body: string | undefined;
+    // One id for every endpoint, and one body for every endpoint of a format: the same event, whoever receives it.
+    const bodies = new Map<WebhookEncoder, string | undefined>();
     let id: string | undefined;
     for (const endpoint of this.endpoints) {
-      if (!endpoint.filter.passes(event)) continue;
-      // One id and one body for every endpoint: the same event, whoever receives it.
-      body ??= JSON.stringify({ type: event.type, timestamp: new Date().toISOString(), data: event.data });
+      const { filter, encode } = endpoint.spec;
+      if (!filter.passes(event)) continue;
+      if (!bodies.has(encode)) bodies.set(encode, encode(event));
+      const body = bodies.get(encode);
+      if (body === undefined) continue;
       id ??= `msg_${newPublicationId()}`;
       const delivery: Delivery = { id, type: event.type, body, bytes: Buffer.byteLength(body), queuedAt: Date.now(), attempts: 0 };
       if (!endpoint.queue.push(delivery)) this.dropped(endpoint, delivery);
