@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { it } from 'node:test';
 import { CloseCode } from '@herald/protocol';
-import { startHerald, type HeraldFixture } from '@herald/server/testing';
 import { connectClient } from '@herald/server/testing';
-import { describeInChromium, launchChromium } from '../support/browser.js';
-import { buildConsole, CONSOLE_PASSWORD, consoleConfig, signInToConsole } from '../support/console.js';
+import { describeInChromium } from '../support/browser.js';
+import { CONSOLE_PASSWORD, consoleSuite, signInToConsole } from '../support/console.js';
 
 const LOCK_RULES = {
   rules: [
@@ -15,23 +13,12 @@ const LOCK_RULES = {
 };
 
 describeInChromium('The web console in Chromium', () => {
-  let browser: Browser;
-  let assets: string;
-
-  before(async () => {
-    assets = buildConsole();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-  });
-
-  const herald = (extra: Record<string, unknown> = {}): Promise<HeraldFixture> => startHerald({ ...consoleConfig(assets), ...extra });
+  const suite = consoleSuite();
+  const herald = suite.herald;
 
   it('signs in with the password, shows the live link green, and signs out', async () => {
     await using gateway = await herald();
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page, context } = admin;
     await page.locator('[data-link-status=connected][data-color=green]').waitFor();
     const [cookie] = await context.cookies();
@@ -46,7 +33,7 @@ describeInChromium('The web console in Chromium', () => {
 
   it('goes back to the sign-in page when the session ends elsewhere', async () => {
     await using gateway = await herald();
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('connections');
     // As another tab of the same browser would: the cookie goes along and the session ends.
@@ -57,7 +44,7 @@ describeInChromium('The web console in Chromium', () => {
 
   it('refuses a token without the admin role and a wrong password, and keeps no cookie', async () => {
     await using gateway = await herald();
-    const context = await browser.newContext();
+    const context = await suite.browser.newContext();
     const page = await context.newPage();
     await page.goto(`${gateway.url}/console/`);
     await page.check('input[value=token]');
@@ -74,7 +61,7 @@ describeInChromium('The web console in Chromium', () => {
 
   it('shows a connection when a client connects and drops it when the client leaves', async () => {
     await using gateway = await herald();
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     await admin.go('connections');
     const carol = await connectClient(gateway.wsUrl, await gateway.token({ sub: 'carol', tenant: 'acme', roles: ['operator'] }));
     await carol.request({ type: 'subscribe', channel: 'news' });
@@ -91,7 +78,7 @@ describeInChromium('The web console in Chromium', () => {
     await reader.request({ type: 'subscribe', channel: 'news' });
     const director = await connectClient(gateway.wsUrl, await gateway.token({ sub: 'dora', roles: ['director'] }));
     await director.request({ type: 'subscribe', channel: 'news' });
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('channels');
     await page.locator('[data-table=channels] tr[data-channel=news] button').click();
@@ -117,7 +104,7 @@ describeInChromium('The web console in Chromium', () => {
 
   it('tails a channel as publications arrive', async () => {
     await using gateway = await herald();
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('channels');
     await page.fill('[data-form=open] input[name=channel]', 'alerts');
@@ -136,7 +123,7 @@ describeInChromium('The web console in Chromium', () => {
 
   it("tails a channel of another tenant for an operator, and only that tenant's publications", async () => {
     await using gateway = await herald();
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('channels');
     await page.fill('input[name=tenant]', 'acme');
@@ -154,7 +141,7 @@ describeInChromium('The web console in Chromium', () => {
   it('browses history by offset and epoch, page by page', async () => {
     await using gateway = await herald();
     for (let i = 1; i <= 5; i++) await gateway.api('POST', '/api/v1/publish', { channel: 'log', event: `e${i}` });
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('channels');
     await page.fill('[data-form=open] input[name=channel]', 'log');
@@ -180,7 +167,7 @@ describeInChromium('The web console in Chromium', () => {
     const first = await connectClient(gateway.wsUrl, token);
     const second = await connectClient(gateway.wsUrl, token);
     const bystander = await connectClient(gateway.wsUrl, await gateway.token({ sub: 'finn' }));
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('connections');
     await page.locator('tr[data-user=erin]').nth(1).waitFor();
@@ -197,7 +184,7 @@ describeInChromium('The web console in Chromium', () => {
     const holder = await connectClient(gateway.wsUrl, await gateway.token({ sub: 'gus' }));
     await holder.request({ type: 'lock', channel: 'doc:7', name: 'title' });
     await gateway.api('POST', '/api/v1/publish', { channel: 'news', event: 'e' });
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     // Gus and the console's own connection.
     await page.locator('[data-total-connections]', { hasText: '2' }).waitFor();
@@ -216,7 +203,7 @@ describeInChromium('The web console in Chromium', () => {
     await using gateway = await herald();
     const own = await connectClient(gateway.wsUrl, await gateway.token({ sub: 'amy', tenant: 'acme' }));
     const other = await connectClient(gateway.wsUrl, await gateway.token({ sub: 'zed', tenant: 'globex' }));
-    await using admin = await signInToConsole(browser, gateway.url, { token: await gateway.token({ sub: 'ann', tenant: 'acme', roles: ['admin'] }) });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { token: await gateway.token({ sub: 'ann', tenant: 'acme', roles: ['admin'] }) });
     const { page } = admin;
     assert.equal(await page.locator('[data-user]').textContent(), 'ann · tenant acme');
     await admin.go('connections');
@@ -245,7 +232,7 @@ describeInChromium('The web console in Chromium', () => {
 
   it('shows the link yellow while it reconnects and red while the browser is offline', async () => {
     const gateway = await herald();
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page, context } = admin;
     await page.locator('[data-link-status=connected][data-color=green]').waitFor();
     await gateway.close();

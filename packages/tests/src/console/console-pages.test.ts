@@ -1,33 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { connectClient, openUpload, startHerald, startWebhookReceiver, TestClient, TEST_WEBHOOK_SECRET, waitFor, type HeraldFixture } from '@herald/server/testing';
-import { describeInChromium, launchChromium } from '../support/browser.js';
-import { buildConsole, CONSOLE_PASSWORD, consoleConfig, signInToConsole } from '../support/console.js';
+import { it } from 'node:test';
+import { connectClient, openUpload, startWebhookReceiver, TestClient, TEST_WEBHOOK_SECRET, waitFor } from '@herald/server/testing';
+import { describeInChromium } from '../support/browser.js';
+import { CONSOLE_PASSWORD, consoleSuite, signInToConsole } from '../support/console.js';
 
 /** The audit feed on, its operators the console's (the `default` tenant), as in the dev defaults. */
 const AUDIT = { audit: { enabled: true, operatorTenant: 'default' } };
 
 describeInChromium('The console’s Streams, Audit and Webhooks pages in Chromium', () => {
-  let browser: Browser;
-  let assets: string;
-
-  before(async () => {
-    assets = buildConsole();
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await browser?.close();
-  });
-
-  const herald = (extra: Record<string, unknown> = {}): Promise<HeraldFixture> => startHerald({ ...consoleConfig(assets), ...extra });
+  const suite = consoleSuite();
+  const herald = suite.herald;
   const rowTypes = (page: import('playwright-core').Page) =>
     page.locator('[data-table=audit] tbody tr').evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-type')}:${tr.getAttribute('data-user')}`));
 
   it('watches the audit feed live and narrows it with the filter form', async () => {
     await using gateway = await herald(AUDIT);
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('audit');
     await page.locator('[data-feed=live]', { hasText: 'may see every tenant' }).waitFor();
@@ -68,7 +56,7 @@ describeInChromium('The console’s Streams, Audit and Webhooks pages in Chromiu
 
   it('shows a tenant admin only its own tenant’s audit records', async () => {
     await using gateway = await herald(AUDIT);
-    await using admin = await signInToConsole(browser, gateway.url, { token: await gateway.token({ sub: 'amy', tenant: 'acme', roles: ['admin'] }) });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { token: await gateway.token({ sub: 'amy', tenant: 'acme', roles: ['admin'] }) });
     const { page } = admin;
     await admin.go('audit');
     await page.locator('[data-feed=live]', { hasText: 'tenant acme only' }).waitFor();
@@ -94,7 +82,7 @@ describeInChromium('The console’s Streams, Audit and Webhooks pages in Chromiu
         ],
       },
     });
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('webhooks');
     await page.locator('[data-table=endpoints] tr[data-endpoint=crm]').waitFor();
@@ -129,7 +117,7 @@ describeInChromium('The console’s Streams, Audit and Webhooks pages in Chromiu
     upload.write(JSON.stringify({ type: 'token', content: 'Hello' }));
     await viewer.next((f) => f.content === 'Hello');
 
-    await using admin = await signInToConsole(browser, gateway.url, { password: CONSOLE_PASSWORD });
+    await using admin = await signInToConsole(suite.browser, gateway.url, { password: CONSOLE_PASSWORD });
     const { page } = admin;
     await admin.go('streams');
     const row = page.locator(`[data-table=streams] tr[data-stream="${id}"]`);

@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startHerald, type HeraldFixture } from '@herald/server/testing';
+import { launchChromium } from './browser.js';
 
 const CONSOLE_DIR = new URL('../../../console/', import.meta.url);
 
@@ -55,5 +58,28 @@ export async function signInToConsole(browser: Browser, url: string, credentials
     },
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * For a suite of console tests: bundles the console and launches one Chromium before them, closes
+ * it after; `herald()` starts a gateway serving that bundle with the console on.
+ */
+export function consoleSuite() {
+  let browser: Browser | undefined;
+  let assets = '';
+  before(async () => {
+    assets = buildConsole();
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return {
+    get browser(): Browser {
+      if (!browser) throw new Error('Chromium is not running: use the suite inside its tests');
+      return browser;
+    },
+    herald: (extra: Record<string, unknown> = {}): Promise<HeraldFixture> => startHerald({ ...consoleConfig(assets), ...extra }),
   };
 }
