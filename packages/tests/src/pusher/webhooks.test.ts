@@ -110,9 +110,12 @@ describe('Pusher webhooks', () => {
     await using auth = await startAuthEndpoint(APP, { ann: { id: 'ann', info: { name: 'Ann' } }, bob: { id: 'bob' } });
     const ann = pusherJs(herald, { auth: auth.url, user: 'ann' });
     const bob = pusherJs(herald, { auth: auth.url, user: 'bob' });
-    using _ = disconnecting(ann, bob);
+    // A client of the other app on a channel of the same name.
+    const other = pusherJs(herald, { key: OTHER_APP.key });
+    using _ = disconnecting(ann, bob, other);
 
     const before = Date.now();
+    await subscribed(other, 'orders');
     const annRoom = await subscribed(ann, 'presence-room');
     await waitFor(() => all.named('member_added').length === 1, 'ann added');
     const bobRoom = await subscribed(bob, 'presence-room');
@@ -163,16 +166,17 @@ describe('Pusher webhooks', () => {
     }
     assert.deepEqual(all.invalid, []);
     // The signature is the app's: the other app's secret does not verify it.
-    const stranger = new Pusher({ appId: OTHER_APP.id, key: APP.key, secret: OTHER_APP.secret, cluster: 'local' });
-    assert.equal(stranger.webhook({ headers: all.requests[0].headers as Record<string, string>, rawBody: all.requests[0].body }).isValid(), false);
+    const wrongSecret = new Pusher({ appId: APP.id, key: APP.key, secret: OTHER_APP.secret, cluster: 'local' });
+    assert.equal(wrongSecret.webhook({ headers: all.requests[0].headers as Record<string, string>, rawBody: all.requests[0].body }).isValid(), false);
 
     // The filtered webhook: its types, on channels starting with private- and ending with -b.
     assert.deepEqual(sortedSummary(filtered.events), sortedSummary([
       { name: 'channel_occupied', channel: 'private-chat-b', time_ms: 0 },
       { name: 'client_event', channel: 'private-chat-b', event: 'client-typing', data: 'plain text', socket_id: annSocket, time_ms: 0 },
     ]));
-    // Another app hears nothing of this one's channels.
-    assert.deepEqual(otherApp.requests, []);
+    // The other app's webhook hears of its own channel only, signed with its own key.
+    assert.deepEqual(summary(otherApp.events), [{ name: 'channel_occupied', channel: 'orders' }]);
+    assert.equal(otherApp.requests[0].headers['x-pusher-key'], OTHER_APP.key);
 
     // The webhook machinery's stats name the endpoints and count what they sent.
     const stats = await webhookStats(herald);
