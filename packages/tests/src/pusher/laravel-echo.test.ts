@@ -2,23 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import EchoModule from 'laravel-echo';
 import { waitFor } from '../support/wait.js';
-import { APP, PusherClient, serverSdk, startAuthEndpoint, startPusherHerald } from './support.js';
+import { APP, PusherClient, selfHosted, serverSdk, startAuthEndpoint, startPusherHerald } from './support.js';
 
 /** laravel-echo 1's CommonJS build as Node's ESM loader gives it: the class is under `default`. */
 const Echo: new (options: object) => any = (EchoModule as any).default ?? EchoModule;
 
 /** Echo as a Laravel app's resources/js/echo.js sets it up for a self-hosted Pusher server. */
 function echoFor(herald: { url: string }, authUrl: string, user: string) {
-  const { hostname, port } = new URL(herald.url);
   return new Echo({
     broadcaster: 'pusher',
     key: APP.key,
-    cluster: 'local',
-    wsHost: hostname,
-    wsPort: Number(port),
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    disableStats: true,
+    ...selfHosted(herald),
     authEndpoint: `${authUrl}/broadcasting/auth?user=${user}`,
     Pusher: PusherClient,
   });

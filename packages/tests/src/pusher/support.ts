@@ -76,17 +76,17 @@ export async function startAuthEndpoint(app: { id: string; key: string; secret: 
   };
 }
 
+/** The connection options pusher-js (and Laravel Echo, which hands them on) need for a self-hosted server: a Herald node. */
+export function selfHosted(herald: { url: string }) {
+  const { hostname, port } = new URL(herald.url);
+  return { cluster: 'local', wsHost: hostname, wsPort: Number(port), forceTLS: false, enabledTransports: ['ws' as const], disableStats: true };
+}
+
 /** pusher-js in Node against a Herald node, with the options a self-hosted Pusher server needs. */
 export function pusherJs(herald: { url: string }, options: { key?: string; auth?: string; user?: string } = {}): PusherClient {
-  const { hostname, port } = new URL(herald.url);
   const query = options.user ? `?user=${options.user}` : '';
   return new PusherClient(options.key ?? APP.key, {
-    cluster: 'local',
-    wsHost: hostname,
-    wsPort: Number(port),
-    forceTLS: false,
-    enabledTransports: ['ws'],
-    disableStats: true,
+    ...selfHosted(herald),
     ...(options.auth
       ? {
           channelAuthorization: { endpoint: `${options.auth}/pusher/auth${query}`, transport: 'ajax' as const },
