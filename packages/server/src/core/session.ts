@@ -212,7 +212,7 @@ export class Session implements Subscriber {
       if (tracked) {
         const { first, occupied } = await host.joinPresence(key, this.presenceEntry(sub));
         if (occupied) host.events.emit('occupancy', { action: 'occupied', tenant: this.tenant, channel });
-        if (first && (presence || joinLeave)) host.events.emit('presence', { ...this.ref(), userId: sub.member?.userId ?? this.identity.userId, action: 'join', channel });
+        if (first && (presence || joinLeave)) host.events.emit('presence', { ...this.ref(), userId: this.memberOf(sub).userId, action: 'join', channel });
         if (first && joinLeave) await host.announce('join', key, this.presenceUser(1, sub));
       }
       if (this.isClosed) throw unavailable('connection closed');
@@ -377,7 +377,7 @@ export class Session implements Subscriber {
     try {
       const { last, vacated } = await this.host.leavePresence(sub.key, this.presenceEntry(sub));
       const { presence, joinLeave } = sub.rule.rule;
-      if (last && (presence || joinLeave)) this.host.events.emit('presence', { ...this.ref(), userId: sub.member?.userId ?? this.identity.userId, action: 'leave', channel: sub.channel });
+      if (last && (presence || joinLeave)) this.host.events.emit('presence', { ...this.ref(), userId: this.memberOf(sub).userId, action: 'leave', channel: sub.channel });
       if (vacated) this.host.events.emit('occupancy', { action: 'vacated', tenant: this.tenant, channel: sub.channel });
       if (last && joinLeave) await this.host.announce('leave', sub.key, this.presenceUser(0, sub));
     } catch (err) {
@@ -385,9 +385,14 @@ export class Session implements Subscriber {
     }
   }
 
+  /** Who this connection is in a channel's presence: the subscription's own member (a signed Pusher subscribe), or its identity. */
+  private memberOf(sub?: Subscription): { userId: string; info?: Record<string, unknown> } {
+    return sub?.member ?? this.identity;
+  }
+
   /** This connection in a channel's presence: its identity, or the subscription's own member. */
   presenceEntry(sub?: Subscription) {
-    const { userId, info } = sub?.member ?? this.identity;
+    const { userId, info } = this.memberOf(sub);
     return { connectionId: this.id, userId, ...(info && Object.keys(info).length > 0 ? { info } : {}) };
   }
 
@@ -398,7 +403,7 @@ export class Session implements Subscriber {
   }
 
   presenceUser(connections: number, sub?: Subscription): PresenceUser {
-    const { userId, info } = sub?.member ?? this.identity;
+    const { userId, info } = this.memberOf(sub);
     return { userId, connections, ...(info && Object.keys(info).length > 0 ? { info } : {}) };
   }
 
