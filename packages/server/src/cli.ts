@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/interpolate.js';
 import { UsageError } from './cli/usage-error.js';
+import { StartError } from './cli/start-error.js';
 
 const mainHelp = `Usage: herald <command> [options]
 
@@ -63,6 +64,10 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {
+  if (err instanceof StartError) {
+    process.stderr.write(`herald: ${err.message}\n`);
+    process.exit(1);
+  }
   const known = err instanceof ConfigError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
   process.stderr.write(`herald: ${known ? err.message : (err.stack ?? err.message)}\n`);
   process.exit(2);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +140,19 @@ describe('herald CLI', () => {
     const r = run(['serve', '--config', path]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /limits: unknown key\(s\) "connectionsPerUsr"/);
+  });
+
+  it('stops with one line naming the address when the port is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const r = run(['serve'], { PORT: String(port), HOST: '127.0.0.1' });
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr, `herald: cannot listen on 127.0.0.1:${port}: the port is already in use. Stop what runs there or set PORT (server.port) to a free port.\n`);
+    } finally {
+      taken.close();
+    }
   });
 
   it('serves with dev defaults, publishes through the API, and shuts down gracefully on SIGTERM', async () => {

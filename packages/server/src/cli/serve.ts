@@ -3,6 +3,7 @@ import { DEV_API_KEY, DEV_CONSOLE_PASSWORD } from '../config/dev-defaults.js';
 import { describeEndpoints, endpointLines } from '../http/endpoints.js';
 import { packageVersion } from '../http/openapi.js';
 import { createHeraldServer } from '../server.js';
+import { listenFailure } from './start-error.js';
 
 export const serveHelp = `Usage: herald serve [--config FILE]
 
@@ -22,7 +23,15 @@ LOG_LEVEL, HERALD_CONFIG.`;
 export async function serve(options: { config?: string }): Promise<void> {
   const loaded = loadConfig({ file: options.config });
   const server = await createHeraldServer(loaded.config);
-  const url = await server.listen();
+  let url: string;
+  try {
+    url = await server.listen();
+  } catch (err) {
+    const failure = listenFailure(err, loaded.config.server.host, loaded.config.server.port);
+    if (!failure) throw err;
+    await server.close().catch(() => undefined);
+    throw failure;
+  }
   const log = server.node.logger;
   log.info({ url, engine: loaded.config.engine.type, config: loaded.source }, 'herald listening');
   const lines = [`Herald listening on ${url}  (config: ${loaded.source}, engine: ${loaded.config.engine.type}, version ${packageVersion()})`];
