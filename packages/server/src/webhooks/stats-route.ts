@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { HeraldConfig } from '../config/schema.js';
+import { forbidden } from '../core/errors.js';
 import { addRoute, errors, type RouteDoc } from '../http/route-doc.js';
 import { PUSHER_WEBHOOK_EVENTS } from '../config/pusher-webhooks.js';
 import { WEBHOOK_TYPES } from './event-types.js';
@@ -59,12 +60,16 @@ export const webhookStatsRoute = {
   operationId: 'webhookStats',
   tag: 'stats',
   summary: 'Webhook endpoints, queues, deliveries and failures',
-  description: 'The numbers of the node that answers: each node sends the events that happened on it. Without a key when `api.publicStats` is on.',
+  description: "The numbers of the node that answers: each node sends the events that happened on it. Without a key when `api.publicStats` is on. 403 for a caller limited to one tenant: endpoints and deliveries are the whole gateway's.",
   auth: 'stats',
-  responses: { 200: { description: 'Webhook figures of this node.', schema: webhookStats }, ...errors(401) },
+  responses: { 200: { description: 'Webhook figures of this node.', schema: webhookStats }, ...errors(401, 403) },
 } satisfies RouteDoc;
 
 /** `GET /api/v1/stats/webhooks`. */
 export function webhookStatsRoutes(app: FastifyInstance, config: HeraldConfig, webhooks: WebhookService): void {
-  addRoute(app, config, webhookStatsRoute, async () => ({ scope: 'node' as const, ...webhooks.stats() }));
+  addRoute(app, config, webhookStatsRoute, async (request) => {
+    // Endpoints serve every tenant; their deliveries would tell one tenant what happens in others.
+    if (request.apiCaller?.tenant !== undefined) throw forbidden(`webhook endpoints and deliveries are the whole gateway's; this caller sees only tenant ${request.apiCaller.tenant}`);
+    return { scope: 'node' as const, ...webhooks.stats() };
+  });
 }

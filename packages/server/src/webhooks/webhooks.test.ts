@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { LifecycleEvents } from '../core/events.js';
-import { startHerald, type HeraldFixture } from '../testing/herald-fixture.js';
+import { startHerald, TEST_API_KEY, type HeraldFixture } from '../testing/herald-fixture.js';
 import { waitFor } from '../testing/wait.js';
 import { startWebhookReceiver, TEST_WEBHOOK_SECRET } from '../testing/webhook-receiver.js';
 import { connectClient, TestClient } from '../testing/ws-client.js';
@@ -13,8 +13,9 @@ type Endpoint = Partial<WebhookEndpointConfig> & { url: string };
 /** Quick retries for tests: 50 ms doubling to 200 ms, given up after `giveUpAfter`. */
 const fast = (giveUpAfter = 5000) => ({ initialDelay: 50, maxDelay: 200, giveUpAfter });
 
-async function heraldWith(endpoints: Endpoint[], extra: Record<string, unknown> = {}): Promise<HeraldFixture> {
+async function heraldWith(endpoints: Endpoint[], extra: Record<string, unknown> = {}, config: Record<string, unknown> = {}): Promise<HeraldFixture> {
   return startHerald({
+    ...config,
     presence: { userEvents: false },
     webhooks: { secret: TEST_WEBHOOK_SECRET, endpoints: endpoints.map((e) => ({ retry: fast(), ...e })), ...extra },
   } as never);
@@ -112,6 +113,15 @@ describe('Webhooks', () => {
     const metrics = (await herald.api('GET', '/metrics')).body as string;
     assert.match(metrics, /herald_webhooks_sent_total\{endpoint="http:\/\/127\.0\.0\.1:\d+\/hooks"\} 1\n/);
     assert.match(metrics, /herald_webhooks_retries_total\{endpoint="[^"]+"\} ([3-9]|\d\d+)\n/);
+  });
+
+  it('keeps its figures from a caller limited to one tenant: 403, since endpoints and deliveries are the whole gateway', async () => {
+    await using receiver = await startWebhookReceiver();
+    await using herald = await heraldWith([{ url: receiver.url, events: ['client.connected'] }], {}, { api: { keys: [{ key: TEST_API_KEY, tenant: 'acme' }] } });
+    const { status, body } = await herald.api('GET', '/api/v1/stats/webhooks');
+    assert.equal(status, 403);
+    assert.equal(body.error.code, 'forbidden');
+    assert.match(body.error.message, /whole gateway's; this caller sees only tenant acme/);
   });
 
   it('names the reason of an endpoint that refuses connections, in stats, metrics and the log', async () => {

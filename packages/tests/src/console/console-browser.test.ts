@@ -224,6 +224,8 @@ describeInChromium('The web console in Chromium', () => {
     assert.deepEqual(statuses, [403, 403, 403]);
     await admin.go('config');
     await page.locator('[data-page=config] [data-error]', { hasText: 'whole gateway' }).waitFor();
+    await admin.go('webhooks');
+    await page.locator('[data-page=webhooks] [data-error]', { hasText: 'whole gateway' }).waitFor();
     const stillOpen = await Promise.race([other.closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), 300))]);
     assert.equal(stillOpen, 'open');
     own.close();
