@@ -4,6 +4,11 @@
  * cookie-authenticated requests (a page of another origin cannot set it).
  */
 
+import type { ConsoleSessionReply } from '@herald/server/api';
+
+export type SessionInfo = ConsoleSessionReply;
+export type ConsoleUser = SessionInfo['user'];
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -12,21 +17,6 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-}
-
-export interface ConsoleUser {
-  name: string;
-  tenant?: string;
-  via: 'password' | 'token';
-  expiresAt: number;
-}
-
-export interface SessionInfo {
-  user: ConsoleUser;
-  operatorTenant: string;
-  websocket: string;
-  /** The audit feed's WebSocket path, or null when the feed is off. */
-  audit: string | null;
 }
 
 type Query = Record<string, string | number | undefined>;

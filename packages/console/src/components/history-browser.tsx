@@ -2,13 +2,10 @@ import type { Publication } from '@herald/client';
 import { useEffect, useState } from 'preact/hooks';
 import { call, channelPath } from '../api.js';
 import { PublicationTable } from './publication-table.js';
+import type { HistoryReply } from '@herald/server/api';
 
-interface HistoryPage {
-  epoch: string;
-  offset: number;
-  publications: Publication[];
-  recovery?: { recovered: boolean; reason?: string; replayed: number };
-}
+/** The reply's publications always carry `data` (zod types an `unknown` field as optional). */
+type HistoryPage = Omit<HistoryReply, 'publications'> & { publications: Publication[] };
 
 /**
  * History browsing through `GET /api/v1/channels/:channel/history`: the newest page, or the page

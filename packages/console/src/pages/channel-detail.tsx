@@ -5,17 +5,7 @@ import { LiveTail } from '../components/live-tail.js';
 import { PublishForm } from '../components/publish-form.js';
 import type { Links } from '../link.js';
 import type { RuleSummary } from './channels.js';
-
-interface Detail {
-  tenant: string;
-  channel: string;
-  rule: RuleSummary | null;
-  subscribers: number;
-  nodes: number;
-  answered: number;
-  presence?: { userId: string; connections: number; info?: Record<string, unknown> }[];
-  history?: { epoch: string; offset: number };
-}
+import type { ChannelInfoReply as Detail } from '@herald/server/api';
 
 const who = (p: unknown) => (typeof p === 'string' ? p : JSON.stringify(p));
 

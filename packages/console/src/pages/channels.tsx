@@ -3,24 +3,10 @@ import { call, type ConsoleUser } from '../api.js';
 import { TenantField } from '../components/tenant-field.js';
 import type { Links } from '../link.js';
 import { ChannelDetail } from './channel-detail.js';
+import type { ChannelSearchReply } from '@herald/server/api';
 
-export interface RuleSummary {
-  pattern: string;
-  subscribe: unknown;
-  publish: unknown;
-  history: { size: number; ttl: number };
-  presence: boolean;
-  joinLeave: boolean;
-  maxSubscribers: number;
-  locks: boolean;
-}
-
-interface ChannelRow {
-  tenant: string;
-  channel: string;
-  subscribers: number;
-  rule: RuleSummary | null;
-}
+type ChannelRow = ChannelSearchReply['channels'][number];
+export type RuleSummary = NonNullable<ChannelRow['rule']>;
 
 /** Channels: search by tenant and pattern (`GET /api/v1/channels`), then one channel in detail. */
 export function ChannelsPage({ user, links, operatorTenant }: { user: ConsoleUser; links: Links; operatorTenant: string }) {
@@ -35,7 +21,7 @@ export function ChannelsPage({ user, links, operatorTenant }: { user: ConsoleUse
   async function search(e?: Event) {
     e?.preventDefault();
     try {
-      const answer = await call<{ channels: ChannelRow[] }>('GET', '/api/v1/channels', { query: { tenant: scope, pattern: pattern || undefined } });
+      const answer = await call<ChannelSearchReply>('GET', '/api/v1/channels', { query: { tenant: scope, pattern: pattern || undefined } });
       setRows(answer.channels);
       setError(undefined);
     } catch (err) {

@@ -2,17 +2,7 @@ import { useState } from 'preact/hooks';
 import { call, type ConsoleUser } from '../api.js';
 import { since, usePoll } from '../components/poll.js';
 import { TenantField } from '../components/tenant-field.js';
-
-interface Connection {
-  connectionId: string;
-  node: string;
-  tenant: string;
-  userId: string;
-  roles: string[];
-  transport: string;
-  connectedAt: number;
-  channels: string[];
-}
+import type { ConnectionListReply } from '@herald/server/api';
 
 /** Connections and users: every node's connections (`GET /api/v1/connections`), every 2 s; disconnect a user or one connection. */
 export function ConnectionsPage({ user }: { user: ConsoleUser }) {
@@ -21,12 +11,12 @@ export function ConnectionsPage({ user }: { user: ConsoleUser }) {
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const scope = user.tenant ?? (tenant || undefined);
   const { data, error, refresh } = usePoll(
-    () => call<{ nodes: number; answered: number; truncated: boolean; connections: Connection[] }>('GET', '/api/v1/connections', { query: { tenant: scope, userId: userId || undefined } }),
+    () => call<ConnectionListReply>('GET', '/api/v1/connections', { query: { tenant: scope, userId: userId || undefined } }),
     2000,
     [scope, userId],
   );
 
-  async function disconnect(c: Connection, whole: boolean) {
+  async function disconnect(c: ConnectionListReply['connections'][number], whole: boolean) {
     try {
       await call('POST', `/api/v1/users/${encodeURIComponent(c.userId)}/disconnect`, {
         body: { tenant: c.tenant, reason: 'disconnected from the console', ...(whole ? {} : { connectionId: c.connectionId }) },

@@ -2,22 +2,13 @@ import { useState } from 'preact/hooks';
 import { call, type ConsoleUser } from '../api.js';
 import { formatTime, usePoll } from '../components/poll.js';
 import { TenantField } from '../components/tenant-field.js';
-
-interface Lock {
-  tenant: string;
-  channel: string;
-  name: string;
-  userId: string;
-  connectionId: string;
-  node: string;
-  expiresAt: number;
-}
+import type { LockListReply } from '@herald/server/api';
 
 /** Locks: soft locks held now on every node (`GET /api/v1/locks`), every 2 s. */
 export function LocksPage({ user }: { user: ConsoleUser }) {
   const [tenant, setTenant] = useState('');
   const scope = user.tenant ?? (tenant || undefined);
-  const { data, error } = usePoll(() => call<{ nodes: number; answered: number; locks: Lock[] }>('GET', '/api/v1/locks', { query: { tenant: scope } }), 2000, [scope]);
+  const { data, error } = usePoll(() => call<LockListReply>('GET', '/api/v1/locks', { query: { tenant: scope } }), 2000, [scope]);
   return (
     <section data-page="locks">
       <h2>Locks</h2>

@@ -2,23 +2,7 @@ import { call } from '../api.js';
 import { LiveChart } from '../components/chart.js';
 import { Counts } from '../components/counts.js';
 import { since, usePoll } from '../components/poll.js';
-
-interface Overview {
-  scope: 'node' | 'cluster';
-  nodes: number;
-  answered: number;
-  tenant?: string;
-  nodeList: { id: string; self: boolean; engine: string; accepting: boolean; engineReady: boolean; connections: number; startedAt: number; engineMs?: number }[];
-  connections: { total: number; users: number; byTransport: Record<string, number>; byTenant: Record<string, number> };
-  channels: number;
-  figures?: {
-    publications: number;
-    deliveries: number;
-    series: { start: number; publications: number[]; deliveries: number[] };
-    denials: Record<string, number>;
-    closes: Record<string, number>;
-  };
-}
+import type { OverviewReply as Overview } from '@herald/server/api';
 
 /** Close codes the server uses (docs/protocol.md), for the closes table. */
 const CLOSE_NAMES: Record<string, string> = {

@@ -2,25 +2,14 @@ import { useState } from 'preact/hooks';
 import { call, type ConsoleUser } from '../api.js';
 import { since, usePoll } from '../components/poll.js';
 import { TenantField } from '../components/tenant-field.js';
-
-interface StreamRow {
-  id: string;
-  tenant: string;
-  channels: string[];
-  kind: string;
-  state: string;
-  bytes: number;
-  openedAt: number;
-  node: string;
-  viewers: number;
-}
+import type { StreamListReply } from '@herald/server/api';
 
 /** Streams: open backend streams on every node (`GET /api/v1/streams`), every 2 s, each with a cancel. */
 export function StreamsPage({ user }: { user: ConsoleUser }) {
   const [tenant, setTenant] = useState('');
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const scope = user.tenant ?? (tenant || undefined);
-  const { data, error, refresh } = usePoll(() => call<{ nodes: number; answered: number; streams: StreamRow[] }>('GET', '/api/v1/streams', { query: { tenant: scope } }), 2000, [scope]);
+  const { data, error, refresh } = usePoll(() => call<StreamListReply>('GET', '/api/v1/streams', { query: { tenant: scope } }), 2000, [scope]);
 
   async function cancel(id: string) {
     try {

@@ -1,36 +1,9 @@
 import { call } from '../api.js';
 import { usePoll } from '../components/poll.js';
+import type { WebhookStatsReply as WebhookStats } from '@herald/server/api';
 
-interface Endpoint {
-  name: string;
-  url: string;
-  events: string[];
-  queued: number;
-  queuedBytes: number;
-  inFlight: number;
-  sent: number;
-  retries: number;
-  failed: number;
-  dropped: number;
-}
-
-interface Delivery {
-  endpoint: string;
-  webhookId: string;
-  type: string;
-  at: string;
-  attempts: number;
-  outcome?: 'sent' | 'failed';
-  status?: number;
-  reason?: string;
-}
-
-interface WebhookStats {
-  endpoints: Endpoint[];
-  queue: { maxEvents: number; maxBytes: number };
-  recentDeliveries: Delivery[];
-  recentFailures: Delivery[];
-}
+/** A finished delivery, or a failure (which has no `outcome`: it is one). */
+type Delivery = WebhookStats['recentDeliveries'][number] | WebhookStats['recentFailures'][number];
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString();
 
@@ -56,7 +29,7 @@ function DeliveryTable({ name, rows }: { name: string; rows: Delivery[] }) {
             <td><code>{d.webhookId}</code></td>
             <td class="num">{d.attempts}</td>
             <td data-outcome>
-              {d.outcome === 'sent' ? <span class="pill ok">sent</span> : <span class="pill bad">failed</span>} {outcomeText(d)}
+              {'outcome' in d && d.outcome === 'sent' ? <span class="pill ok">sent</span> : <span class="pill bad">failed</span>} {outcomeText(d)}
             </td>
           </tr>
         ))}
