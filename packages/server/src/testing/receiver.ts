@@ -3,7 +3,8 @@ import { waitFor } from './wait.js';
 
 /** A publication as a client received it, whatever the transport. */
 export interface Received {
-  id: string;
+  /** Undefined where the transport carries none: a Pusher event is its name, channel and data. */
+  id: string | undefined;
   /** Undefined where the transport does not say: a Socket.IO event carries only the data. */
   channel: string | undefined;
   event: string;

@@ -46,7 +46,7 @@ describe('one resume contract across WebSocket, SSE and Socket.IO', () => {
     }
     // The same ids, events and data everywhere. Ids sort in publication order, which puts the
     // native client's channel-by-channel replay back into the one sequence the others hold.
-    const sequences = receivers.map((r) => [...r.received].sort((x, y) => (x.id < y.id ? -1 : 1)).map(({ id, event, data }) => ({ id, event, data })));
+    const sequences = receivers.map((r) => [...r.received].sort((x, y) => ((x.id ?? '') < (y.id ?? '') ? -1 : 1)).map(({ id, event, data }) => ({ id, event, data })));
     assert.deepEqual(sequences[0].map((r) => r.id), publisher.sent.map((s) => s.id));
     assert.deepEqual(sequences[1], sequences[0]);
     assert.deepEqual(sequences[2], sequences[0]);
