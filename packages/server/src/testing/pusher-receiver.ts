@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import WebSocket from 'ws';
 import type { HeraldFixture } from './herald-fixture.js';
-import { Refusal, type Ending, type OpenReceiver, type Received, type Receiver } from './receiver.js';
+import { Refusal, type Ending, type OpenReceiver, type Received } from './receiver.js';
+import { socketReceiver } from './ws-receiver.js';
 
 /** A Pusher app as the receiver's backend knows it: the key clients connect with, the secret it signs with. */
 export interface PusherTestApp {
@@ -106,25 +107,6 @@ export function pusherReceiver(apps: PusherTestApp[]): OpenReceiver {
       }
     };
 
-    let conn = await open();
-    const receiver: Receiver = {
-      transport: 'pusher',
-      received,
-      notRecovered: [],
-      ended: () => conn.ended,
-      position: () => ({ transport: 'pusher', value: undefined }),
-      async cut() {
-        conn.ws.terminate();
-        await conn.ended;
-      },
-      async resume() {
-        conn = await open();
-      },
-      async close() {
-        conn.ws.close();
-        await conn.ended;
-      },
-    };
-    return receiver;
+    return socketReceiver('pusher', received, [], open, () => undefined);
   };
 }

@@ -77,13 +77,27 @@ export const openWebSocketReceiver: OpenReceiver = async (herald, token, channel
     return conn;
   };
 
+  return socketReceiver('websocket', received, notRecovered, open, () => [...positions]);
+};
+
+/**
+ * A receiver whose connections are `ws` sockets that `open()` makes connected and subscribed:
+ * `cut()` drops the socket without a close frame, `resume()` opens another, `close()` says goodbye.
+ */
+export async function socketReceiver(
+  transport: string,
+  received: Received[],
+  notRecovered: NotRecovered[],
+  open: () => Promise<{ ws: WebSocket; ended: Promise<Ending> }>,
+  position: () => unknown,
+): Promise<Receiver> {
   let conn = await open();
-  const receiver: Receiver = {
-    transport: 'websocket',
+  return {
+    transport,
     received,
     notRecovered,
     ended: () => conn.ended,
-    position: (): ResumePosition => ({ transport: 'websocket', value: [...positions] }),
+    position: (): ResumePosition => ({ transport, value: position() }),
     async cut() {
       conn.ws.terminate();
       await conn.ended;
@@ -96,5 +110,4 @@ export const openWebSocketReceiver: OpenReceiver = async (herald, token, channel
       await conn.ended;
     },
   };
-  return receiver;
-};
+}
