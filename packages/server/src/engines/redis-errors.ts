@@ -3,9 +3,15 @@ import { EngineUnavailableError } from '../engine.js';
 
 /**
  * Redis replies that mean "not now" rather than "never": loading a dataset, busy with a script,
- * a read-only replica, out of memory, a cluster or primary that is down.
+ * a read-only replica, out of memory, a cluster or primary that is down, a slot that moved
+ * (MOVED or ASK reaching the caller: a redirection the client could not follow, nothing ran).
  */
-const TRANSIENT_REPLIES = /^(LOADING|BUSY|READONLY|MASTERDOWN|OOM|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF)\b/;
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|READONLY|MASTERDOWN|OOM|CLUSTERDOWN|TRYAGAIN|NOREPLICAS|MISCONF|MOVED|ASK)\b/;
+
+/** A cluster node's MOVED reply: the key's (or sharded channel's) slot belongs to another master now. */
+export function isMoved(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError' && err.message.startsWith('MOVED ');
+}
 
 /**
  * Sorts a failed Redis round trip: no answer (connection down, not writeable, timed out) or a

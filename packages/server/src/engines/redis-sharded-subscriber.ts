@@ -2,9 +2,16 @@ import type { Cluster, Redis } from 'ioredis';
 import { EngineUnavailableError, type ChannelKey, type EngineHandler } from '../engine.js';
 import { ownerOf, slotOf } from './redis-cluster-client.js';
 import { createRedisConnection, parseHostPort, quit } from './redis-client.js';
-import { sorted } from './redis-errors.js';
+import { asEngineError, isMoved, sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
 import { type PubSubFeed, dispatchMessage } from './redis-subscriber.js';
+
+/**
+ * Least time between two slot map refreshes the subscriber asks for: while a move spreads by
+ * gossip, a node that has not heard of it yet answers with the old map, and an SSUBSCRIBE there
+ * is answered MOVED, which asks again.
+ */
+const REFRESH_GAP_MS = 100;
 
 export interface ShardedSubscriberOptions {
   password?: string;
@@ -20,8 +27,9 @@ export interface ShardedSubscriberOptions {
  * when delivery stopped and when it is whole again (`onInterrupted` / `onResumed`, then a repair
  * from history); ioredis resubscribes behind the caller's back and says neither. Delivery stops
  * when a shard's connection drops (a master killed) or a channel's slot gets a new owner (a
- * failover, a resharding: Redis ends the subscription with an unsolicited SUNSUBSCRIBE); it is
- * whole again once every wanted channel is subscribed on its slot's owner.
+ * failover, a resharding: the old owner ends the subscription itself with an unsolicited
+ * SUNSUBSCRIBE as it loses the slot, whether or not the slot map here knows yet); it is whole
+ * again once every wanted channel is subscribed on its slot's owner.
  */
 export class RedisShardedSubscriber implements PubSubFeed {
   private handler: EngineHandler | undefined;
@@ -41,6 +49,8 @@ export class RedisShardedSubscriber implements PubSubFeed {
   private closed = false;
   private syncing = false;
   private syncAgain = false;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private lastRefresh = 0;
 
   constructor(
     private readonly cluster: Cluster,
@@ -91,11 +101,15 @@ export class RedisShardedSubscriber implements PubSubFeed {
     this.forget(channel);
     const shard = node === undefined ? undefined : this.shards.get(node);
     if (shard?.status !== 'ready') return;
-    await sorted(shard.sunsubscribe(channel));
+    await shard.sunsubscribe(channel).catch((err: unknown) => {
+      // The slot moved: its old owner ended the subscription when it lost the slot.
+      if (!isMoved(err)) throw asEngineError(err);
+    });
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.refreshTimer);
     await Promise.all([...this.shards.values()].map((shard) => quit(shard)));
     this.shards.clear();
   }
@@ -146,8 +160,7 @@ export class RedisShardedSubscriber implements PubSubFeed {
     this.shards.set(node, redis);
     redis.on('smessage', (channel: string, payload: string) => this.dispatch(channel, payload));
     redis.on('ready', () => this.sync());
-    // An unsolicited SUNSUBSCRIBE: the slot moved. The refresh places the channel on its new owner.
-    redis.on('moved', () => this.cluster.refreshSlotsCache());
+    redis.on('moved', () => this.shardMoved(node, redis));
     redis.on('close', () => this.shardLost(node, redis));
     redis.connect().catch(() => undefined);
     return redis;
@@ -178,10 +191,45 @@ export class RedisShardedSubscriber implements PubSubFeed {
       lost = true;
     }
     if (lost) this.interrupt();
-    this.cluster.refreshSlotsCache();
+    this.refreshSoon();
   }
 
-  /** After a slot map refresh: channels whose slot has a new owner move there. */
+  /**
+   * ioredis's 'moved': the shard ended subscriptions itself (an unsolicited SUNSUBSCRIBE, as a
+   * slot left it) or refused one (MOVED). Delivery of those channels stopped now, so they are
+   * lost at once, before the slot map shows the new owner; ioredis's own subscription set says
+   * which are still subscribed on the connection.
+   */
+  private shardMoved(node: string, redis: Redis): void {
+    if (this.shards.get(node) !== redis || this.closed) return;
+    const subscriptions = redis.condition?.subscriber;
+    const still = new Set(subscriptions ? subscriptions.channels('ssubscribe') : []);
+    let lost = false;
+    for (const [channel, at] of this.placed) {
+      if (at !== node || still.has(channel)) continue;
+      this.placed.delete(channel);
+      this.pending.add(channel);
+      lost = true;
+    }
+    if (lost) this.interrupt();
+    this.refreshSoon();
+  }
+
+  /** Refreshes the slot map now, or REFRESH_GAP_MS after the last refresh asked for here; its 'refresh' runs slotsChanged. */
+  private refreshSoon(): void {
+    if (this.refreshTimer !== undefined || this.closed) return;
+    const wait = Math.max(0, this.lastRefresh + REFRESH_GAP_MS - Date.now());
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = undefined;
+      this.lastRefresh = Date.now();
+      this.cluster.refreshSlotsCache();
+    }, wait);
+  }
+
+  /**
+   * After a slot map refresh: channels whose slot has a new owner move there. Nothing is sent to
+   * the old owner: it ended the subscription as it lost the slot (and would answer MOVED now).
+   */
   private slotsChanged(): void {
     if (!this.started || this.closed) return;
     const slots = this.cluster.slots;
@@ -195,8 +243,6 @@ export class RedisShardedSubscriber implements PubSubFeed {
         this.placed.delete(channel);
         this.pending.add(channel);
         moved = true;
-        const old = this.shards.get(at);
-        if (old?.status === 'ready') old.sunsubscribe(channel).catch(() => undefined);
       }
     }
     this.owners = slots.map((nodes) => nodes?.[0]);
@@ -245,7 +291,10 @@ export class RedisShardedSubscriber implements PubSubFeed {
           () => {
             for (const channel of channels) if (this.cluster.slots[slot]?.[0] === node) this.place(channel, node);
           },
-          (err: Error) => this.options.onError(err),
+          // MOVED: this map is older than the move; the 'moved' it raised refreshes it and comes back here.
+          (err: Error) => {
+            if (!isMoved(err)) this.options.onError(err);
+          },
         ),
       );
     }
