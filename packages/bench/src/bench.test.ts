@@ -5,6 +5,7 @@ import { Histogram } from './histogram.js';
 import { StepState, Tracker } from './load/tracker.js';
 import { makeData, readStamp, type Stamp } from './payload.js';
 import { setPinning, stopAll } from './processes.js';
+import { requestFigures } from './measure-step.js';
 import { runWorkload } from './run-workload.js';
 import { PublishApi } from './peers/publish-api.js';
 import { addRatios, table, vsStrongest } from './report.js';
@@ -113,6 +114,29 @@ describe('runWorkload', () => {
       assert.ok((result.peak_rss_mb ?? 0) > 0);
     });
   }
+});
+
+describe('ingest accounting', () => {
+  it('counts requests answered with success per second and server time over every request sent', () => {
+    assert.deepEqual(requestFigures(50_000, { requests: 1000, failedRequests: 10 }, 2), { requests_per_s: 495, server_us_per_request: 50 });
+    assert.deepEqual(requestFigures(0, { requests: 0, failedRequests: 0 }, 1), { requests_per_s: 0, server_us_per_request: null });
+  });
+
+  it('reports requests/s and µs per request for single publishes to rooms with no subscriber or one', async () => {
+    // 200 requests/s for 1 s over 20 rooms, one client in each of the first 5: 50 deliveries.
+    const ingest: Workload = { ...tiny, name: 'ingest', clients: 5, rooms: 20, rates: { start: 200, max: 200, bisections: 0 }, perRequest: true };
+    const result = await runWorkload(wsReference, ingest, { log: () => {} });
+    assert.equal(result.status, 'ok', result.note);
+    const [step] = result.steps ?? [];
+    assert.equal(step.received, 50, JSON.stringify(step));
+    assert.equal(step.lost, 0);
+    assert.equal(step.requests_per_s, 200);
+    assert.equal(result.requests_per_s, 200);
+    assert.ok(step.server_us_per_request !== null && step.server_us_per_request > 0);
+    // The same server time, over 200 requests or over 50 deliveries.
+    assert.ok(Math.abs(step.server_us_per_request * 200 - (step.server_us_per_delivery ?? 0) * 50) < 1, JSON.stringify(step));
+    assert.match(result.note ?? '', new RegExp(`(^|; )200 requests/s sustained; ${step.server_us_per_request} µs/request at 200/s`));
+  });
 });
 
 describe('report', () => {

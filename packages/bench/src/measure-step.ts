@@ -4,7 +4,7 @@ import type { Histogram } from './histogram.js';
 import type { GroupStats, LoadGroup } from './load/group.js';
 import { coreTime, totalCpuMicros } from './proc-stats.js';
 import { pinningEnabled } from './processes.js';
-import { publishAtRate } from './publisher.js';
+import { publishAtRate, type PublishResult } from './publisher.js';
 import { generatorBound } from './rate-search.js';
 import type { StepResult } from './result.js';
 import { GENERATOR_CORE, SERVER_CORE, type RunningTarget } from './target.js';
@@ -23,6 +23,17 @@ export function latencyFigures(latency: Histogram): { p50_ms: number; p90_ms: nu
     p90_ms: ms(latency.quantile(0.9)),
     p99_ms: ms(latency.quantile(0.99)),
     max_ms: ms(latency.max),
+  };
+}
+
+/**
+ * A step's figures per publish request: the requests answered with success per second, and the
+ * server's CPU over every request sent (failed ones cost the server too).
+ */
+export function requestFigures(serverMicros: number, pub: Pick<PublishResult, 'requests' | 'failedRequests'>, seconds: number): { requests_per_s: number; server_us_per_request: number | null } {
+  return {
+    requests_per_s: Math.round((pub.requests - pub.failedRequests) / seconds),
+    server_us_per_request: pub.requests > 0 ? round(serverMicros / pub.requests, 3) : null,
   };
 }
 
@@ -84,6 +95,7 @@ export async function measureStep(running: RunningTarget, group: LoadGroup, work
     ...latencyFigures(stats.latency),
     ...(stats.latencyByNode.length > 1 ? { p99_ms_by_node: stats.latencyByNode.map((h) => ms(h.quantile(0.99))) } : {}),
     server_us_per_delivery: stats.received > 0 ? round(server / stats.received, 3) : null,
+    ...requestFigures(server, pub, seconds),
     server_core_us_per_delivery: serverCore !== null && stats.received > 0 ? round(serverCore / stats.received, 3) : null,
     server_cpu: round(server / wall),
     server_core_busy: serverCore !== null ? round(serverCore / wall) : null,

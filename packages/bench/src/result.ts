@@ -21,8 +21,12 @@ export interface StepResult {
   max_ms: number;
   /** Per server node, for multi-node targets (node 0 takes the publications). */
   p99_ms_by_node?: number[];
+  /** Publish requests the server answered with success, per second of the step. */
+  requests_per_s: number;
   /** Server process time (user + system) per delivery. */
   server_us_per_delivery: number | null;
+  /** Server process time per publish request sent (a request carries `batch` publications). */
+  server_us_per_request: number | null;
   /** Busy time of the server's core per delivery, including the kernel's network work charged to no process. */
   server_core_us_per_delivery: number | null;
   /** Server process CPU over the step, in cores. */
@@ -64,8 +68,12 @@ export interface WorkloadResult {
   max_ms: number | null;
   /** Multi-node targets: p99 of clients on each node (node 0 takes the publications). */
   p99_ms_by_node?: number[];
+  /** Acknowledged publish requests per second of the reported step. */
+  requests_per_s?: number | null;
   /** Server process CPU per delivery at the first step's rate, which every target is offered alike. */
   server_us_per_delivery: number | null;
+  /** Server process CPU per publish request at the first step's rate. */
+  server_us_per_request?: number | null;
   /** The server core's busy time per delivery at that rate (includes softirq network work). */
   server_core_us_per_delivery: number | null;
   generator_cpu: number | null;

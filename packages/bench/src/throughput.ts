@@ -10,6 +10,12 @@ import type { Workload } from './workloads.js';
 /** Busy core time beyond the bench's own processes above this (in cores) means other work ran. */
 const OTHER_LOAD_LIMIT = 0.3;
 
+/** An ingest row's figures: what it is about is requests, not deliveries. */
+export function perRequestNote(result: Pick<WorkloadResult, 'requests_per_s' | 'server_us_per_request' | 'steps'>): string {
+  const first = result.steps?.[0]?.rate;
+  return `${(result.requests_per_s ?? 0).toLocaleString('en-US')} requests/s sustained; ${result.server_us_per_request ?? '-'} µs/request at ${first ?? '-'}/s`;
+}
+
 export async function throughput(running: RunningTarget, group: LoadGroup, workload: Workload, result: WorkloadResult, log: (line: string) => void): Promise<void> {
   let stepNo = 0;
   const steps: StepResult[] = [];
@@ -19,6 +25,7 @@ export async function throughput(running: RunningTarget, group: LoadGroup, workl
     log(
       `  ${result.target} ${workload.name} ${rate}/s: ${step.deliveries_per_s} deliveries/s, p99 ${step.p99_ms} ms, ` +
         `${step.server_us_per_delivery ?? '-'} µs/delivery (core ${step.server_core_us_per_delivery ?? '-'}), ` +
+        `${step.requests_per_s} requests/s at ${step.server_us_per_request ?? '-'} µs/request, ` +
         `server ${step.server_cpu} (core ${step.server_core_busy ?? '-'}) / generator ${step.generator_cpu} (core ${step.generator_core_busy ?? '-'})` +
         (step.other_load ? `, other ${step.other_load}` : '') +
         (step.generator_bound ? ' — generator-bound' : '') +
@@ -47,7 +54,9 @@ export async function throughput(running: RunningTarget, group: LoadGroup, workl
     p99_ms: best.p99_ms,
     max_ms: best.max_ms,
     ...(best.p99_ms_by_node ? { p99_ms_by_node: best.p99_ms_by_node } : {}),
+    requests_per_s: best.passed || bound !== null ? best.requests_per_s : 0,
     server_us_per_delivery: steps[0].server_us_per_delivery,
+    server_us_per_request: steps[0].server_us_per_request,
     server_core_us_per_delivery: steps[0].server_core_us_per_delivery,
     generator_cpu: best.generator_cpu,
     passed: bound !== null ? null : best.passed,
@@ -57,6 +66,7 @@ export async function throughput(running: RunningTarget, group: LoadGroup, workl
   const contended = Math.max(...steps.map((s) => s.other_load ?? 0));
   if (contended > OTHER_LOAD_LIMIT) addNote(result, `other work used up to ${contended} cores during the steps: figures skewed`);
   if (best.p99_ms_by_node) addNote(result, `p99 by node (publishing node first): ${best.p99_ms_by_node.join(' / ')} ms`);
+  if (workload.perRequest) addNote(result, perRequestNote(result));
   if (bound !== null) addNote(result, generatorBoundNote(best, bound));
   else if (!best.passed) addNote(result, `no rate sustained (${best.rate}/s: ${best.why})`);
 }

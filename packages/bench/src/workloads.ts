@@ -27,6 +27,8 @@ export interface Workload {
   targets?: string[];
   /** In quick runs, only these targets run the workload. */
   quickTargets?: string[];
+  /** The row's note gives publish requests/s sustained and server µs per request (ingest). */
+  perRequest?: boolean;
   /** Capacity: how long connections settle before memory is read. */
   settleMs?: number;
   /** Jitter: each connection is killed after about `upMs` and its client comes back `downMs` later. */
@@ -84,6 +86,22 @@ export function workloads(options: WorkloadOptions): Workload[] {
       seconds,
       batch: 100,
       // Ingest does not depend on the transport: a quick run checks Herald against the reference only.
+      quickTargets: ['ws-reference', 'herald-ws'],
+    },
+    {
+      // Single-publish HTTP ingest: one request per publication, pipelined on one connection, to
+      // 1,000 rooms of which the first 100 have one subscriber each (no subscriber or one): the
+      // cost of a publish request rather than of its deliveries.
+      name: 'ingest',
+      kind: 'throughput',
+      clients: 100,
+      rooms: 1000,
+      payloadBytes: 200,
+      rates: quick ? { start: 10_000, max: 40_000, bisections: 0 } : { start: 5000, max: 80_000, bisections: 3 },
+      seconds,
+      batch: 1,
+      perRequest: true,
+      // The HTTP path does not depend on the transport: a quick run checks Herald against the reference only.
       quickTargets: ['ws-reference', 'herald-ws'],
     },
     {
