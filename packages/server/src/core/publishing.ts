@@ -141,13 +141,18 @@ export class Publishing {
     const ts = Date.now();
     const channelsOf = entries.map(({ request }) => [...new Set(request.channels)]);
     // A retry of a publish that reached only some of its channels takes the id they have.
-    const ids = await Promise.all(
-      entries.map(({ tenant, request }, i) =>
-        request.idempotencyKey && channelsOf[i].length > 1
-          ? this.broker.reserveId(tenant, request.idempotencyKey, newPublicationId(), this.config.api.idempotencyTtl).catch((err: unknown) => ({ error: this.failure(err) }))
-          : newPublicationId(),
-      ),
-    );
+    const reserving = (request: PublishRequest, i: number) => request.idempotencyKey !== undefined && request.idempotencyKey !== '' && channelsOf[i].length > 1;
+    // Without a reservation the ids are at hand: no promise to wait for (most publishes).
+    const fresh = entries.map(() => newPublicationId());
+    const ids = entries.some(({ request }, i) => reserving(request, i))
+      ? await Promise.all(
+          entries.map(({ tenant, request }, i) =>
+            reserving(request, i)
+              ? this.broker.reserveId(tenant, request.idempotencyKey!, fresh[i], this.config.api.idempotencyTtl).catch((err: unknown) => ({ error: this.failure(err) }))
+              : fresh[i],
+          ),
+        )
+      : fresh;
     const items: PublishItem[] = [];
     entries.forEach(({ tenant, request }, i) => {
       const id = ids[i];

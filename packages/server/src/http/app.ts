@@ -57,13 +57,14 @@ export function createHttpApp(node: Node, metrics: Metrics, consoleSessions?: Co
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
-    void reply.header('Connection', 'close');
-    return reply.code(503).send({ error: { code: ErrorCode.Unavailable, message: 'server is shutting down' } });
-  });
   const origins = node.config.server.corsOrigins;
-  app.addHook('onRequest', async (request, reply) => {
+  // One callback-style hook for every request (no promise per request): the close, then CORS.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (closing) {
+      void reply.header('Connection', 'close');
+      void reply.code(503).send({ error: { code: ErrorCode.Unavailable, message: 'server is shutting down' } });
+      return;
+    }
     const origin = request.headers.origin;
     if (origin && (origins.length === 0 || origins.includes(origin) || origins.includes('*'))) {
       void reply.header('Access-Control-Allow-Origin', origins.length === 0 ? '*' : origin);
@@ -71,9 +72,11 @@ export function createHttpApp(node: Node, metrics: Metrics, consoleSessions?: Co
       if (request.method === 'OPTIONS') {
         void reply.header('Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS');
         void reply.header('Access-Control-Allow-Headers', 'Authorization, Content-Type, Last-Event-ID');
-        return reply.code(204).send();
+        void reply.code(204).send();
+        return;
       }
     }
+    done();
   });
   app.setErrorHandler((error, _request, reply) => {
     const { status, error: body } = errorReply(error, node.logger, node.config.server.bodyLimit);
