@@ -173,6 +173,23 @@ describe('HTTP publish', () => {
     });
   });
 
+  describe('the answer', () => {
+    it('is the JSON of {id, offset, duplicate} for one channel, as application/json', async () => {
+      await using herald = await startHerald();
+      const response = await fetch(`${herald.url}/api/v1/publish`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TEST_API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ channel: 'news', event: 'e', data: { n: 1 } }),
+      });
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'application/json; charset=utf-8');
+      const text = await response.text();
+      const body = JSON.parse(text);
+      assert.match(body.id, /^[0-9A-HJKMNP-TV-Z]{26}$/);
+      assert.equal(text, JSON.stringify({ id: body.id, offset: 1, duplicate: false }));
+    });
+  });
+
   describe('idempotencyKey', () => {
     it('returns the first id with duplicate: true, and delivers once', async () => {
       await using herald = await startHerald();

@@ -17,6 +17,9 @@ const SAMPLES: unknown[] = [
   null,
   '',
   'plain',
+  // Edges of the plain-ASCII quick count: space, !, #, [, ], ~, and DEL just past them.
+  ' !#[]^_`{|}~',
+  'del \u007f',
   'quote " backslash \\ slash /',
   '\u0000\u0001\b\t\n\f\r\u001f\u007f',
   'é Саратов 日本',
