@@ -1,7 +1,7 @@
 import { channelNameProblem, dataProblem, eventNameProblem, TENANT_CHANNEL, type Audience, type Publisher, type RecoverySince, type ReplyResults } from '@herald/protocol';
 import type { Identity } from '../auth/identity.js';
 import type { HeraldConfig } from '../config/schema.js';
-import { channelKey, type Broker, type HistoryOptions, type PublishItem, type PublishItemResult } from '../engine.js';
+import { channelKey, type Broker, type HistoryOptions, type PublishInput, type PublishItem, type PublishItemResult, type PublishOptions } from '../engine.js';
 import type { Logger } from '../logger.js';
 import type { ChannelPolicy, ResolvedRule } from './channel-policy.js';
 import { badRequest, HeraldError, toHeraldError } from './errors.js';
@@ -139,7 +139,7 @@ export class Publishing {
   /** Stores every entry's publication on each of its channels with one engine call. */
   private async storeMany(entries: readonly TenantPublish[], source: 'api' | 'client', announce = true): Promise<PublishManyOutcome[]> {
     const ts = Date.now();
-    const channelsOf = entries.map(({ request }) => [...new Set(request.channels)]);
+    const channelsOf = entries.map(({ request }) => (request.channels.length === 1 ? request.channels : [...new Set(request.channels)]));
     // A retry of a publish that reached only some of its channels takes the id they have.
     const reserving = (request: PublishRequest, i: number) => request.idempotencyKey !== undefined && request.idempotencyKey !== '' && channelsOf[i].length > 1;
     // Without a reservation the ids are at hand: no promise to wait for (most publishes).
@@ -159,11 +159,13 @@ export class Publishing {
       if (typeof id !== 'string') return;
       const idempotency = request.idempotencyKey ? { key: request.idempotencyKey, ttlMs: this.config.api.idempotencyTtl } : undefined;
       for (const channel of channelsOf[i]) {
-        items.push({
-          key: channelKey(tenant, channel),
-          input: { id, channel, event: request.event, data: request.data, ts, ...(request.audience ? { audience: request.audience } : {}), ...(request.publisher ? { publisher: request.publisher } : {}) },
-          options: { history: this.historyOptions(channel), ...(idempotency ? { idempotency } : {}) },
-        });
+        // Optional fields set only when present (no spread of a temporary object per item).
+        const input: PublishInput = { id, channel, event: request.event, data: request.data, ts };
+        if (request.audience) input.audience = request.audience;
+        if (request.publisher) input.publisher = request.publisher;
+        const options: PublishOptions = { history: this.historyOptions(channel) };
+        if (idempotency) options.idempotency = idempotency;
+        items.push({ key: channelKey(tenant, channel), input, options });
       }
     });
     let results: PublishItemResult[];
