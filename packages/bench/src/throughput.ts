@@ -11,9 +11,11 @@ import type { Workload } from './workloads.js';
 const OTHER_LOAD_LIMIT = 0.3;
 
 /** An ingest row's figures: what it is about is requests, not deliveries. */
-export function perRequestNote(result: Pick<WorkloadResult, 'requests_per_s' | 'server_us_per_request' | 'steps'>): string {
+export function perRequestNote(result: Pick<WorkloadResult, 'requests_per_s' | 'server_us_per_request' | 'steps' | 'passed'>): string {
   const first = result.steps?.[0]?.rate;
-  return `${(result.requests_per_s ?? 0).toLocaleString('en-US')} requests/s sustained; ${result.server_us_per_request ?? '-'} µs/request at ${first ?? '-'}/s`;
+  // A generator-bound row (passed null) gives what the generator reached, not what the server sustains.
+  const how = result.passed === null ? 'generator-bound' : 'sustained';
+  return `${(result.requests_per_s ?? 0).toLocaleString('en-US')} requests/s ${how}; ${result.server_us_per_request ?? '-'} µs/request at ${first ?? '-'}/s`;
 }
 
 export async function throughput(running: RunningTarget, group: LoadGroup, workload: Workload, result: WorkloadResult, log: (line: string) => void): Promise<void> {
