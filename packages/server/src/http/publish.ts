@@ -10,9 +10,9 @@ import { audience, channelName, tenantName } from './schemas.js';
 import { failureBody, issueBody, parseOr400, sendFailure } from './validation.js';
 
 const MAX_CHANNELS = 100;
+const MAX_BATCH = 1000;
 /** What fastify sends a serialised object as. */
 const JSON_TYPE = 'application/json; charset=utf-8';
-const MAX_BATCH = 1000;
 
 const bodyToken = z.string().optional().meta({ description: 'The API key, for callers that cannot set `Authorization` (seed 001 sends its webhook token here).' });
 
@@ -124,9 +124,10 @@ export function publishRoutes(app: FastifyInstance, node: Node): void {
     const tenant = callerTenant(request, node.config, body.tenant);
     try {
       const outcome = await node.publish(tenant, requestOf(body), 'api');
-      if (body.channel === undefined) return resultOf(body, outcome);
+      const offset = body.channel === undefined ? undefined : outcome.offsets[body.channel];
+      if (typeof offset !== 'number') return resultOf(body, outcome);
       // The common answer written out directly: the same JSON as serialising resultOf's object.
-      return reply.type(JSON_TYPE).send(`{"id":${JSON.stringify(outcome.id)},"offset":${outcome.offsets[body.channel]},"duplicate":${outcome.duplicate}}`);
+      return reply.type(JSON_TYPE).send(`{"id":${JSON.stringify(outcome.id)},"offset":${offset},"duplicate":${outcome.duplicate}}`);
     } catch (err) {
       return sendFailure(err, reply, node.logger);
     }
