@@ -12,7 +12,8 @@ interface Framing {
   Sender?: { frame?(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
 }
 interface FramedSender {
-  _sender?: { sendFrame?(list: Buffer[]): void };
+  readyState?: number;
+  _sender?: { sendFrame?(list: Buffer[]): void; _queue?: unknown[] };
 }
 
 const { Sender } = wsModule as unknown as Framing;
@@ -48,6 +49,21 @@ export function writeFrame(ws: WebSocket, frame: Buffer): boolean {
   sender.sendFrame([frame]);
   return true;
 }
+
+/**
+ * Writes pre-built frames (one message: whole, or first and last fragment) to an open `ws`
+ * socket whose sender holds nothing back, so they go out after everything sent before. False,
+ * without writing, when that cannot be promised: the caller then sends them its ordinary way.
+ */
+export function writeFramesInOrder(ws: unknown, frames: Buffer[]): boolean {
+  const socket = ws as FramedSender | undefined;
+  const sender = socket?._sender;
+  if (socket?.readyState !== WS_OPEN || typeof sender?.sendFrame !== 'function' || sender._queue?.length !== 0) return false;
+  sender.sendFrame(frames);
+  return true;
+}
+
+const WS_OPEN = 1;
 
 const FIRST_FRAGMENT = { fin: false, opcode: 1, mask: false, readOnly: true, rsv1: false };
 
