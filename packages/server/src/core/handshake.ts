@@ -113,7 +113,8 @@ export class Handshake {
       const full = tenantLimit > 0 && (await node.tenantCount(identity.tenant)) >= tenantLimit;
       if (full && options.replaces === undefined) throw this.tenantFull(identity, where);
       const session = node.createSession(identity, link, options);
-      const entry: ConnectionEntry = { connectionId: session.id, userId: identity.userId, connectedAt: session.connectedAt, announce: userEventData(identity) };
+      // What a user's `user:offline` would say, kept only where such events are sent (see Node.onExpired).
+      const entry: ConnectionEntry = { connectionId: session.id, userId: identity.userId, connectedAt: session.connectedAt, ...(node.config.presence.userEvents ? { announce: userEventData(identity) } : {}) };
       const userConnections = await node.register(identity.tenant, entry);
       try {
         const predecessor = options.replaces !== undefined && userConnections.some((c) => c.connectionId === options.replaces) ? options.replaces : undefined;

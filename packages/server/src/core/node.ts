@@ -314,7 +314,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
 
   /** See SessionHost. */
   signalsChanged(session: Session): void {
-    if (session.signals.size > 0) this.signalling.add(session);
+    if (session.hasSignals) this.signalling.add(session);
     else this.signalling.delete(session);
   }
 
@@ -485,7 +485,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
           }));
       case 'locks':
         return [...this.sessions.values()]
-          .filter((s) => s.locks.size > 0 && (question.tenant === undefined || s.tenant === question.tenant))
+          .filter((s) => s.hasLocks && (question.tenant === undefined || s.tenant === question.tenant))
           .flatMap((s) => s.locks.list().map((l): LockListing => ({ tenant: s.tenant, ...l, userId: s.identity.userId, connectionId: s.id })));
       case 'streams':
         return this.streams.opened.list(question.tenant);
@@ -502,9 +502,9 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
     this.sessions.delete(session.id);
     this.events.emit('disconnect', { ...session.ref(), code });
     if (session.tenantSubscription) this.hub.detach(session.tenantSubscription);
-    if (session.locks.size > 0) void session.locks.releaseAll();
+    if (session.hasLocks) void session.locks.releaseAll();
     this.signalling.delete(session);
-    for (const signal of session.signals.drain()) {
+    for (const signal of session.hasSignals ? session.signals.drain() : []) {
       const base = signal.data !== null && typeof signal.data === 'object' && !Array.isArray(signal.data) ? signal.data : { data: signal.data };
       const data = { ...base, userId: session.identity.userId, reason: 'disconnected' };
       // Published on the editor's behalf, so it carries the editor's stamp as its start did.
@@ -545,7 +545,7 @@ export class Node implements EngineHandler, SessionHost, HandshakeNode {
   private tick(): void {
     const now = Date.now();
     for (const session of this.sessions.values()) {
-      if (session.locks.size > 0) void session.locks.refreshDue(now);
+      if (session.hasLocks) void session.locks.refreshDue(now);
       const expiresAt = session.identity.expiresAt;
       if (expiresAt !== undefined && expiresAt + this.config.auth.jwt.clockTolerance <= now) {
         session.close(DISCONNECTS.tokenExpired.close, DISCONNECTS.tokenExpired.reason);

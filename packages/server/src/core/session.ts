@@ -127,9 +127,10 @@ export function flushInOrder(link: ClientLink, pending: PendingSubscribe[]): voi
 export class Session implements Subscriber {
   readonly subscriptions = new Map<string, Subscription>();
   readonly connectedAt = Date.now();
-  /** Signals this connection started; their end events are published for it when it leaves. */
-  readonly signals = new SignalTracker();
-  readonly locks: SessionLocks;
+  /** See `signals`; made on first use, as an idle connection should cost little. */
+  private signalState: SignalTracker | undefined;
+  /** See `locks`; made on first use. */
+  private lockState: SessionLocks | undefined;
   isClosed = false;
   /** The route the client connected through (see SessionOptions). */
   readonly route: string | undefined;
@@ -148,9 +149,27 @@ export class Session implements Subscriber {
   ) {
     this.route = options.route;
     this.userEvents = options.userEvents ?? true;
-    this.locks = new SessionLocks(host, this);
     const rate = host.limits.messageRate;
     this.bucket = new TokenBucket(rate.perSecond, rate.burst);
+  }
+
+  /** Signals this connection started; their end events are published for it when it leaves. */
+  get signals(): SignalTracker {
+    return (this.signalState ??= new SignalTracker());
+  }
+
+  get locks(): SessionLocks {
+    return (this.lockState ??= new SessionLocks(this.host, this));
+  }
+
+  /** Whether the connection holds a lock (asked without making its lock state). */
+  get hasLocks(): boolean {
+    return (this.lockState?.size ?? 0) > 0;
+  }
+
+  /** Whether the connection has a signal open (asked without making its signal state). */
+  get hasSignals(): boolean {
+    return (this.signalState?.size ?? 0) > 0;
   }
 
   get tenant(): string {

@@ -137,17 +137,51 @@ export class WebSocketTransport {
     });
     this.links.add(link);
     this.heartbeat.add(link, route?.route.missedPings);
-    ws.on('message', (data: Buffer, isBinary) => protocol.onMessage(data, isBinary));
-    ws.on('pong', () => (link.lastSeen = Date.now()));
-    ws.on('error', (err) => {
-      // ws reports protocol violations here (oversized or bad frames) and then closes with their code.
-      node.logger.debug({ err: err.message }, 'websocket error');
-    });
-    ws.on('close', (code) => {
-      this.links.delete(link);
-      this.heartbeat.delete(link);
-      protocol.onClose(code);
-    });
+    connections.set(ws, { link, protocol, transport: this });
+    ws.on('message', wsOnMessage);
+    ws.on('pong', wsOnPong);
+    ws.on('error', wsOnError);
+    ws.on('close', wsOnClose);
     protocol.start();
   }
+
+  /** A socket closed: it leaves the transport's sets, then its protocol ends the session. */
+  socketClosed(connection: Connection, code: number): void {
+    this.links.delete(connection.link);
+    this.heartbeat.delete(connection.link);
+    connection.protocol.onClose(code);
+  }
+
+  socketError(err: Error): void {
+    this.node.logger.debug({ err: err.message }, 'websocket error');
+  }
+}
+
+/** What the shared listeners below need of a socket: one small record, not four closures per connection. */
+interface Connection {
+  link: WebSocketLink;
+  protocol: NativeProtocol;
+  transport: WebSocketTransport;
+}
+const connections = new WeakMap<WebSocket, Connection>();
+
+function wsOnMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  connections.get(this)?.protocol.onMessage(data, isBinary);
+}
+
+function wsOnPong(this: WebSocket): void {
+  const connection = connections.get(this);
+  if (connection) connection.link.lastSeen = Date.now();
+}
+
+function wsOnError(this: WebSocket, err: Error): void {
+  // ws reports protocol violations here (oversized or bad frames) and then closes with their code.
+  connections.get(this)?.transport.socketError(err);
+}
+
+function wsOnClose(this: WebSocket, code: number): void {
+  const connection = connections.get(this);
+  if (!connection) return;
+  connections.delete(this);
+  connection.transport.socketClosed(connection, code);
 }
