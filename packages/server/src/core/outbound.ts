@@ -1,4 +1,5 @@
 import type { PresenceUser } from '@herald/protocol';
+import type { ChannelRuleConfig } from '../config/schema.js';
 import type { StoredPublication } from '../engine.js';
 
 /** How a transport turns a publication into bytes. One instance per format, shared by all its links. */
@@ -12,11 +13,31 @@ export interface WireFormat<T = string | Buffer> {
  * every other connection with that format gets the same string or buffer.
  */
 export class OutboundPublication {
+  /** Whether it is on one of Herald's own `$` channels (user:online / user:offline), which `data` clients never get. */
+  readonly ownChannel: boolean;
   private firstFormat: WireFormat<unknown> | undefined;
   private firstEncoded: unknown;
   private others: Map<WireFormat<unknown>, unknown> | undefined;
+  /** The rule `openTo` last answered for, and its answer: a channel's subscribers nearly all share one rule. */
+  private lastRule: ChannelRuleConfig | undefined;
+  private lastOpen = false;
 
-  constructor(readonly publication: StoredPublication) {}
+  constructor(readonly publication: StoredPublication) {
+    this.ownChannel = publication.channel.startsWith('$');
+  }
+
+  /**
+   * Whether every subscriber under this rule may receive it, whoever they are: no audience and
+   * no `eventRoles` entry for its event. Decided once per publication per rule, so that only
+   * narrowed publications are checked subscriber by subscriber (see audienceAllows).
+   */
+  openTo(rule: ChannelRuleConfig): boolean {
+    if (rule !== this.lastRule) {
+      this.lastRule = rule;
+      this.lastOpen = !this.publication.audience && rule.eventRoles?.[this.publication.event] === undefined;
+    }
+    return this.lastOpen;
+  }
 
   encoded<T>(format: WireFormat<T>): T {
     if (this.firstFormat === format) return this.firstEncoded as T;

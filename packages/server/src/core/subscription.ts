@@ -66,7 +66,6 @@ export class Subscription {
   joinsWhilePending = false;
   /** Live publications held while pending; made on the first, gone once live. */
   private buffer: OutboundPublication[] | undefined;
-  private readonly filtered: boolean;
 
   constructor(
     readonly subscriber: Subscriber,
@@ -79,15 +78,15 @@ export class Subscription {
     private readonly skipOwnUser = false,
     /** See PresenceMember; absent when the connection's identity is its presence. */
     readonly member?: PresenceMember,
-  ) {
-    this.filtered = rule.rule.eventRoles !== undefined;
-  }
+  ) {}
 
   deliver(out: OutboundPublication): boolean {
     const publication = out.publication;
     if (!this.pending && !this.advance(publication)) return false;
-    if ((publication.audience || this.filtered) && !audienceAllows(publication, this.rule, this.subscriber.identity)) return false;
-    if (publication.audience && excepted(publication, this.subscriber)) return false;
+    if (!out.openTo(this.rule.rule)) {
+      if (!audienceAllows(publication, this.rule, this.subscriber.identity)) return false;
+      if (publication.audience && excepted(publication, this.subscriber)) return false;
+    }
     if (this.skipOwnUser && (publication.data as { userId?: unknown } | null)?.userId === this.subscriber.identity.userId) return false;
     if (this.pending) {
       const buffer = (this.buffer ??= []);

@@ -72,6 +72,11 @@ interface EnginePacket {
   options?: { wsPreEncodedFrame?: Buffer[] };
 }
 
+/** A room's position as sent, with where its subscription started. */
+interface RoomPosition extends StreamPosition {
+  readonly start: StreamPosition;
+}
+
 /** Bytes a packet will take on the wire, near enough for a queue bound. */
 function packetBytes(packet: EnginePacket): number {
   const frames = packet.options?.wsPreEncodedFrame;
@@ -100,10 +105,10 @@ interface EngineConnection {
 export class SocketIoLink implements ClientLink {
   readonly transport = 'socketio';
   session: Session | undefined;
-  private readonly recent: string[] = [];
-  private readonly positions = new Map<string, StreamPosition>();
-  /** Where each room's subscription started: what a restore falls back to for a room the cursor does not hold. */
-  private readonly starts = new Map<string, StreamPosition>();
+  /** Ids of the last publications sent, once the socket is in more than one room. */
+  private recent: string[] | undefined;
+  /** Each room's position as sent so far, and where its subscription started (what a restore falls back to for a room the cursor does not hold). */
+  private readonly positions = new Map<string, RoomPosition>();
   private readonly conn: EngineConnection;
   /** Bytes of the packets in engine.io's write buffer, not yet handed to the transport. */
   private queued = 0;
@@ -126,18 +131,16 @@ export class SocketIoLink implements ClientLink {
 
   /** Sets a room's position before anything of it is sent: where its subscription (or its replay) starts. */
   startRoom(channel: string, start: StreamPosition): void {
-    this.positions.set(channel, { epoch: start.epoch, offset: start.offset });
-    this.starts.set(channel, start);
+    this.positions.set(channel, { epoch: start.epoch, offset: start.offset, start });
   }
 
   leaveRoom(channel: string): void {
     this.positions.delete(channel);
-    this.starts.delete(channel);
   }
 
   /** The rooms and where they started, for the socket's resumable record. */
   rooms(): RoomRecord[] {
-    return [...this.starts].map(([channel, start]) => ({ channel, ...start }));
+    return [...this.positions].map(([channel, { start }]) => ({ channel, epoch: start.epoch, offset: start.offset }));
   }
 
   /** Every room's position as sent so far: what the client holds once it has read everything sent. */
@@ -158,9 +161,10 @@ export class SocketIoLink implements ClientLink {
     // A publish to several channels this socket is in arrives once per channel with one id;
     // a socket in one channel cannot get it twice, and skips the check.
     if (this.positions.size > 1) {
-      if (this.recent.includes(p.id)) return;
-      this.recent.push(p.id);
-      if (this.recent.length > RECENT_IDS) this.recent.shift();
+      const recent = (this.recent ??= []);
+      if (recent.includes(p.id)) return;
+      recent.push(p.id);
+      if (recent.length > RECENT_IDS) recent.shift();
     }
     if (this.backlog() > this.sendQueueBytes) {
       if (this.session) this.session.tooSlow();

@@ -22,7 +22,12 @@ type Ack = ((answer: unknown) => void) | undefined;
 
 function tokenOf(socket: Socket): string | undefined {
   const auth = socket.handshake.auth as { token?: unknown } | undefined;
-  if (typeof auth?.token === 'string' && auth.token) return auth.token;
+  if (typeof auth?.token === 'string' && auth.token) {
+    const { token, ...rest } = auth;
+    // Read once: the handshake stays with the socket for its life, the token need not.
+    socket.handshake.auth = rest;
+    return token;
+  }
   const query = socket.handshake.query.token;
   if (typeof query === 'string' && query) return query;
   const header = socket.handshake.headers.authorization;
@@ -157,7 +162,8 @@ export class SocketIoTransport {
     // Set once a token is being checked, so a second `authenticate` is refused rather than opening a second session.
     let authenticating = false;
     const rate = node.config.limits.messageRate;
-    const anonymous = new TokenBucket(rate.perSecond, rate.burst);
+    /** The message rate before a session counts it; made on the first message. */
+    let anonymous: TokenBucket | undefined;
 
     const open = async (identity: Identity) => {
       authenticating = true;
@@ -173,6 +179,8 @@ export class SocketIoTransport {
       link.session = session;
       if (socket.disconnected) return session.closed(CloseCode.Normal);
       clearTimeout(authTimer);
+      // The timer is not kept for the connection's life by the closures that name it.
+      authTimer = undefined;
       // socket.io-client keeps an event's last string argument as its recovery offset. Giving one
       // here means a client cut before its first publication still comes back with a position.
       const offset = this.recovery ? [restore ? encodeCursor(restore.cursor) : link.cursor()] : [];
@@ -208,7 +216,7 @@ export class SocketIoTransport {
       this.keep(nsp, socket, session, link);
     };
 
-    const authTimer = setTimeout(() => {
+    let authTimer: NodeJS.Timeout | undefined = setTimeout(() => {
       if (!session) {
         socket.emit('error', { code: CloseCode.AuthTimeout, message: 'no authenticate event with a token in time' });
         socket.disconnect(true);
@@ -221,7 +229,7 @@ export class SocketIoTransport {
 
     socket.onAny((event: unknown, ...args: unknown[]) => {
       const ack: Ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
-      if (!(session ? session.allowMessage() : this.anonymousTake(anonymous))) return link.close(ERRORS.rateLimited.close, 'too many messages');
+      if (!(session ? session.allowMessage() : this.anonymousTake((anonymous ??= new TokenBucket(rate.perSecond, rate.burst))))) return link.close(ERRORS.rateLimited.close, 'too many messages');
       void this.onEvent(event, args[0], ack, {
         session: () => session,
         claimAuth: () => !authenticating && (authenticating = true),

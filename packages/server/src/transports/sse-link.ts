@@ -111,7 +111,7 @@ export class SseLink implements ClientLink {
   sendPublication(out: OutboundPublication): void {
     const p = out.publication;
     // Herald's own `$` channels (user:online / offline) are not the app's data: not on `data` streams, as on WebSocket.
-    if (this.format === sseDataFormat && p.channel.startsWith('$')) return;
+    if (this.format === sseDataFormat && out.ownChannel) return;
     const i = this.index.get(p.channel);
     if (i === undefined) return this.write(out.encoded(this.format));
     const position = this.positions[i];

@@ -41,7 +41,7 @@ export class WebSocketLink implements ClientLink, Beating {
 
   sendPublication(out: OutboundPublication): void {
     // Herald's own `$` channels (user:online / user:offline) are control frames, not the app's data.
-    if (!this.controlFrames && out.publication.channel.startsWith('$')) return;
+    if (!this.controlFrames && out.ownChannel) return;
     if (!this.frames) return this.sendRaw(out.encoded(this.format));
     if (!this.hasRoom()) return;
     if (!writeFrame(this.ws, out.encoded(this.frames))) this.ws.send(out.encoded(this.format), SEND_OPTIONS);
