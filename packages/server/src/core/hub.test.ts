@@ -70,6 +70,23 @@ describe('Hub', () => {
       assert.deepEqual(events(director, 'desk'), ['salary:changed', 'shift:changed']);
       assert.deepEqual(events(operator, 'desk'), ['shift:changed']);
     });
+
+    it('checks each subscriber for a narrowed publication and none for an open one, publication by publication', async () => {
+      await using fx = await startNode(CONFIG);
+      const director = await fx.connect({ sub: 'dana', roles: ['director'] });
+      const operator = await fx.connect({ sub: 'oleg', roles: ['operator'] });
+      const both = await fx.connect({ sub: 'bea', roles: ['director', 'operator'] });
+      for (const c of [director, operator, both]) await subscribe(c.session, 'desk');
+      await publish(fx, 'default', 'desk', 'shift:changed');
+      await publish(fx, 'default', 'desk', 'shift:changed', { audience: { roles: ['operator'] } });
+      await publish(fx, 'default', 'desk', 'salary:changed', { audience: { users: ['oleg', 'bea'] } });
+      await publish(fx, 'default', 'desk', 'salary:changed');
+      await publish(fx, 'default', 'desk', 'shift:changed');
+      assert.deepEqual(events(director, 'desk'), ['shift:changed', 'salary:changed', 'shift:changed']);
+      // The audience admits oleg, but salary:changed is for directors: both must hold.
+      assert.deepEqual(events(operator, 'desk'), ['shift:changed', 'shift:changed', 'shift:changed']);
+      assert.deepEqual(events(both, 'desk'), ['shift:changed', 'shift:changed', 'salary:changed', 'salary:changed', 'shift:changed']);
+    });
   });
 
   describe('joins and leaves', () => {

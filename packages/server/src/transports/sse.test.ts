@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import { EventSource } from 'eventsource';
 import { startHerald } from '../testing/herald-fixture.js';
@@ -26,6 +27,40 @@ describe('SseTransport', () => {
       const connected = JSON.parse(sse.events.find((e) => e.event === 'connected')!.data);
       assert.equal(two.id, `${JSON.parse(one.data).epoch}:1,${JSON.parse(two.data).epoch}:1;${connected.connectionId}`);
       sse.close();
+    });
+
+    it('sends a one-channel stream each publication as one HTTP chunk: its id line, with the connection id, then the event', async () => {
+      await using herald = await startHerald();
+      const token = await herald.token({ sub: 'ann' });
+      const socket = connect(Number(new URL(herald.url).port), '127.0.0.1');
+      socket.on('error', () => {});
+      let raw = '';
+      socket.on('data', (chunk: Buffer) => (raw += chunk.toString('latin1')));
+      socket.write(`GET /sse?channels=a&token=${token} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`);
+      await waitFor(() => raw.includes('event: connected'), 'the opening');
+      const { connectionId } = JSON.parse(/event: connected\ndata: (.*)\n/.exec(raw)![1]);
+      const before = raw.length;
+      await publish(herald, 'a', 'one', { n: 1 });
+      await publish(herald, 'a', 'two', { n: 2 });
+      await waitFor(() => raw.includes('event: two'), 'both publications');
+      // Each chunk is `<size in hex>\r\n<size bytes>\r\n`: the stream's own framing, read back exactly.
+      const events: string[] = [];
+      for (let rest = raw.slice(before); rest.length > 0; ) {
+        const m = /^([0-9a-f]+)\r\n/.exec(rest);
+        assert.ok(m, `a chunk size line: ${JSON.stringify(rest.slice(0, 40))}`);
+        const size = parseInt(m[1], 16);
+        events.push(rest.slice(m[0].length, m[0].length + size));
+        assert.equal(rest.slice(m[0].length + size, m[0].length + size + 2), '\r\n');
+        rest = rest.slice(m[0].length + size + 2);
+      }
+      assert.equal(events.length, 2);
+      for (const [i, text] of events.entries()) {
+        const lines = text.split('\n');
+        const body = JSON.parse(lines[2].slice('data: '.length));
+        assert.deepEqual(lines, [`id: ${body.epoch}:${i + 1};${connectionId}`, `event: ${i === 0 ? 'one' : 'two'}`, lines[2], '', '']);
+        assert.deepEqual(body.data, { n: i + 1 });
+      }
+      socket.destroy();
     });
 
     it("shows a stream opened later the signals going on in its channels, without moving its Last-Event-ID", async () => {
