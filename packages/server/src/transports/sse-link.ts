@@ -29,7 +29,7 @@ export const sseDataFormat: WireFormat = {
 interface SseChunk {
   /** The chunk's size line and `id: <epoch>:<offset>;`. */
   head: Buffer;
-  /** The end of the `id:` line's newline excluded: the event's `event:` and `data:` lines and the chunk's CRLF. */
+  /** What follows the connection id's line: the event's `event:` and `data:` lines, then the chunk's CRLF. */
   tail: Buffer;
 }
 
@@ -125,9 +125,10 @@ export class SseLink implements ClientLink {
   /**
    * A one-channel stream's cursor is the publication's own position and the connection id, so
    * the whole HTTP chunk is shared by every such stream but for the id, and is written to the
-   * socket in three pre-built pieces, the same bytes as two `res.write` calls would send in
-   * eight. Only while the response writes straight to its socket (chunked, nothing buffered in
-   * the response): otherwise false, and the caller writes through the response.
+   * socket in three pre-built pieces: the text the two `res.write` calls below send, in one
+   * chunk and three socket writes instead of two chunks and eight. Only while the response
+   * writes straight to its socket (chunked, nothing buffered in the response): otherwise false,
+   * and the caller writes through the response.
    */
   private writeChunk(out: OutboundPublication, connectionId: string): boolean {
     const res = this.res;
