@@ -158,98 +158,97 @@ export class SocketIoTransport {
   private onConnection(nsp: Namespace, socket: Socket, format: Format, autoJoin: string[]): void {
     const node = this.node;
     const link = new SocketIoLink(socket, format, node.config.limits.sendQueueBytes);
-    let session: Session | undefined;
-    // Set once a token is being checked, so a second `authenticate` is refused rather than opening a second session.
-    let authenticating = false;
-    const rate = node.config.limits.messageRate;
-    /** The message rate before a session counts it; made on the first message. */
-    let anonymous: TokenBucket | undefined;
-
-    const open = async (identity: Identity) => {
-      authenticating = true;
-      const restore = restoredFor(socket, identity);
-      try {
-        session = await node.handshake.open(identity, link, { route: nsp.name, ...(restore ? { replaces: restore.connectionId } : {}) });
-      } catch (err) {
-        // A full tenant or an engine outage passes: the client is told, and reconnects with its backoff.
-        socket.emit('error', toHeraldError(err, node.logger, 'session').toBody());
-        link.closeTransport();
-        return;
-      }
-      link.session = session;
-      if (socket.disconnected) return session.closed(CloseCode.Normal);
-      clearTimeout(authTimer);
-      // The timer is not kept for the connection's life by the closures that name it.
-      authTimer = undefined;
-      // socket.io-client keeps an event's last string argument as its recovery offset. Giving one
-      // here means a client cut before its first publication still comes back with a position.
-      const offset = this.recovery ? [restore ? encodeCursor(restore.cursor) : link.cursor()] : [];
-      socket.emit('connected', { userId: identity.userId, role: identity.roles[0] ?? null, roles: identity.roles, tenant: identity.tenant, socketId: socket.id }, ...offset);
-      const pending: PendingSubscribe[] = [];
-      /** Joins a room; false when it failed in a way worth trying again (the engine, or the connection closing). */
-      const subscribe = async (channel: string, since?: Parameters<Session['subscribe']>[1]): Promise<boolean> => {
-        try {
-          const sub = await session!.subscribe(channel, since);
-          link.startRoom(channel, sub.start);
-          const recovery = sub.result.recovery;
-          if (recovery && !recovery.recovered) socket.emit('herald:not_recovered', { channel, ...recovery });
-          pending.push(sub);
-          return true;
-        } catch (err) {
-          socket.emit('error', { event: 'join-room', room: channel, ...errorBody(err) });
-          return !(err instanceof HeraldError && err.kind.retry) && !session!.isClosed;
-        }
-      };
-      // Each room resumes from its position in the client's cursor, or from where it was joined
-      // when the client got nothing of it since. A restore is whole or not at all: a room that
-      // could not be rejoined for now sends the client to reconnect and try again, with its
-      // record untouched, rather than rewriting the record without that room.
-      for (const room of restore?.rooms ?? []) {
-        if (!(await subscribe(room.channel, { positions: [...restore!.cursor, { epoch: room.epoch, offset: room.offset }] }))) return link.closeTransport();
-      }
-      for (const template of autoJoin) {
-        const channel = template.replaceAll('{userId}', identity.userId).replaceAll('{tenant}', identity.tenant);
-        if (!session.subscriptions.has(channel)) await subscribe(channel);
-      }
-      session.ready();
-      for (const out of withoutSeen(pending)) link.sendPublication(out);
-      this.keep(nsp, socket, session, link);
-    };
-
-    let authTimer: NodeJS.Timeout | undefined = setTimeout(() => {
-      if (!session) {
-        socket.emit('error', { code: CloseCode.AuthTimeout, message: 'no authenticate event with a token in time' });
-        socket.disconnect(true);
-      }
-    }, node.config.auth.connectTimeout);
-    authTimer.unref();
+    const c: SocketIoConnection = { transport: this, nsp, socket, link, autoJoin, session: undefined, authenticating: false, anonymous: undefined, authTimer: undefined };
+    connections.set(socket, c);
+    c.authTimer = setTimeout(authTimedOut, node.config.auth.connectTimeout, c);
+    c.authTimer.unref();
 
     const identity = this.identities.get(socket);
-    if (identity) void open(identity);
+    if (identity) void this.open(c, identity);
 
-    socket.onAny((event: unknown, ...args: unknown[]) => {
-      const ack: Ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
-      if (!(session ? session.allowMessage() : this.anonymousTake((anonymous ??= new TokenBucket(rate.perSecond, rate.burst))))) return link.close(ERRORS.rateLimited.close, 'too many messages');
-      void this.onEvent(event, args[0], ack, {
-        session: () => session,
-        claimAuth: () => !authenticating && (authenticating = true),
-        open,
-        socket,
-        nsp,
-        link,
-      });
-    });
+    socket.onAny(socketOnAny);
     // socket.io reports a packet it cannot decode (bad JSON, a reserved or non-string event name,
     // broken attachments) here and then closes the connection; the client is told why first.
-    socket.on('error', (err: unknown) => {
-      if (!(err instanceof Error)) return;
-      node.logger.debug({ err: err.message, transport: 'socketio' }, 'malformed packet');
-      socket.emit('error', { code: ErrorCode.BadRequest, message: malformedPacketMessage(err) });
+    socket.on('error', socketOnError);
+    socket.on('disconnect', socketOnDisconnect);
+  }
+
+  /** Opens the socket's session for the identity, sends `connected`, rejoins a restored socket's rooms and the namespace's own. */
+  private async open(c: SocketIoConnection, identity: Identity): Promise<void> {
+    const node = this.node;
+    const { socket, link, nsp } = c;
+    c.authenticating = true;
+    const restore = restoredFor(socket, identity);
+    let session: Session;
+    try {
+      session = await node.handshake.open(identity, link, { route: nsp.name, ...(restore ? { replaces: restore.connectionId } : {}) });
+    } catch (err) {
+      // A full tenant or an engine outage passes: the client is told, and reconnects with its backoff.
+      socket.emit('error', toHeraldError(err, node.logger, 'session').toBody());
+      link.closeTransport();
+      return;
+    }
+    c.session = session;
+    link.session = session;
+    if (socket.disconnected) return session.closed(CloseCode.Normal);
+    clearTimeout(c.authTimer);
+    c.authTimer = undefined;
+    // socket.io-client keeps an event's last string argument as its recovery offset. Giving one
+    // here means a client cut before its first publication still comes back with a position.
+    const offset = this.recovery ? [restore ? encodeCursor(restore.cursor) : link.cursor()] : [];
+    socket.emit('connected', { userId: identity.userId, role: identity.roles[0] ?? null, roles: identity.roles, tenant: identity.tenant, socketId: socket.id }, ...offset);
+    const pending: PendingSubscribe[] = [];
+    /** Joins a room; false when it failed in a way worth trying again (the engine, or the connection closing). */
+    const subscribe = async (channel: string, since?: Parameters<Session['subscribe']>[1]): Promise<boolean> => {
+      try {
+        const sub = await session.subscribe(channel, since);
+        link.startRoom(channel, sub.start);
+        const recovery = sub.result.recovery;
+        if (recovery && !recovery.recovered) socket.emit('herald:not_recovered', { channel, ...recovery });
+        pending.push(sub);
+        return true;
+      } catch (err) {
+        socket.emit('error', { event: 'join-room', room: channel, ...errorBody(err) });
+        return !(err instanceof HeraldError && err.kind.retry) && !session.isClosed;
+      }
+    };
+    // Each room resumes from its position in the client's cursor, or from where it was joined
+    // when the client got nothing of it since. A restore is whole or not at all: a room that
+    // could not be rejoined for now sends the client to reconnect and try again, with its
+    // record untouched, rather than rewriting the record without that room.
+    for (const room of restore?.rooms ?? []) {
+      if (!(await subscribe(room.channel, { positions: [...restore!.cursor, { epoch: room.epoch, offset: room.offset }] }))) return link.closeTransport();
+    }
+    for (const template of c.autoJoin) {
+      const channel = template.replaceAll('{userId}', identity.userId).replaceAll('{tenant}', identity.tenant);
+      if (!session.subscriptions.has(channel)) await subscribe(channel);
+    }
+    session.ready();
+    for (const out of withoutSeen(pending)) link.sendPublication(out);
+    this.keep(nsp, socket, session, link);
+  }
+
+  /** Any event from the client: counted against its message rate, then handled (see onEvent). */
+  socketEvent(c: SocketIoConnection, event: unknown, args: unknown[]): void {
+    const ack: Ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
+    const rate = this.node.config.limits.messageRate;
+    if (!(c.session ? c.session.allowMessage() : this.anonymousTake((c.anonymous ??= new TokenBucket(rate.perSecond, rate.burst))))) {
+      return c.link.close(ERRORS.rateLimited.close, 'too many messages');
+    }
+    void this.onEvent(event, args[0], ack, {
+      session: () => c.session,
+      claimAuth: () => !c.authenticating && (c.authenticating = true),
+      open: (identity) => this.open(c, identity),
+      socket: c.socket,
+      nsp: c.nsp,
+      link: c.link,
     });
-    socket.on('disconnect', () => {
-      clearTimeout(authTimer);
-      session?.closed(CloseCode.Normal);
-    });
+  }
+
+  socketError(c: SocketIoConnection, err: unknown): void {
+    if (!(err instanceof Error)) return;
+    this.node.logger.debug({ err: err.message, transport: 'socketio' }, 'malformed packet');
+    c.socket.emit('error', { code: ErrorCode.BadRequest, message: malformedPacketMessage(err) });
   }
 
   private async onEvent(
@@ -362,6 +361,47 @@ export class SocketIoTransport {
     const record: ResumableSocket = { sid: socket.id, connectionId: session.id, tenant: session.tenant, userId: session.identity.userId, rooms: link.rooms() };
     store.save(key(nsp.name, pid), JSON.stringify(record), LIVE_RECORD_TTL).catch((err) => this.node.logger.warn({ err }, 'socket.io session record not saved'));
   }
+}
+
+/** One socket's state between its connection and its end: a record the shared listeners below find, not closures per socket. */
+interface SocketIoConnection {
+  readonly transport: SocketIoTransport;
+  readonly nsp: Namespace;
+  readonly socket: Socket;
+  readonly link: SocketIoLink;
+  readonly autoJoin: string[];
+  session: Session | undefined;
+  /** Set once a token is being checked, so a second `authenticate` is refused rather than opening a second session. */
+  authenticating: boolean;
+  /** The message rate before a session counts it; made on the first message. */
+  anonymous: TokenBucket | undefined;
+  /** Until the session opens; not kept after. */
+  authTimer: NodeJS.Timeout | undefined;
+}
+const connections = new WeakMap<Socket, SocketIoConnection>();
+
+function authTimedOut(c: SocketIoConnection): void {
+  if (c.session) return;
+  c.socket.emit('error', { code: CloseCode.AuthTimeout, message: 'no authenticate event with a token in time' });
+  c.socket.disconnect(true);
+}
+
+function socketOnAny(this: Socket, event: unknown, ...args: unknown[]): void {
+  const c = connections.get(this);
+  c?.transport.socketEvent(c, event, args);
+}
+
+function socketOnError(this: Socket, err: unknown): void {
+  const c = connections.get(this);
+  c?.transport.socketError(c, err);
+}
+
+function socketOnDisconnect(this: Socket): void {
+  const c = connections.get(this);
+  if (!c) return;
+  clearTimeout(c.authTimer);
+  c.authTimer = undefined;
+  c.session?.closed(CloseCode.Normal);
 }
 
 /**
