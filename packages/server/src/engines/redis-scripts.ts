@@ -33,15 +33,17 @@ end
 
 -- The stream's epoch and offset. A missing meta, or one written by another Redis process
 -- (a restart, even one that kept its data), starts a new epoch: offsets are never reused
--- under an old epoch, and the old history goes with it.
+-- under an old epoch, and the old history goes with it. Also returns the meta's expiry deadline
+-- (x, Redis ms, false when unknown) and its history flag (h: '0' when the history is known to be
+-- gone, anything else when it may hold entries), which only the publish script writes.
 local function load_meta(meta, hist, run_id, candidate)
-  local m = redis.call('HMGET', meta, 'e', 'o', 't', 'r')
+  local m = redis.call('HMGET', meta, 'e', 'o', 't', 'r', 'x', 'h')
   if m[1] and m[4] == run_id then
-    return m[1], tonumber(m[2]), (m[3] and tonumber(m[3])) or 0, false
+    return m[1], tonumber(m[2]), (m[3] and tonumber(m[3])) or 0, false, tonumber(m[5]) or false, m[6]
   end
   redis.call('DEL', meta, hist)
-  redis.call('HSET', meta, 'e', candidate, 'o', 0, 't', 0, 'r', run_id)
-  return candidate, 0, 0, true
+  redis.call('HSET', meta, 'e', candidate, 'o', 0, 't', 0, 'r', run_id, 'h', '0')
+  return candidate, 0, 0, true, false, '0'
 end
 
 -- An entry's field value by name ('t' or 'p'), or false. Herald writes t then p, but an entry
@@ -94,11 +96,9 @@ export const EPOCH_CANDIDATE_LENGTH = 8;
  * batch by slot, and the pub/sub channel carries the keys' hash tag (SPUBLISH in the slot).
  *
  * KEYS: per item meta, history, idempotency.
- * ARGV: run id ('' on a cluster: the script asks the shard), epoch candidates (EPOCH_CANDIDATE_LENGTH characters per item, concatenated),
- *       then per item: size, ttlMs, metaTtlMs, idempotency ttlMs (0: none), pub/sub channel,
- *       body (see encodePublishBody).
- * Returns `{status, payload, ...}`, two entries per item: status 0 stored, 1 duplicate (payload:
- * the publication JSON), 2 failed (payload: the error message).
+ * ARGV: run id ('' on a cluster: the script asks the shard), epoch candidates (EPOCH_CANDIDATE_LENGTH
+ *       characters per item, concatenated), then the items (see publishItemsLua).
+ * Returns three entries per item (see publishItemsLua).
  */
 export function publishLua(sharded: boolean): string {
   return `${COMMON}${publishItemsLua(sharded)}
@@ -108,56 +108,136 @@ return publish_items(0, 0, #KEYS / 3, ARGV[1], ARGV[2])
 
 /**
  * Lua defining `publish_items(key_base, arg_base, n, run_id, candidates)`: publishes n items whose
- * keys start after KEYS[key_base] (3 each) and whose arguments start after ARGV[2 + arg_base]
- * (6 each), as publishLua describes, and returns `{status, payload, ...}`. Shared with the stream
- * scripts (redis-stream-scripts.ts), whose writes publish in the same atomic step. Needs COMMON.
+ * keys start after KEYS[key_base] (3 each: meta, history, idempotency) and whose arguments start
+ * after ARGV[2 + arg_base]: the number of option sets T, T times (history size, history ttlMs,
+ * metaTtlMs, idempotency ttlMs or 0), then per item its option set (1 to T), pub/sub channel and
+ * body (see encodePublishBody). Shared with the stream scripts (redis-stream-scripts.ts), whose
+ * writes publish in the same atomic step. Needs COMMON.
+ *
+ * The items of one channel are published together, in item order: the meta is read once and
+ * written once (offset, and the TTL only when it has run down by a sixteenth, so the meta lives
+ * metaTtlMs to 17/16 metaTtlMs after the last publish), history is trimmed once, and one
+ * message carries them all: `p<publication JSON>` for one, `P[<JSON>,<JSON>,...]` for several.
+ * Channels go in the order of their first item; the order across channels is not defined.
+ *
+ * Returns `{status, a, b, ...}`, three entries per item in item order: status 0 stored (a: the
+ * offset, b: the epoch), 1 duplicate (a: the stored publication JSON), 2 failed (a: the error).
  */
 export function publishItemsLua(sharded: boolean): string {
   return `${publishMessageLua(sharded)}
-local function publish_one(meta, hist, idem, run_id, candidate, size, ttl, meta_ttl, idem_ttl, channel, body)
+-- One item of a channel (state c, see publish_channel); returns status and the publication JSON.
+local function publish_one(c, idem, candidate, size, ttl, meta_ttl, idem_ttl, body)
   if idem_ttl > 0 then
     local seen = redis.call('GET', idem)
     if seen then return 1, seen end
   end
-
-  local epoch = load_meta(meta, hist, run_id, candidate)
-  local offset = redis.call('HINCRBY', meta, 'o', 1)
-  redis.call('HSET', meta, 't', int(ttl))
-  redis.call('PEXPIRE', meta, int(meta_ttl))
-
-  local json = '{"offset":' .. int(offset) .. ',"epoch":"' .. epoch .. '",' .. string.sub(body, 2)
+  if not c.epoch then
+    c.epoch, c.offset, c.ttl, c.created, c.deadline, c.hist_flag = load_meta(c.meta, c.hist, c.run_id, candidate)
+    c.stored_offset, c.stored_ttl, c.stored_flag = c.offset, c.ttl, c.hist_flag
+  end
+  c.offset = c.offset + 1
+  c.ttl, c.meta_ttl = ttl, meta_ttl
+  local json = '{"offset":' .. int(c.offset) .. ',"epoch":"' .. c.epoch .. '",' .. body
 
   if size > 0 and ttl > 0 then
-    local now = now_ms()
-    redis.call('XADD', hist, 'MAXLEN', int(size), int(offset) .. '-0', 't', int(now), 'p', json)
-    trim_expired(hist, now - ttl)
-    -- Every entry is older than the newest, so the whole stream may go when the newest does.
-    redis.call('PEXPIRE', hist, int(ttl))
-  else
-    redis.call('DEL', hist)
+    redis.call('XADD', c.hist, 'MAXLEN', int(size), int(c.offset) .. '-0', 't', int(c.now()), 'p', json)
+    c.hist_flag = '1'
+    -- Trimming once with the shortest TTL appended since the last drop is what trimming after each would leave.
+    if not c.trim_ttl or ttl < c.trim_ttl then c.trim_ttl = ttl end
+    c.hist_ttl = ttl
+  elseif c.hist_flag ~= '0' then
+    redis.call('DEL', c.hist)
+    c.hist_flag, c.trim_ttl = '0', false
   end
 
-  publish_message(channel, 'p' .. json)
   if idem_ttl > 0 then redis.call('SET', idem, json, 'PX', int(idem_ttl)) end
+  c.messages[#c.messages + 1] = json
   return 0, json
+end
+
+-- What one channel's items leave in the meta and the history, then its one message.
+local function finish_channel(c)
+  if not c.epoch then return end
+  if c.trim_ttl then
+    trim_expired(c.hist, c.now() - c.trim_ttl)
+    -- Every entry is older than the newest, so the whole stream may go when the newest does.
+    redis.call('PEXPIRE', c.hist, int(c.hist_ttl))
+  end
+  local fields = {'o', int(c.offset)}
+  if c.ttl ~= c.stored_ttl then fields[#fields + 1] = 't'; fields[#fields + 1] = int(c.ttl) end
+  if c.hist_flag ~= c.stored_flag then fields[#fields + 1] = 'h'; fields[#fields + 1] = c.hist_flag end
+  local meta_ttl, slack = c.meta_ttl, math.floor(c.meta_ttl / 16)
+  local left = c.deadline and (c.deadline - c.now())
+  local refresh = meta_ttl <= 0 or not left or left < meta_ttl or left > meta_ttl + slack
+  if refresh then fields[#fields + 1] = 'x'; fields[#fields + 1] = int(c.now() + meta_ttl + slack) end
+  if c.offset ~= c.stored_offset or #fields > 2 then redis.call('HSET', c.meta, unpack(fields)) end
+  if refresh then redis.call('PEXPIRE', c.meta, int(meta_ttl + slack)) end
+  local n = #c.messages
+  if n == 1 then
+    publish_message(c.channel, 'p' .. c.messages[1])
+  elseif n > 1 then
+    publish_message(c.channel, 'P[' .. table.concat(c.messages, ',') .. ']')
+  end
 end
 
 local function publish_items(key_base, arg_base, n, run_id, candidates)
   if run_id == '' then run_id = own_run_id() end
   local width = ${EPOCH_CANDIDATE_LENGTH}
-  local out = {}
+  local a = 2 + arg_base
+  local options = {}
+  local nopts = tonumber(ARGV[a + 1])
+  for j = 1, nopts do
+    local b = a + 1 + 4 * (j - 1)
+    options[j] = {tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])}
+  end
+  local first = a + 1 + 4 * nopts
+  local time = false
+  local function now()
+    if not time then time = now_ms() end
+    return time
+  end
+
+  -- The items of each channel (by meta key), channels in the order of their first item.
+  local channels, order = {}, {}
   for i = 1, n do
-    local k, a = key_base + 3 * (i - 1), 2 + arg_base + 6 * (i - 1)
-    local ok, status, payload = pcall(publish_one, KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], run_id,
-      string.sub(candidates, width * (i - 1) + 1, width * i),
-      tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3]), tonumber(ARGV[a + 4]), ARGV[a + 5], ARGV[a + 6])
-    if ok then
-      out[#out + 1] = status
-      out[#out + 1] = payload
+    local meta = KEYS[key_base + 3 * (i - 1) + 1]
+    local list = channels[meta]
+    if list then
+      list[#list + 1] = i
     else
-      -- A failed redis.call raises a table with the reply's message in err (Redis 7), or a string.
-      out[#out + 1] = 2
-      out[#out + 1] = (type(status) == 'table' and status.err) or tostring(status)
+      channels[meta] = {i}
+      order[#order + 1] = meta
+    end
+  end
+
+  local out = {}
+  for _, meta in ipairs(order) do
+    local items = channels[meta]
+    local k1 = key_base + 3 * (items[1] - 1)
+    local c = {meta = meta, hist = KEYS[k1 + 2], channel = ARGV[first + 3 * (items[1] - 1) + 2], run_id = run_id, now = now, messages = {}}
+    for _, i in ipairs(items) do
+      local k, b = key_base + 3 * (i - 1), first + 3 * (i - 1)
+      local o = options[tonumber(ARGV[b + 1])]
+      local ok, status, json = pcall(publish_one, c, KEYS[k + 3], string.sub(candidates, width * (i - 1) + 1, width * i),
+        o[1], o[2], o[3], o[4], ARGV[b + 3])
+      local at = 3 * (i - 1)
+      if not ok then
+        -- A failed redis.call raises a table with the reply's message in err (Redis 7), or a string.
+        out[at + 1], out[at + 2], out[at + 3] = 2, (type(status) == 'table' and status.err) or tostring(status), ''
+      elseif status == 1 then
+        out[at + 1], out[at + 2], out[at + 3] = 1, json, ''
+      else
+        out[at + 1], out[at + 2], out[at + 3] = 0, c.offset, c.epoch
+      end
+    end
+    local ok, err = pcall(finish_channel, c)
+    if not ok then
+      -- The channel's offsets or its message did not go out: its stored items are not acknowledged.
+      local message = (type(err) == 'table' and err.err) or tostring(err)
+      for _, i in ipairs(items) do
+        local at = 3 * (i - 1)
+        if out[at + 1] == 0 then out[at + 1], out[at + 2], out[at + 3] = 2, message, '' end
+      end
     end
   end
   return out
