@@ -73,9 +73,9 @@ function publicationOf(raw: StoredPublication): StoredPublication {
 }
 
 /**
- * Pub/sub payloads on a key's channel start with one letter: `p` publication and `P` a JSON array
- * of publications of the channel in offset order (both written by the publish script), `j` join,
- * `l` leave; the rest is JSON.
+ * Pub/sub payloads on a key's channel start with one letter: `p` publication, `j` join, `l`
+ * leave; the rest is JSON. The publish script sends a channel's publications of one call as one
+ * payload, `p<JSON>` each, joined by newlines (JSON.stringify never writes a raw newline).
  */
 export function encodeJoinLeave(kind: 'join' | 'leave', user: PresenceUser): string {
   return (kind === 'join' ? 'j' : 'l') + JSON.stringify(user);
@@ -83,16 +83,16 @@ export function encodeJoinLeave(kind: 'join' | 'leave', user: PresenceUser): str
 
 /** Decodes a payload of a key's channel into its messages, in order; throws on a payload it does not know. */
 export function decodeChannelMessages(key: ChannelKey, payload: string): ChannelMessage[] {
-  const body = payload.slice(1);
   switch (payload[0]) {
     case 'p':
-      return [{ kind: 'pub', key, publication: decodePublication(body) }];
-    case 'P':
-      return (JSON.parse(body) as StoredPublication[]).map((raw) => ({ kind: 'pub', key, publication: publicationOf(raw) }));
+      return payload.split('\n').map((part) => {
+        if (part[0] !== 'p') throw new Error(`unknown channel message type ${JSON.stringify(part[0])} after a publication`);
+        return { kind: 'pub', key, publication: decodePublication(part.slice(1)) };
+      });
     case 'j':
-      return [{ kind: 'join', key, user: JSON.parse(body) as PresenceUser }];
+      return [{ kind: 'join', key, user: JSON.parse(payload.slice(1)) as PresenceUser }];
     case 'l':
-      return [{ kind: 'leave', key, user: JSON.parse(body) as PresenceUser }];
+      return [{ kind: 'leave', key, user: JSON.parse(payload.slice(1)) as PresenceUser }];
     default:
       throw new Error(`unknown channel message type ${JSON.stringify(payload[0])}`);
   }

@@ -117,7 +117,7 @@ return publish_items(0, 0, #KEYS / 3, ARGV[1], ARGV[2])
  * The items of one channel are published together, in item order: the meta is read once and
  * written once (offset, and the TTL only when it has run down by a sixteenth, so the meta lives
  * metaTtlMs to 17/16 metaTtlMs after the last publish), history is trimmed once, and one
- * message carries them all: `p<publication JSON>` for one, `P[<JSON>,<JSON>,...]` for several.
+ * message carries them all: `p<publication JSON>` each, joined by newlines (JSON.stringify writes none).
  * Channels go in the order of their first item; the order across channels is not defined.
  *
  * Returns `{status, a, b, ...}`, three entries per item in item order: status 0 stored (a: the
@@ -125,22 +125,25 @@ return publish_items(0, 0, #KEYS / 3, ARGV[1], ARGV[2])
  */
 export function publishItemsLua(sharded: boolean): string {
   return `${publishMessageLua(sharded)}
--- One item of a channel (state c, see publish_channel); returns status and the publication JSON.
-local function publish_one(c, idem, candidate, size, ttl, meta_ttl, idem_ttl, body)
+-- One item of a channel (state c, see publish_items). Returns 1 and the stored JSON for a
+-- duplicate, else 0 once the item is stored; its message goes out with the channel's.
+local function publish_one(c, idem, i, size, ttl, meta_ttl, idem_ttl, body)
   if idem_ttl > 0 then
     local seen = redis.call('GET', idem)
     if seen then return 1, seen end
   end
   if not c.epoch then
-    c.epoch, c.offset, c.ttl, c.created, c.deadline, c.hist_flag = load_meta(c.meta, c.hist, c.run_id, candidate)
+    local w = ${EPOCH_CANDIDATE_LENGTH}
+    c.epoch, c.offset, c.ttl, c.created, c.deadline, c.hist_flag = load_meta(c.meta, c.hist, c.run_id, string.sub(c.candidates, w * (i - 1) + 1, w * i))
     c.stored_offset, c.stored_ttl, c.stored_flag = c.offset, c.ttl, c.hist_flag
   end
   c.offset = c.offset + 1
   c.ttl, c.meta_ttl = ttl, meta_ttl
-  local json = '{"offset":' .. int(c.offset) .. ',"epoch":"' .. c.epoch .. '",' .. body
+  local offset = int(c.offset)
+  local message = 'p{"offset":' .. offset .. ',"epoch":"' .. c.epoch .. '",' .. body
 
   if size > 0 and ttl > 0 then
-    redis.call('XADD', c.hist, 'MAXLEN', int(size), int(c.offset) .. '-0', 't', int(c.now()), 'p', json)
+    redis.call('XADD', c.hist, 'MAXLEN', int(size), offset .. '-0', 't', int(c.now()), 'p', string.sub(message, 2))
     c.hist_flag = '1'
     -- Trimming once with the shortest TTL appended since the last drop is what trimming after each would leave.
     if not c.trim_ttl or ttl < c.trim_ttl then c.trim_ttl = ttl end
@@ -150,9 +153,10 @@ local function publish_one(c, idem, candidate, size, ttl, meta_ttl, idem_ttl, bo
     c.hist_flag, c.trim_ttl = '0', false
   end
 
-  if idem_ttl > 0 then redis.call('SET', idem, json, 'PX', int(idem_ttl)) end
-  c.messages[#c.messages + 1] = json
-  return 0, json
+  if idem_ttl > 0 then redis.call('SET', idem, string.sub(message, 2), 'PX', int(idem_ttl)) end
+  c.count = c.count + 1
+  c.messages[c.count] = message
+  return 0
 end
 
 -- What one channel's items leave in the meta and the history, then its one message.
@@ -163,32 +167,29 @@ local function finish_channel(c)
     -- Every entry is older than the newest, so the whole stream may go when the newest does.
     redis.call('PEXPIRE', c.hist, int(c.hist_ttl))
   end
-  local fields = {'o', int(c.offset)}
-  if c.ttl ~= c.stored_ttl then fields[#fields + 1] = 't'; fields[#fields + 1] = int(c.ttl) end
-  if c.hist_flag ~= c.stored_flag then fields[#fields + 1] = 'h'; fields[#fields + 1] = c.hist_flag end
-  local meta_ttl, slack = c.meta_ttl, math.floor(c.meta_ttl / 16)
+  local meta_ttl = c.meta_ttl
+  local slack = math.floor(meta_ttl / 16)
   local left = c.deadline and (c.deadline - c.now())
   local refresh = meta_ttl <= 0 or not left or left < meta_ttl or left > meta_ttl + slack
-  if refresh then fields[#fields + 1] = 'x'; fields[#fields + 1] = int(c.now() + meta_ttl + slack) end
-  if c.offset ~= c.stored_offset or #fields > 2 then redis.call('HSET', c.meta, unpack(fields)) end
-  if refresh then redis.call('PEXPIRE', c.meta, int(meta_ttl + slack)) end
-  local n = #c.messages
-  if n == 1 then
-    publish_message(c.channel, 'p' .. c.messages[1])
-  elseif n > 1 then
-    publish_message(c.channel, 'P[' .. table.concat(c.messages, ',') .. ']')
+  if refresh or c.ttl ~= c.stored_ttl or c.hist_flag ~= c.stored_flag then
+    local fields = {'o', int(c.offset), 't', int(c.ttl), 'h', c.hist_flag or '1'}
+    if refresh then fields[7] = 'x'; fields[8] = int(c.now() + meta_ttl + slack) end
+    redis.call('HSET', c.meta, unpack(fields))
+    if refresh then redis.call('PEXPIRE', c.meta, int(meta_ttl + slack)) end
+  elseif c.offset ~= c.stored_offset then
+    redis.call('HSET', c.meta, 'o', int(c.offset))
   end
+  if c.count > 0 then publish_message(c.channel, table.concat(c.messages, '\\n', 1, c.count)) end
 end
 
 local function publish_items(key_base, arg_base, n, run_id, candidates)
   if run_id == '' then run_id = own_run_id() end
-  local width = ${EPOCH_CANDIDATE_LENGTH}
   local a = 2 + arg_base
   local options = {}
   local nopts = tonumber(ARGV[a + 1])
   for j = 1, nopts do
     local b = a + 1 + 4 * (j - 1)
-    options[j] = {tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])}
+    options[tostring(j)] = {tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), tonumber(ARGV[b + 4])}
   end
   local first = a + 1 + 4 * nopts
   local time = false
@@ -197,29 +198,28 @@ local function publish_items(key_base, arg_base, n, run_id, candidates)
     return time
   end
 
-  -- The items of each channel (by meta key), channels in the order of their first item.
-  local channels, order = {}, {}
+  -- Each channel's items as a chain (after[i]: the next item of i's channel), channels in the order of their first item.
+  local last, after, heads = {}, {}, {}
   for i = 1, n do
-    local meta = KEYS[key_base + 3 * (i - 1) + 1]
-    local list = channels[meta]
-    if list then
-      list[#list + 1] = i
-    else
-      channels[meta] = {i}
-      order[#order + 1] = meta
-    end
+    local meta = KEYS[key_base + 3 * i - 2]
+    local prev = last[meta]
+    if prev then after[prev] = i else heads[#heads + 1] = i end
+    last[meta] = i
   end
 
   local out = {}
-  for _, meta in ipairs(order) do
-    local items = channels[meta]
-    local k1 = key_base + 3 * (items[1] - 1)
-    local c = {meta = meta, hist = KEYS[k1 + 2], channel = ARGV[first + 3 * (items[1] - 1) + 2], run_id = run_id, now = now, messages = {}}
-    for _, i in ipairs(items) do
+  -- One channel's state, reused from channel to channel.
+  local c = {meta = false, hist = false, channel = false, run_id = run_id, candidates = candidates, now = now, messages = {}, count = 0,
+    epoch = false, offset = 0, ttl = 0, created = false, deadline = false, hist_flag = false, stored_offset = 0, stored_ttl = 0,
+    stored_flag = false, meta_ttl = 0, trim_ttl = false, hist_ttl = 0}
+  for h = 1, #heads do
+    local i = heads[h]
+    c.meta, c.hist, c.channel = KEYS[key_base + 3 * i - 2], KEYS[key_base + 3 * i - 1], ARGV[first + 3 * i - 1]
+    c.epoch, c.count, c.trim_ttl = false, 0, false
+    while i do
       local k, b = key_base + 3 * (i - 1), first + 3 * (i - 1)
-      local o = options[tonumber(ARGV[b + 1])]
-      local ok, status, json = pcall(publish_one, c, KEYS[k + 3], string.sub(candidates, width * (i - 1) + 1, width * i),
-        o[1], o[2], o[3], o[4], ARGV[b + 3])
+      local o = options[ARGV[b + 1]]
+      local ok, status, json = pcall(publish_one, c, KEYS[k + 3], i, o[1], o[2], o[3], o[4], ARGV[b + 3])
       local at = 3 * (i - 1)
       if not ok then
         -- A failed redis.call raises a table with the reply's message in err (Redis 7), or a string.
@@ -229,14 +229,17 @@ local function publish_items(key_base, arg_base, n, run_id, candidates)
       else
         out[at + 1], out[at + 2], out[at + 3] = 0, c.offset, c.epoch
       end
+      i = after[i]
     end
     local ok, err = pcall(finish_channel, c)
     if not ok then
       -- The channel's offsets or its message did not go out: its stored items are not acknowledged.
       local message = (type(err) == 'table' and err.err) or tostring(err)
-      for _, i in ipairs(items) do
+      i = heads[h]
+      while i do
         local at = 3 * (i - 1)
         if out[at + 1] == 0 then out[at + 1], out[at + 2], out[at + 3] = 2, message, '' end
+        i = after[i]
       end
     end
   end
