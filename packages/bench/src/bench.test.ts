@@ -11,8 +11,10 @@ import { runWorkload } from './run-workload.js';
 import { PublishApi } from './peers/publish-api.js';
 import { addRatios, table, vsStrongest } from './report.js';
 import { emptyResult, type WorkloadResult } from './result.js';
-import { socketioPlain, uws, wsCorked, wsReference } from './targets/peers.js';
-import type { Workload } from './workloads.js';
+import { socketioPlain, socketioRedis, uws, wsCorked, wsReference } from './targets/peers.js';
+import { applies } from './suite.js';
+import { heraldRedis, heraldWs } from './targets/herald.js';
+import { workloads, type Workload } from './workloads.js';
 import { SseConnection } from './clients/sse-connection.js';
 
 // Tests share the machine with other tests: no core pinning here.
@@ -181,5 +183,27 @@ describe('PublishApi', () => {
     assert.equal(api.answer('publish', Buffer.from('{')).status, 400);
     assert.equal(api.answer('batch', Buffer.from('{"publications":[{"channel":1}]}')).status, 400);
     assert.deepEqual(got, ['a/e', 'b/e', 'c/e']);
+  });
+});
+
+describe('applies', () => {
+  const quick = workloads({ quick: true, large: false });
+  const named = (name: string) => quick.find((w) => w.name === name)!;
+
+  it('in a quick run, runs multi-node targets only in the workloads that name them', () => {
+    for (const target of [heraldRedis, socketioRedis]) {
+      assert.equal(applies(target, named('fan-out'), true), false);
+      assert.equal(applies(target, named('cross-node'), true), true);
+      assert.equal(applies(target, named('fan-out'), false), true);
+    }
+    assert.equal(applies(heraldWs, named('fan-out'), true), true);
+    assert.equal(applies(heraldRedis, named('batch-publish'), true), false);
+  });
+
+  it('runs targets asked for by name in every workload they may run, quick or not', () => {
+    for (const target of [heraldRedis, socketioRedis]) assert.equal(applies(target, named('fan-out'), true, true), true);
+    assert.equal(applies(heraldRedis, named('batch-publish'), true, true), true);
+    // A workload's own list of targets still holds.
+    assert.equal(applies(socketioPlain, named('cross-node'), true, true), false);
   });
 });

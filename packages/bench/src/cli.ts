@@ -71,7 +71,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   const waitQuietSeconds = values['wait-quiet'] === undefined ? 0 : Number(values['wait-quiet']);
   if (!(waitQuietSeconds >= 0)) throw new Error('--wait-quiet must be a number of seconds');
-  const results = await runSuite(targets, workloads, { cpuProfileDir, waitQuietSeconds, quick: values.quick, log: (line) => console.error(line) });
+  const results = await runSuite(targets, workloads, { cpuProfileDir, waitQuietSeconds, quick: values.quick, askedFor: values.targets !== undefined, log: (line) => console.error(line) });
   const peers = targets.filter((t) => t.peer).map((t) => t.name);
   addRatios(results, peers);
   console.log(table(results, peers));

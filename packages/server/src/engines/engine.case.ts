@@ -389,6 +389,36 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         assert.equal(page.epoch, second.publication.epoch);
       });
 
+      test(g, 'drops what it kept once the channel keeps nothing, within a batch too', async () => {
+        const key = uniqueKey();
+        const { broker } = node.engine;
+        const keep: PublishOptions = { history: { ...LONG, size: 10 } };
+        const none: PublishOptions = { history: { ...LONG, size: 0 } };
+        await broker.publish(key, input(key, 'kept'), keep);
+        await broker.publish(key, input(key, 'nothing'), none);
+        assert.deepEqual((await broker.history(key, {})).publications, []);
+        const results = await broker.publishMany([
+          { key, input: input(key, 'a'), options: keep },
+          { key, input: input(key, 'b'), options: none },
+          { key, input: input(key, 'c'), options: keep },
+        ]);
+        assert.deepEqual(results.map((r) => ('error' in r ? r.error.message : r.publication.offset)), [3, 4, 5]);
+        const page = await broker.history(key, {});
+        assert.deepEqual({ offset: page.offset, events: page.publications.map((p) => p.event) }, { offset: 5, events: ['c'] });
+      });
+
+      test(g, 'keeps the epoch while publications come within metaTtlMs of each other', async () => {
+        const key = uniqueKey();
+        const { broker } = node.engine;
+        const opts: PublishOptions = { history: { size: 0, ttlMs: 0, metaTtlMs: 300 } };
+        const first = await broker.publish(key, input(key), opts);
+        for (let i = 0; i < 4; i++) {
+          await sleep(150);
+          const next = await broker.publish(key, input(key), opts);
+          assert.deepEqual({ epoch: next.publication.epoch, offset: next.publication.offset }, { epoch: first.publication.epoch, offset: i + 2 });
+        }
+      });
+
       test(g, 'drops publications older than ttlMs but keeps the epoch and offset', async () => {
         const key = uniqueKey();
         const { broker } = node.engine;
@@ -753,6 +783,24 @@ export function runEngineSuite(options: EngineSuiteOptions): void {
         assert.deepEqual(page.publications, [published.publication]);
         const next = await a.engine.broker.publish(key, input(key), OPTS);
         assert.deepEqual({ offset: next.publication.offset, epoch: next.publication.epoch }, { offset: 2, epoch: published.publication.epoch });
+      }, single);
+
+      test(g, 'a batch reaches the other node as it was stored, each key in offset order', async () => {
+        const [k1, k2] = [uniqueKey(), uniqueKey()];
+        await a.engine.broker.subscribe(k1);
+        await a.engine.broker.subscribe(k2);
+        const audience = { roles: ['staff'] };
+        const publisher = { userId: 'u-1' };
+        const items = [k1, k2, k1, k1, k2].map((key, i) => ({ key, input: { ...input(key, `e${i}`, { i, list: [] }), ...(i === 2 ? { audience, publisher } : {}) }, options: OPTS }));
+        const results = await b.engine.broker.publishMany(items);
+        const stored = results.map((r) => {
+          if ('error' in r) throw r.error;
+          return r.publication;
+        });
+        assert.deepEqual(await a.handler.waitPublications(k1, 3), [stored[0], stored[2], stored[3]]);
+        assert.deepEqual(await a.handler.waitPublications(k2, 2), [stored[1], stored[4]]);
+        assert.deepEqual(stored[2].audience, audience);
+        assert.deepEqual((await a.engine.broker.history(k1, {})).publications, [stored[0], stored[2], stored[3]]);
       }, single);
 
       test(g, 'concurrent publishes from two nodes are delivered to both in offset order', async () => {

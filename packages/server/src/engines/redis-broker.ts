@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { PresenceUser } from '@herald/protocol';
 import { Cluster } from 'ioredis';
 import {
@@ -19,9 +18,9 @@ import { type RedisClient, type RunId, type ScriptCall, defineScript } from './r
 import { nodeByKey, ownerOf, slotOf } from './redis-cluster-client.js';
 import { isSharded, publishMessage } from './redis-cluster-publish.js';
 import { type ReplicaWait, runWithReplicas } from './redis-durable.js';
-import { decodeHistoryEntry, decodePublication, encodeControl, encodeJoinLeave, encodePublishBody } from './redis-codec.js';
-import { scriptItemError, sorted } from './redis-errors.js';
-import { assertStorable } from './storable-data.js';
+import { decodeHistoryEntry, encodeControl, encodeJoinLeave } from './redis-codec.js';
+import { sorted } from './redis-errors.js';
+import { type EncodedItem, encodeItem, epochCandidates, publishArguments, publishReplies } from './redis-publish.js';
 import type { RedisKeys } from './redis-keys.js';
 import { HISTORY_LUA, publishLua } from './redis-scripts.js';
 import type { PubSubFeed } from './redis-subscriber.js';
@@ -29,49 +28,14 @@ import type { PubSubFeed } from './redis-subscriber.js';
 /** Most items in one publish script call: bounds how long one call holds Redis. Larger batches go as several calls, sent together. */
 const ITEMS_PER_CALL = 200;
 
-/**
- * Candidate epochs for `n` streams the script may have to create (unused for streams that exist),
- * concatenated: 6 bytes are exactly EPOCH_CANDIDATE_LENGTH base64url characters.
- */
-export function epochCandidates(n: number): string {
-  return randomBytes(6 * n).toString('base64url');
-}
-
 /** Redis wants integer milliseconds. */
 function ms(n: number): number {
   return Math.max(0, Math.floor(n));
 }
 
-/** A script call's items: on a cluster every key of one call is in one slot. */
-interface Sent {
+/** An item of a batch with its place in the batch. */
+interface Sent extends EncodedItem {
   index: number;
-  keys: string[];
-  args: (string | number)[];
-}
-
-/**
- * One item's keys and arguments for the publish script (publishItemsLua). Throws, before Redis is
- * asked anything, for data that cannot be stored.
- */
-export function publishCall(names: RedisKeys, { key, input, options }: PublishItem): { keys: string[]; args: (string | number)[] } {
-  assertStorable(input.data);
-  const body = encodePublishBody(input);
-  const { history, idempotency } = options;
-  return {
-    keys: [names.meta(key), names.history(key), names.idempotency(key, idempotency?.key ?? '')],
-    args: [ms(history.size), ms(history.ttlMs), ms(history.metaTtlMs), idempotency ? ms(idempotency.ttlMs) : 0, names.channel(key), body],
-  };
-}
-
-/** The publish script's `{status, payload, ...}` as one result per item. */
-export function publishReplies(reply: readonly (number | string)[]): PublishItemResult[] {
-  const results: PublishItemResult[] = [];
-  for (let i = 0; i < reply.length / 2; i++) {
-    const status = Number(reply[2 * i]);
-    const payload = String(reply[2 * i + 1]);
-    results.push(status === 2 ? { error: scriptItemError(payload) } : { publication: decodePublication(payload), duplicate: status === 1 });
-  }
-  return results;
 }
 
 /**
@@ -117,7 +81,9 @@ export class RedisBroker implements Broker {
     const sent: Sent[] = [];
     items.forEach((item, index) => {
       try {
-        sent.push({ index, ...publishCall(this.names, item) });
+        const encoded = encodeItem(item) as Sent;
+        encoded.index = index;
+        sent.push(encoded);
       } catch (err) {
         results[index] = { error: err instanceof Error ? err : new Error(String(err)) };
       }
@@ -127,19 +93,13 @@ export class RedisBroker implements Broker {
     const chunks = this.chunks(sent);
     // Every call is issued before any reply is awaited: one round trip, and Redis runs them in item order.
     const replies = await Promise.all(
-      chunks.map(
-        (chunk) =>
-          this.callPublish([
-            chunk.length * 3,
-            ...chunk.flatMap((item) => item.keys),
-            runId,
-            epochCandidates(chunk.length),
-            ...chunk.flatMap((item) => item.args),
-          ]) as Promise<(number | string)[]>,
-      ),
+      chunks.map((chunk) => {
+        const { keys, args } = publishArguments(this.names, chunk);
+        return this.callPublish([keys.length, ...keys, runId, epochCandidates(chunk.length), ...args]) as Promise<(number | string)[]>;
+      }),
     );
     replies.forEach((reply, c) => {
-      publishReplies(reply).forEach((result, i) => (results[chunks[c][i].index] = result));
+      publishReplies(reply, chunks[c]).forEach((result, i) => (results[chunks[c][i].index] = result));
     });
     return results;
   }
@@ -152,7 +112,7 @@ export class RedisBroker implements Broker {
     const groups = new Map<number, Sent[]>();
     if (isSharded(this.redis)) {
       for (const item of sent) {
-        const slot = slotOf(item.keys[0]);
+        const slot = slotOf(this.names.meta(item.item.key));
         const group = groups.get(slot);
         if (group) group.push(item);
         else groups.set(slot, [item]);

@@ -3,20 +3,15 @@ import type { ChannelKey, ChannelMessage, ControlCommand, PublishInput, StoredPu
 import { unstorable } from './storable-data.js';
 
 /**
- * The JSON of a publication without `offset` and `epoch`, which only the publish script knows.
- * The script splices them in front (`{"offset":N,"epoch":"E",` + the rest), so the payload is
- * never decoded and re-encoded in Lua (cjson would turn `[]` into `{}`).
+ * The JSON of a publication without `offset` and `epoch`, which only the publish script knows,
+ * and without its opening brace: the script puts `{"offset":N,"epoch":"E",` in front, so the
+ * payload is never decoded and re-encoded in Lua (cjson would turn `[]` into `{}`).
  */
 export function encodePublishBody(input: PublishInput): string {
-  return JSON.stringify({
-    id: input.id,
-    channel: input.channel,
-    event: input.event,
-    data: input.data,
-    ts: input.ts,
-    ...(input.audience ? { audience: input.audience } : {}),
-    ...(input.publisher ? { publisher: input.publisher } : {}),
-  });
+  const body: Record<string, unknown> = { id: input.id, channel: input.channel, event: input.event, data: input.data, ts: input.ts };
+  if (input.audience) body.audience = input.audience;
+  if (input.publisher) body.publisher = input.publisher;
+  return JSON.stringify(body).slice(1);
 }
 
 /** A stored publication JSON (history entry, idempotency value, pub/sub payload) back to an object. */
@@ -78,23 +73,26 @@ function publicationOf(raw: StoredPublication): StoredPublication {
 }
 
 /**
- * Pub/sub payloads on a key's channel start with one letter: `p` publication (written by the
- * publish script), `j` join, `l` leave; the rest is JSON.
+ * Pub/sub payloads on a key's channel start with one letter: `p` publication, `j` join, `l`
+ * leave; the rest is JSON. The publish script sends a channel's publications of one call as one
+ * payload, `p<JSON>` each, joined by newlines (JSON.stringify never writes a raw newline).
  */
 export function encodeJoinLeave(kind: 'join' | 'leave', user: PresenceUser): string {
   return (kind === 'join' ? 'j' : 'l') + JSON.stringify(user);
 }
 
-/** Decodes a payload of a key's channel; throws on a payload it does not know. */
-export function decodeChannelMessage(key: ChannelKey, payload: string): ChannelMessage {
-  const body = payload.slice(1);
+/** Decodes a payload of a key's channel into its messages, in order; throws on a payload it does not know. */
+export function decodeChannelMessages(key: ChannelKey, payload: string): ChannelMessage[] {
   switch (payload[0]) {
     case 'p':
-      return { kind: 'pub', key, publication: decodePublication(body) };
+      return payload.split('\n').map((part) => {
+        if (part[0] !== 'p') throw new Error(`unknown channel message type ${JSON.stringify(part[0])} after a publication`);
+        return { kind: 'pub', key, publication: decodePublication(part.slice(1)) };
+      });
     case 'j':
-      return { kind: 'join', key, user: JSON.parse(body) as PresenceUser };
+      return [{ kind: 'join', key, user: JSON.parse(payload.slice(1)) as PresenceUser }];
     case 'l':
-      return { kind: 'leave', key, user: JSON.parse(body) as PresenceUser };
+      return [{ kind: 'leave', key, user: JSON.parse(payload.slice(1)) as PresenceUser }];
     default:
       throw new Error(`unknown channel message type ${JSON.stringify(payload[0])}`);
   }

@@ -14,8 +14,8 @@ import { COMMON, publishItemsLua } from './redis-scripts.js';
 
 /**
  * KEYS: record, text, runs, then the open-stream set of each channel, then 3 per item (publishItemsLua).
- * ARGV: run id ('' on a cluster: the script asks the shard), epoch candidates, meta, separator, ttlMs, set member, channel count, then 6 per item.
- * Returns `{'exists'}` or `{'ok', now, status, payload, ...}`.
+ * ARGV: run id ('' on a cluster: the script asks the shard), epoch candidates, meta, separator, ttlMs, set member, channel count, then the items (publishItemsLua).
+ * Returns `{'exists'}` or `{'ok', now, then three entries per item (publishItemsLua)}`.
  */
 export function streamOpenLua(sharded: boolean): string {
   return `${COMMON}${publishItemsLua(sharded)}
@@ -38,8 +38,8 @@ return out
 /**
  * KEYS: record, text, runs, then 3 per item.
  * ARGV: run id, epoch candidates, max bytes, ttlMs, chunk count c, then c pairs of group and text,
- *       then 6 per item.
- * Returns `{'unknown'}`, `{'ended', state}`, `{'too_long', bytes}` or `{'ok', bytes, now, status, payload, ...}`.
+ *       then the items (publishItemsLua).
+ * Returns `{'unknown'}`, `{'ended', state}`, `{'too_long', bytes}` or `{'ok', bytes, now, then three entries per item (publishItemsLua)}`.
  */
 export function streamAppendLua(sharded: boolean): string {
   return `${COMMON}${publishItemsLua(sharded)}
@@ -100,8 +100,8 @@ return 1
 /**
  * KEYS: record, text, runs, then the open-stream set of each channel, then 3 per item.
  * ARGV: run id, epoch candidates, state, reason, retentionMs, idleMs (0: any), set member,
- *       channel count, then 6 per item.
- * Returns `{'unknown'}`, `{'ended', state}`, `{'active'}` or `{'ok', now, status, payload, ...}`.
+ *       channel count, then the items (publishItemsLua).
+ * Returns `{'unknown'}`, `{'ended', state}`, `{'active'}` or `{'ok', now, then three entries per item (publishItemsLua)}`.
  */
 export function streamEndLua(sharded: boolean): string {
   return `${COMMON}${publishItemsLua(sharded)}

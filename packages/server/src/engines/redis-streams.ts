@@ -12,7 +12,7 @@ import type {
   StreamStore,
   StreamWrite,
 } from '../engine.js';
-import { epochCandidates, publishCall, publishReplies } from './redis-broker.js';
+import { encodeItem, epochCandidates, publishArguments, publishReplies } from './redis-publish.js';
 import { type RedisClient, type RunId, type ScriptCall, defineScript } from './redis-client.js';
 import { isSharded } from './redis-cluster-publish.js';
 import { sorted } from './redis-errors.js';
@@ -56,10 +56,11 @@ export class RedisStreams implements StreamStore {
   async open(opening: StreamOpening, items: readonly PublishItem[]) {
     const { id, keys } = opening;
     const home = keys[0];
-    const calls = items.map((item) => publishCall(this.names, item));
+    const encoded = items.map(encodeItem);
+    const calls = publishArguments(this.names, encoded);
     const runId = await this.runId.get();
-    const keyList = [this.streamKeys(home, id), keys.map((k) => this.names.openStreams(k)), calls.flatMap((c) => c.keys)].flat();
-    const args = [runId, epochCandidates(items.length), opening.meta, opening.separator, ms(opening.ttlMs), member(id, home), keys.length, ...calls.flatMap((c) => c.args)];
+    const keyList = [this.streamKeys(home, id), keys.map((k) => this.names.openStreams(k)), calls.keys].flat();
+    const args = [runId, epochCandidates(items.length), opening.meta, opening.separator, ms(opening.ttlMs), member(id, home), keys.length, ...calls.args];
     const reply = (await this.openScript(keyList.length, ...keyList, ...args)) as (string | number)[];
     if (reply[0] === 'exists') return { status: 'exists' as const };
     await Promise.all([
@@ -68,14 +69,15 @@ export class RedisStreams implements StreamStore {
       sorted(this.redis.zadd(this.names.idleStreams, Date.now(), member(id, home))),
     ]);
     this.remember(id, { home, keys });
-    return { status: 'ok' as const, results: publishReplies(reply.slice(2)) };
+    return { status: 'ok' as const, results: publishReplies(reply.slice(2), encoded) };
   }
 
   async append(id: string, home: ChannelKey, chunks: readonly StreamChunk[], items: readonly PublishItem[], maxBytes: number, ttlMs: number): Promise<StreamWrite> {
-    const calls = items.map((item) => publishCall(this.names, item));
+    const encoded = items.map(encodeItem);
+    const calls = publishArguments(this.names, encoded);
     const runId = await this.runId.get();
-    const keyList = [...this.streamKeys(home, id), ...calls.flatMap((c) => c.keys)];
-    const args = [runId, epochCandidates(items.length), ms(maxBytes), ms(ttlMs), chunks.length, ...chunks.flatMap((c) => [c.group, c.text]), ...calls.flatMap((c) => c.args)];
+    const keyList = [...this.streamKeys(home, id), ...calls.keys];
+    const args = [runId, epochCandidates(items.length), ms(maxBytes), ms(ttlMs), chunks.length, ...chunks.flatMap((c) => [c.group, c.text]), ...calls.args];
     // The index and the idle queue are refreshed with the write, in the same round trip.
     const [reply] = await Promise.all([
       this.appendScript(keyList.length, ...keyList, ...args) as Promise<(string | number)[]>,
@@ -90,7 +92,7 @@ export class RedisStreams implements StreamStore {
       case 'too_long':
         return { status: 'too_long', bytes: Number(reply[1]) };
     }
-    return { status: 'ok', bytes: Number(reply[1]), results: publishReplies(reply.slice(3)) };
+    return { status: 'ok', bytes: Number(reply[1]), results: publishReplies(reply.slice(3), encoded) };
   }
 
   async touch(id: string, home: ChannelKey, ttlMs: number): Promise<boolean> {
@@ -105,10 +107,11 @@ export class RedisStreams implements StreamStore {
   async end(id: string, home: ChannelKey, ending: StreamEnding, items: readonly PublishItem[]): Promise<StreamEnd> {
     const where = await this.locate(id);
     const keys = where?.keys ?? [home];
-    const calls = items.map((item) => publishCall(this.names, item));
+    const encoded = items.map(encodeItem);
+    const calls = publishArguments(this.names, encoded);
     const runId = await this.runId.get();
-    const keyList = [this.streamKeys(home, id), keys.map((k) => this.names.openStreams(k)), calls.flatMap((c) => c.keys)].flat();
-    const args = [runId, epochCandidates(items.length), ending.state, ending.reason, ms(ending.retentionMs), ms(ending.idleMs), member(id, home), keys.length, ...calls.flatMap((c) => c.args)];
+    const keyList = [this.streamKeys(home, id), keys.map((k) => this.names.openStreams(k)), calls.keys].flat();
+    const args = [runId, epochCandidates(items.length), ending.state, ending.reason, ms(ending.retentionMs), ms(ending.idleMs), member(id, home), keys.length, ...calls.args];
     const reply = (await this.endScript(keyList.length, ...keyList, ...args)) as (string | number)[];
     if (reply[0] !== 'active') await sorted(this.redis.zrem(this.names.idleStreams, member(id, home)));
     switch (reply[0]) {
@@ -120,7 +123,7 @@ export class RedisStreams implements StreamStore {
         return { status: 'active' };
     }
     await sorted(this.redis.pexpire(this.names.streamIndex(id), ms(ending.retentionMs)));
-    return { status: 'ok', results: publishReplies(reply.slice(2)) as PublishItemResult[] };
+    return { status: 'ok', results: publishReplies(reply.slice(2), encoded) as PublishItemResult[] };
   }
 
   async locate(id: string) {

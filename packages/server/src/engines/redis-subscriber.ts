@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ChannelKey, EngineHandler } from '../engine.js';
-import { decodeChannelMessage, decodeControl } from './redis-codec.js';
+import { decodeChannelMessages, decodeControl } from './redis-codec.js';
 import { sorted } from './redis-errors.js';
 import type { RedisKeys } from './redis-keys.js';
 import { quit } from './redis-client.js';
@@ -131,7 +131,8 @@ export function dispatchMessage(
     }
     const key = names.keyOfChannel(channel);
     if (key === undefined || !wanted(key)) return;
-    handler.onChannelMessage(decodeChannelMessage(key, payload));
+    // One payload may carry several publications of the key (see publishItemsLua).
+    for (const message of decodeChannelMessages(key, payload)) handler.onChannelMessage(message);
   } catch (err) {
     onError(err as Error);
   }
