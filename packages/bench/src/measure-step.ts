@@ -5,7 +5,7 @@ import type { GroupStats, LoadGroup } from './load/group.js';
 import { coreTime, totalCpuMicros } from './proc-stats.js';
 import { pinningEnabled } from './processes.js';
 import { publishAtRate, type PublishResult } from './publisher.js';
-import { generatorBound } from './rate-search.js';
+import { stepGeneratorBound } from './rate-search.js';
 import type { StepResult } from './result.js';
 import { GENERATOR_CORE, SERVER_CORE, type RunningTarget } from './target.js';
 import { round } from './util.js';
@@ -104,7 +104,7 @@ export async function measureStep(running: RunningTarget, group: LoadGroup, work
     other_load: otherLoad !== null ? round(otherLoad / wall) : null,
     publish_errors: pub.failedRequests,
     passed: why === undefined,
-    generator_bound: generatorBound({ generator_cpu: generatorCpu, generator_core_busy: generatorCoreBusy }) !== null,
+    generator_bound: stepGeneratorBound({ passed: why === undefined, generator_cpu: generatorCpu, generator_core_busy: generatorCoreBusy }),
     ...(why ? { why } : {}),
   };
 }

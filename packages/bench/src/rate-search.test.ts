@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generatorBound, reportedStep, searchRates, type Outcome } from './rate-search.js';
+import { generatorBound, reportedStep, searchRates, stepGeneratorBound, type Outcome } from './rate-search.js';
 import type { StepResult } from './result.js';
 
 /** Runs the search against fixed outcomes per rate; returns the rates tried, in order. */
@@ -14,7 +14,7 @@ async function tried(rates: { start: number; max: number; bisections: number }, 
 }
 
 function step(rate: number, passed: boolean, generatorBusy = 0.5): StepResult {
-  return { rate, passed, generator_cpu: generatorBusy, generator_core_busy: generatorBusy, generator_bound: generatorBusy >= 0.9 } as StepResult;
+  return { rate, passed, generator_cpu: generatorBusy, generator_core_busy: generatorBusy, generator_bound: stepGeneratorBound({ passed, generator_cpu: generatorBusy, generator_core_busy: generatorBusy }) } as StepResult;
 }
 
 describe('searchRates', () => {
@@ -54,5 +54,16 @@ describe('generatorBound', () => {
     assert.equal(generatorBound({ generator_cpu: 0.6, generator_core_busy: 0.93 }), 0.93);
     assert.equal(generatorBound({ generator_cpu: 0.91, generator_core_busy: null }), 0.91);
     assert.equal(generatorBound({ generator_cpu: 0.6, generator_core_busy: 0.89 }), null);
+  });
+});
+
+describe('stepGeneratorBound', () => {
+  it('holds a failed step against the generator only when the generator was near a full core', () => {
+    assert.equal(stepGeneratorBound({ passed: false, generator_cpu: 0.95, generator_core_busy: 0.97 }), true);
+    assert.equal(stepGeneratorBound({ passed: false, generator_cpu: 0.5, generator_core_busy: 0.6 }), false);
+  });
+
+  it('lets a step that passed pass, however busy the generator was', () => {
+    assert.equal(stepGeneratorBound({ passed: true, generator_cpu: 0.96, generator_core_busy: 0.99 }), false);
   });
 });

@@ -6,13 +6,22 @@ import type { RateSearch } from './workloads.js';
 /** A generator busier than this (in cores) may be what limits a step, not the server. */
 export const GENERATOR_FULL = 0.9;
 
-/** How a step ended: a generator-bound step neither passes nor fails, and ends the search. */
+/**
+ * How a step ended: a step that failed while the generator was near a full core is generator-bound:
+ * it neither passes nor fails, and ends the search. A step that passed passes however busy the
+ * generator was: everything arrived in time at a generator that kept up.
+ */
 export type Outcome = 'pass' | 'fail' | 'generator-bound';
 
 /** The generator's CPU in cores when the step was near its limit, else null. */
 export function generatorBound(step: Pick<StepResult, 'generator_cpu' | 'generator_core_busy'>): number | null {
   const cpu = Math.max(step.generator_cpu, step.generator_core_busy ?? 0);
   return cpu >= GENERATOR_FULL ? cpu : null;
+}
+
+/** Whether a measured step is generator-bound: it failed, and the generator was near a full core. */
+export function stepGeneratorBound(step: Pick<StepResult, 'passed' | 'generator_cpu' | 'generator_core_busy'>): boolean {
+  return !step.passed && generatorBound(step) !== null;
 }
 
 export function outcome(step: StepResult): Outcome {
