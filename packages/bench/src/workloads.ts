@@ -142,7 +142,7 @@ export function workloads(options: WorkloadOptions): Workload[] {
       rooms: 1,
       payloadBytes: 200,
       rates: fixed(10),
-      seconds: quick ? 20 : 60,
+      seconds: quick ? 12 : 60,
       batch: 1,
       targets: ['socketio-plain', 'herald-ws', 'herald-sse', 'herald-socketio'],
       jitter: quick ? { upMs: 5000, downMs: 1000 } : { upMs: 15_000, downMs: 2000 },
