@@ -15,7 +15,8 @@ export interface SimplePublishBody {
 }
 
 const SIMPLE_KEYS = new Set(['channel', 'event', 'data', 'tenant', 'idempotencyKey', 'token']);
-const MAX_IDEMPOTENCY_KEY = 256;
+/** Longest `idempotencyKey`: the schema (publish.ts) and the quick check share it. */
+export const MAX_IDEMPOTENCY_KEY = 256;
 
 const optionalString = (v: unknown): boolean => v === undefined || typeof v === 'string';
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Node } from '../core/node.js';
 import type { PublishOutcome, PublishRequest } from '../core/publishing.js';
 import { callerTenant, tenantScope } from './api-auth.js';
-import { simplePublishBody, type SimplePublishBody } from './publish-body.js';
+import { MAX_IDEMPOTENCY_KEY, simplePublishBody, type SimplePublishBody } from './publish-body.js';
 import { addRoute, errors, type RouteDoc } from './route-doc.js';
 import { audience, channelName, tenantName } from './schemas.js';
 import { failureBody, issueBody, parseOr400, sendFailure } from './validation.js';
@@ -26,7 +26,7 @@ const publishFields = {
   idempotencyKey: z
     .string()
     .min(1)
-    .max(256)
+    .max(MAX_IDEMPOTENCY_KEY)
     .optional()
     .meta({ description: 'A retry with the same key (per tenant and channel, within `api.idempotencyTtl`) returns the first id with `duplicate: true` and is not delivered again.' }),
 };

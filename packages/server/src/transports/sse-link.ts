@@ -51,8 +51,9 @@ function chunkFormat(format: WireFormat, idLineBytes: number): WireFormat<SseChu
       encode: (p) => {
         const encoded = format.encode(p);
         const body = typeof encoded === 'string' ? Buffer.from(encoded) : encoded;
-        // Epochs and offsets are ASCII ([A-Za-z0-9_-] and digits): characters are bytes.
-        const id = `id: ${p.epoch}:${p.offset};`;
+        // The stream's cursor up to its connection id (`<epoch>:<offset>;`); epochs and offsets
+        // are ASCII ([A-Za-z0-9_-] and digits), so characters are bytes.
+        const id = `id: ${encodeCursor([p], '')}`;
         return { head: Buffer.from(`${(id.length + idLineBytes + body.length).toString(16)}\r\n${id}`), tail: Buffer.concat([body, CRLF]) };
       },
     };
